@@ -1,0 +1,308 @@
+//! Channel state and protocol messages.
+//!
+//! All types encode with SCALE (what is signed and what the chain stores) and, with `std`,
+//! with serde as JSON (byte strings as `0x`-prefixed hex). `docs/protocol.md` gives the exact
+//! bytes of each.
+
+use crate::Hash;
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::ConstU32;
+use sp_runtime::{BoundedVec, MultiSignature, MultiSigner};
+
+/// Balance amounts in a channel (the chain's `Balance`, 12 decimals).
+pub type Balance = u128;
+/// Block number on chain; HTLC expiries are block numbers.
+pub type BlockNumber = u32;
+/// Sequence number of an attested item within its channel (0, 1, 2, ... in attestation order).
+pub type Seq = u64;
+/// Channel identifier, derived on chain when the channel opens (see [`channel_id`]).
+pub type ChannelId = Hash;
+
+/// Most HTLCs pending at once in one channel state. The runtime's `MaxHtlcs` must not exceed
+/// this.
+pub const MAX_PENDING_HTLCS: u32 = 32;
+
+/// The pending HTLCs of a state.
+pub type PendingHtlcs = BoundedVec<Htlc, ConstU32<MAX_PENDING_HTLCS>>;
+
+/// The on-chain derivation of a channel id: `blake2_256` of the SCALE encoding of
+/// `(b"attest/channel-id/v1", genesis_hash, requester, verifier, open_nonce)`, where
+/// `open_nonce` is the pallet's running count of channels ever opened. Distinct inputs give
+/// distinct ids; the counter makes a reopened pair get a fresh id.
+pub fn channel_id<A: Encode>(
+	genesis_hash: &Hash,
+	requester: &A,
+	verifier: &A,
+	open_nonce: u64,
+) -> ChannelId {
+	let preimage =
+		(b"attest/channel-id/v1".as_slice(), genesis_hash, requester, verifier, open_nonce).encode();
+	Hash(sp_crypto_hashing::blake2_256(&preimage))
+}
+
+/// A contiguous range of attested items of one channel and the Merkle root (RFC 6962, entries
+/// are the items' SHA-256 digests in sequence order) over them.
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct ItemRange {
+	/// Sequence number of the first item.
+	pub first_seq: Seq,
+	/// Number of items.
+	pub count: u64,
+	/// `MTH` over the items' digests (`SHA-256("")` when `count == 0`).
+	pub root: Hash,
+}
+
+impl ItemRange {
+	/// An empty range starting at `first_seq`.
+	pub fn empty(first_seq: Seq) -> Self {
+		Self { first_seq, count: 0, root: crate::merkle::empty_root() }
+	}
+
+	/// Sequence number just past the range, or `None` on overflow.
+	pub fn end(&self) -> Option<Seq> {
+		self.first_seq.checked_add(self.count)
+	}
+
+	/// The range of `digests` starting at `first_seq`.
+	pub fn of_digests(first_seq: Seq, digests: &[Hash]) -> Self {
+		Self {
+			first_seq,
+			count: digests.len() as u64,
+			root: crate::merkle::root_of_digests(digests),
+		}
+	}
+}
+
+/// A hash-time-locked payment from the requester to the verifier for a batch of items.
+///
+/// Claimable by the verifier with the preimage of `payment_hash` (the bill key) until block
+/// `expiry` (inclusive); refunded to the requester after it.
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct Htlc {
+	/// `sha256(bill_key)`.
+	pub payment_hash: Hash,
+	/// Amount locked, moved from the requester's balance.
+	#[cfg_attr(feature = "std", serde(with = "balance_string"))]
+	pub amount: Balance,
+	/// Last block at which the verifier can claim.
+	pub expiry: BlockNumber,
+	/// The items this HTLC pays for.
+	pub items: ItemRange,
+}
+
+/// The state both parties sign. A higher `nonce` supersedes every lower one.
+///
+/// Conservation: `requester_balance + verifier_balance + sum(htlcs.amount)` equals the channel's
+/// total deposit at every nonce.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct ChannelState {
+	/// The channel this state belongs to.
+	pub channel_id: ChannelId,
+	/// Version of the state; strictly increasing.
+	pub nonce: u64,
+	/// What the requester gets at settlement.
+	#[cfg_attr(feature = "std", serde(with = "balance_string"))]
+	pub requester_balance: Balance,
+	/// What the verifier gets at settlement.
+	#[cfg_attr(feature = "std", serde(with = "balance_string"))]
+	pub verifier_balance: Balance,
+	/// Payments not yet resolved.
+	pub htlcs: PendingHtlcs,
+	/// Items attested since the last anchor: `first_seq` is where the last anchor ended.
+	pub unanchored: ItemRange,
+}
+
+impl ChannelState {
+	/// Total value the state distributes, or `None` on overflow.
+	pub fn total(&self) -> Option<Balance> {
+		self.htlcs
+			.iter()
+			.try_fold(self.requester_balance.checked_add(self.verifier_balance)?, |acc, h| {
+				acc.checked_add(h.amount)
+			})
+	}
+}
+
+/// The secret whose SHA-256 is an HTLC's payment hash. Revealing it confirms the attestation.
+#[derive(
+	Clone, Copy, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct BillKey(#[cfg_attr(feature = "std", serde(with = "hex32"))] pub [u8; 32]);
+
+impl core::fmt::Debug for BillKey {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		// A bill key is a payment secret until revealed: never print it.
+		f.write_str("BillKey(..)")
+	}
+}
+
+/// The verifier's bill for a batch of items it checked (signed by the verifier).
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct Bill {
+	/// The items billed: their sequence numbers and the root of their digests.
+	pub items: ItemRange,
+	/// Price of the batch.
+	#[cfg_attr(feature = "std", serde(with = "balance_string"))]
+	pub amount: Balance,
+	/// `sha256(bill_key)`.
+	pub payment_hash: Hash,
+	/// Last block at which the bill can be claimed.
+	pub expiry: BlockNumber,
+}
+
+/// The requester's attestation request: the new state, which adds the HTLC paying the bill and
+/// appends the items to the unanchored range. The request is the requester's signature on
+/// `state` (kind [`crate::signing::kind::STATE`]); `digests` let the verifier re-derive the
+/// range root.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct AttestationRequest {
+	/// Proposed state.
+	pub state: ChannelState,
+	/// Digests of the billed items, in sequence order.
+	pub digests: Vec<Hash>,
+	/// Requester's signature on `state`.
+	pub requester_signature: MultiSignature,
+}
+
+/// The verifier's confirmation: its countersignature on the state and the bill key, which
+/// lets the verifier be paid and proves to the requester the items were accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct Confirmation {
+	/// Nonce of the countersigned state.
+	pub nonce: u64,
+	/// The revealed preimage of the HTLC's payment hash.
+	pub bill_key: BillKey,
+	/// Verifier's signature on the state.
+	pub verifier_signature: MultiSignature,
+}
+
+/// What each party signs about one attested item (kinds [`crate::signing::kind::FIRST_RECORD`]
+/// and [`crate::signing::kind::SECOND_RECORD`]).
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct ItemClaim {
+	/// Sequence number of the item in its channel.
+	pub seq: Seq,
+	/// SHA-256 of the item's bytes.
+	pub digest: Hash,
+	/// Payment hash of the HTLC that paid for the item.
+	pub payment_hash: Hash,
+}
+
+/// The verifier's record of an item, uploaded to the attestation server.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct FirstRecord {
+	/// Channel of the item.
+	pub channel_id: ChannelId,
+	/// What the verifier attests.
+	pub claim: ItemClaim,
+	/// Verifier's signature on `claim`.
+	pub verifier_signature: MultiSignature,
+	/// Verifier's public key (its account is derived from it).
+	pub verifier: MultiSigner,
+}
+
+/// Where the item's bytes are: inline or in the server's content-addressed blob store.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum DataRef {
+	/// The bytes themselves.
+	Inline(Vec<u8>),
+	/// A blob already uploaded, addressed by its SHA-256.
+	Blob(Hash),
+}
+
+/// The requester's record of an item, uploaded with (or pointing at) the data.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct SecondRecord {
+	/// Channel of the item.
+	pub channel_id: ChannelId,
+	/// What the requester attests.
+	pub claim: ItemClaim,
+	/// The data.
+	pub data: DataRef,
+	/// Requester's signature on `claim`.
+	pub requester_signature: MultiSignature,
+	/// Requester's public key.
+	pub requester: MultiSigner,
+}
+
+/// A range anchored on chain: the `index`-th anchor of `channel_id`, stored at block `block`.
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct Anchor {
+	/// Channel of the range.
+	pub channel_id: ChannelId,
+	/// Position among the channel's anchors (0, 1, ...).
+	pub index: u32,
+	/// The anchored items.
+	pub range: ItemRange,
+	/// Block in which the anchor was stored.
+	pub block: BlockNumber,
+}
+
+/// Balances as decimal strings in JSON: a `u128` does not fit a JavaScript number.
+#[cfg(feature = "std")]
+pub mod balance_string {
+	use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+		s.collect_str(v)
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+		let s = String::deserialize(d)?;
+		s.parse().map_err(|_| D::Error::custom(format!("`{s}` is not a decimal u128 balance")))
+	}
+}
+
+/// 32 bytes as a `0x`-prefixed hex string in JSON.
+#[cfg(feature = "std")]
+pub mod hex32 {
+	use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+		s.serialize_str(&format!("0x{}", hex::encode(v)))
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+		let s = String::deserialize(d)?;
+		let digits = s.strip_prefix("0x").unwrap_or(&s);
+		let mut out = [0u8; 32];
+		hex::decode_to_slice(digits, &mut out)
+			.map_err(|e| D::Error::custom(format!("expected 32 bytes as 0x-hex: {e}")))?;
+		Ok(out)
+	}
+}

@@ -1,0 +1,115 @@
+//! Runtime-level tests: genesis presets build, metadata exposes the pallets clients use,
+//! and the attestation pallet's calls dispatch through the real runtime configuration.
+
+use super::*;
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::{fungible::InspectHold, tokens::fungible::Inspect},
+};
+use sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
+use sp_keyring::Sr25519Keyring;
+use sp_runtime::traits::Dispatchable;
+
+fn ext_from_preset(id: &str) -> sp_io::TestExternalities {
+	let json = genesis_config_presets::get_preset(&id.into()).expect("preset exists");
+	let mut ext = sp_io::TestExternalities::new_empty();
+	ext.execute_with(|| {
+		frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(json)
+			.expect("genesis builds");
+	});
+	ext
+}
+
+#[test]
+fn presets_are_listed_and_build() {
+	let names = genesis_config_presets::preset_names();
+	assert_eq!(names.len(), 2);
+	for id in [DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
+		ext_from_preset(id).execute_with(|| {
+			for k in Sr25519Keyring::well_known() {
+				assert_eq!(
+					Balances::balance(&k.to_account_id()),
+					genesis_config_presets::ENDOWMENT,
+					"{k} is prefunded"
+				);
+			}
+			assert_eq!(
+				pallet_sudo::Key::<Runtime>::get(),
+				Some(Sr25519Keyring::Alice.to_account_id())
+			);
+		});
+	}
+	assert!(genesis_config_presets::get_preset(&"nope".into()).is_none());
+}
+
+#[test]
+fn dev_has_one_authority_and_local_three() {
+	ext_from_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 1);
+		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
+	});
+	ext_from_preset(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 3);
+		assert_eq!(Grandpa::grandpa_authorities().len(), 3);
+	});
+}
+
+#[test]
+fn metadata_lists_attestation_pallet_and_its_calls() {
+	let metadata = Runtime::metadata_ir();
+	let names: Vec<&str> = metadata.pallets.iter().map(|p| p.name).collect();
+	for expected in
+		["System", "Timestamp", "Aura", "Grandpa", "Balances", "TransactionPayment", "Sudo", "Attestation"]
+	{
+		assert!(names.contains(&expected), "metadata lacks {expected}: {names:?}");
+	}
+	let attestation = metadata.pallets.iter().find(|p| p.name == "Attestation").unwrap();
+	assert_eq!(attestation.index, 7);
+	assert!(attestation.calls.is_some() && attestation.event.is_some());
+	// Runtime API metadata is what subxt and polkadot.js read.
+	let apis: Vec<&str> = metadata.apis.iter().map(|a| a.name).collect();
+	for expected in ["Core", "Metadata", "AccountNonceApi", "TransactionPaymentApi", "GenesisBuilder", "OffchainWorkerApi", "SessionKeys"] {
+		assert!(apis.contains(&expected), "runtime API {expected} missing: {apis:?}");
+	}
+}
+
+#[test]
+fn registry_calls_dispatch_through_runtime() {
+	ext_from_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		System::set_block_number(1);
+		let bob = Sr25519Keyring::Bob.to_account_id();
+		let free_before = Balances::balance(&bob);
+		let call = RuntimeCall::Attestation(AttestationCall::register_verifier {
+			endpoint: b"https://bob.example:8443".to_vec(),
+			price: MILLI_UNIT,
+		});
+		assert_ok!(call.dispatch(RuntimeOrigin::signed(bob.clone())));
+		let reason: RuntimeHoldReason = pallet_attestation::HoldReason::VerifierDeposit.into();
+		assert_eq!(Balances::balance_on_hold(&reason, &bob), configs::VerifierDeposit::get());
+		assert_eq!(Balances::balance(&bob), free_before - configs::VerifierDeposit::get());
+
+		let again = RuntimeCall::Attestation(AttestationCall::register_verifier {
+			endpoint: b"https://bob.example".to_vec(),
+			price: 1,
+		});
+		assert_noop!(
+			again.dispatch(RuntimeOrigin::signed(bob.clone())),
+			pallet_attestation::Error::<Runtime>::AlreadyRegistered
+		);
+
+		let leave = RuntimeCall::Attestation(AttestationCall::unregister_verifier {});
+		assert_ok!(leave.dispatch(RuntimeOrigin::signed(bob.clone())));
+		assert_eq!(Balances::balance_on_hold(&reason, &bob), 0);
+		assert_eq!(Balances::balance(&bob), free_before);
+	});
+}
+
+#[test]
+fn runtime_version_and_wasm_are_sane() {
+	assert_eq!(VERSION.spec_name, "attest");
+	#[cfg(feature = "std")]
+	if let Some(wasm) = WASM_BINARY {
+		// `\0asm` magic or zstd-compressed blob prefix.
+		assert!(wasm.len() > 1024);
+	}
+}

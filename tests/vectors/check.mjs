@@ -1,0 +1,191 @@
+// Independent re-check of docs/test-vectors/*.json, written from docs/protocol.md and
+// docs/proof-format.md (not from the Rust code): SCALE encoding by hand, SHA-256 from
+// node:crypto, signatures from @polkadot/util-crypto.
+//
+// Usage: npm ci && node check.mjs   (exit code 0 when every vector checks)
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { cryptoWaitReady, signatureVerify, blake2AsU8a } from '@polkadot/util-crypto';
+import { hexToU8a, u8aToHex, u8aConcat, u8aEq } from '@polkadot/util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const vectors = join(here, '..', '..', 'docs', 'test-vectors');
+let checks = 0;
+let failures = 0;
+function check(ok, what) {
+  checks += 1;
+  if (!ok) {
+    failures += 1;
+    console.error(`FAIL: ${what}`);
+  }
+}
+
+// --- SCALE, by hand --------------------------------------------------------------------
+function compact(n) {
+  n = BigInt(n);
+  if (n < 64n) return Uint8Array.of(Number(n << 2n));
+  if (n < 1n << 14n) return le(n << 2n | 1n, 2);
+  if (n < 1n << 30n) return le(n << 2n | 2n, 4);
+  let bytes = [];
+  for (let v = n; v > 0n; v >>= 8n) bytes.push(Number(v & 0xffn));
+  return Uint8Array.from([((bytes.length - 4) << 2) | 3, ...bytes]);
+}
+function le(value, size) {
+  let v = BigInt(value);
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) { out[i] = Number(v & 0xffn); v >>= 8n; }
+  if (v !== 0n) throw new Error(`${value} does not fit ${size} bytes`);
+  return out;
+}
+const u32 = (v) => le(v, 4);
+const u64 = (v) => le(v, 8);
+const u128 = (v) => le(v, 16);
+function h256(hex) {
+  const b = hexToU8a(hex);
+  if (b.length !== 32) throw new Error(`not 32 bytes: ${hex}`);
+  return b;
+}
+const itemRange = (r) => u8aConcat(u64(r.firstSeq), u64(r.count), h256(r.root));
+const htlc = (h) => u8aConcat(h256(h.paymentHash), u128(h.amount), u32(h.expiry), itemRange(h.items));
+const channelState = (s) => u8aConcat(
+  h256(s.channelId), u64(s.nonce), u128(s.requesterBalance), u128(s.verifierBalance),
+  compact(s.htlcs.length), ...s.htlcs.map(htlc), itemRange(s.unanchored));
+const bill = (b) => u8aConcat(itemRange(b.items), u128(b.amount), h256(b.paymentHash), u32(b.expiry));
+const itemClaim = (c) => u8aConcat(u64(c.seq), h256(c.digest), h256(c.paymentHash));
+const encoders = { ChannelState: channelState, Bill: bill, ItemClaim: itemClaim };
+const bytes = (s) => new TextEncoder().encode(s);
+
+// --- Merkle (RFC 6962 / RFC 9162) -------------------------------------------------------
+const sha256 = (...parts) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+};
+const leafHash = (digest) => sha256(Uint8Array.of(0), digest);
+const nodeHash = (l, r) => sha256(Uint8Array.of(1), l, r);
+function mth(leaves) {
+  if (leaves.length === 0) return sha256(new Uint8Array());
+  if (leaves.length === 1) return leaves[0];
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return nodeHash(mth(leaves.slice(0, k)), mth(leaves.slice(k)));
+}
+function verifyInclusion(index, size, leaf, path, root) {
+  index = BigInt(index); size = BigInt(size);
+  if (index >= size) return false;
+  let fn = index, sn = size - 1n, r = leaf;
+  for (const p of path) {
+    if (sn === 0n) return false;
+    if ((fn & 1n) === 1n || fn === sn) {
+      r = nodeHash(p, r);
+      while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn >>= 1n; sn >>= 1n;
+  }
+  return sn === 0n && u8aEq(r, root);
+}
+function verifyConsistency(first, second, firstRoot, secondRoot, path) {
+  first = BigInt(first); second = BigInt(second);
+  if (first === 0n || first > second) return false;
+  if (first === second) return path.length === 0 && u8aEq(firstRoot, secondRoot);
+  let c = [...path];
+  if ((first & (first - 1n)) === 0n) c = [firstRoot, ...c];
+  if (c.length === 0) return false;
+  let fn = first - 1n, sn = second - 1n;
+  while ((fn & 1n) === 1n) { fn >>= 1n; sn >>= 1n; }
+  let fr = c[0], sr = c[0];
+  for (const x of c.slice(1)) {
+    if (sn === 0n) return false;
+    if ((fn & 1n) === 1n || fn === sn) {
+      fr = nodeHash(x, fr); sr = nodeHash(x, sr);
+      while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
+    } else {
+      sr = nodeHash(sr, x);
+    }
+    fn >>= 1n; sn >>= 1n;
+  }
+  return sn === 0n && u8aEq(fr, firstRoot) && u8aEq(sr, secondRoot);
+}
+const itemDigest = (i) => sha256(u64(i));
+
+function checkMerkle() {
+  const m = JSON.parse(readFileSync(join(vectors, 'merkle.json'), 'utf8'));
+  for (const t of m.small) {
+    const digests = t.digests.map(hexToU8a);
+    digests.forEach((d, i) => check(u8aEq(d, itemDigest(i)), `small ${t.treeSize}: digest ${i}`));
+    const leaves = digests.map(leafHash);
+    const root = hexToU8a(t.root);
+    check(u8aEq(mth(leaves), root), `small ${t.treeSize}: root`);
+    for (const p of t.inclusion) {
+      const path = p.path.map(hexToU8a);
+      check(verifyInclusion(p.leafIndex, t.treeSize, leaves[p.leafIndex], path, root),
+        `small ${t.treeSize}: inclusion of ${p.leafIndex}`);
+      // Tampering must fail: another leaf, or a flipped bit in the path.
+      if (t.treeSize > 1) {
+        const other = leaves[(p.leafIndex + 1) % t.treeSize];
+        check(!verifyInclusion(p.leafIndex, t.treeSize, other, path, root),
+          `small ${t.treeSize}: inclusion of ${p.leafIndex} rejects another leaf`);
+      }
+    }
+    for (const p of t.consistency) {
+      const firstRoot = hexToU8a(p.firstRoot);
+      check(u8aEq(mth(leaves.slice(0, p.firstSize)), firstRoot), `small ${t.treeSize}: root of first ${p.firstSize}`);
+      check(verifyConsistency(p.firstSize, t.treeSize, firstRoot, root, p.path.map(hexToU8a)),
+        `small ${t.treeSize}: consistency from ${p.firstSize}`);
+    }
+  }
+  for (const t of m.large) {
+    const root = hexToU8a(t.root);
+    const leaves = Array.from({ length: t.treeSize }, (_, i) => leafHash(itemDigest(i)));
+    check(u8aEq(mth(leaves), root), `large ${t.treeSize}: root`);
+    for (const p of t.inclusion) {
+      check(u8aEq(hexToU8a(p.digest), itemDigest(p.leafIndex)), `large ${t.treeSize}: digest ${p.leafIndex}`);
+      check(verifyInclusion(p.leafIndex, t.treeSize, leafHash(hexToU8a(p.digest)), p.path.map(hexToU8a), root),
+        `large ${t.treeSize}: inclusion of ${p.leafIndex}`);
+    }
+    for (const p of t.consistency) {
+      const firstRoot = hexToU8a(p.firstRoot);
+      check(u8aEq(mth(leaves.slice(0, p.firstSize)), firstRoot), `large ${t.treeSize}: root of first ${p.firstSize}`);
+      check(verifyConsistency(p.firstSize, t.treeSize, firstRoot, root, p.path.map(hexToU8a)),
+        `large ${t.treeSize}: consistency from ${p.firstSize}`);
+    }
+  }
+}
+
+function checkSigning() {
+  const s = JSON.parse(readFileSync(join(vectors, 'signing.json'), 'utf8'));
+  for (const v of s.vectors) {
+    const encode = encoders[v.messageType];
+    check(encode !== undefined, `${v.name}: known message type ${v.messageType}`);
+    if (!encode) continue;
+    const message = encode(v.message);
+    check(u8aToHex(message) === v.messageScale, `${v.name}: message SCALE`);
+    const tag = bytes(v.kind);
+    const payload = u8aConcat(compact(tag.length), tag, h256(v.genesisHash), h256(v.channelId), message);
+    check(u8aToHex(payload) === v.payload, `${v.name}: payload bytes`);
+    const pub = hexToU8a(v.publicKey);
+    const account = v.scheme === 'ecdsa' ? blake2AsU8a(pub, 256) : pub;
+    check(u8aToHex(account) === v.accountId, `${v.name}: account id`);
+    const result = signatureVerify(payload, hexToU8a(v.multiSignature), pub);
+    check(result.isValid && result.crypto === v.scheme, `${v.name}: ${v.scheme} signature verifies`);
+    // The same signature under another kind tag must not verify.
+    const otherTag = bytes(v.kind === 'attest/bill/v1' ? 'attest/state/v1' : 'attest/bill/v1');
+    const other = u8aConcat(compact(otherTag.length), otherTag, h256(v.genesisHash), h256(v.channelId), message);
+    check(!signatureVerify(other, hexToU8a(v.multiSignature), pub).isValid, `${v.name}: rejected under another kind`);
+    // Nor under another genesis hash.
+    const g = h256(v.genesisHash).slice(); g[0] ^= 1;
+    const otherChain = u8aConcat(compact(tag.length), tag, g, h256(v.channelId), message);
+    check(!signatureVerify(otherChain, hexToU8a(v.multiSignature), pub).isValid, `${v.name}: rejected on another chain`);
+  }
+}
+
+await cryptoWaitReady();
+checkMerkle();
+checkSigning();
+console.log(`test vectors: ${checks - failures}/${checks} checks passed`);
+process.exit(failures === 0 ? 0 : 1);
