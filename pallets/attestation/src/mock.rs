@@ -1,11 +1,15 @@
 //! Mock runtime for the attestation pallet's unit tests.
 
 use crate as pallet_attestation;
-use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64},
+};
+use sp_runtime::Perbill;
 use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
-pub type AccountId = u64;
+pub type AccountId = sp_runtime::AccountId32;
 pub type Balance = u128;
 
 #[frame_support::runtime]
@@ -51,10 +55,17 @@ impl pallet_balances::Config for Test {
 
 pub const EXISTENTIAL_DEPOSIT: Balance = 10;
 pub const VERIFIER_DEPOSIT: Balance = 1_000;
+pub const MIN_CHANNEL_DEPOSIT: Balance = 100;
+pub const MIN_CHALLENGE: u64 = 5;
+pub const MAX_CHALLENGE: u64 = 1_000;
+pub const MAX_HTLCS: u32 = 4;
+pub const MAX_FUNDINGS: u32 = 4;
 
 parameter_types! {
 	pub const ExistentialDeposit: Balance = EXISTENTIAL_DEPOSIT;
 	pub const VerifierDeposit: Balance = VERIFIER_DEPOSIT;
+	pub const MinChannelDeposit: Balance = MIN_CHANNEL_DEPOSIT;
+	pub static StaleClosePenalty: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_attestation::Config for Test {
@@ -62,24 +73,50 @@ impl pallet_attestation::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type VerifierDeposit = VerifierDeposit;
 	type MaxEndpointLen = ConstU32<64>;
+	type MinChannelDeposit = MinChannelDeposit;
+	type MinChallengePeriod = ConstU64<MIN_CHALLENGE>;
+	type MaxChallengePeriod = ConstU64<MAX_CHALLENGE>;
+	type MaxHtlcs = ConstU32<MAX_HTLCS>;
+	type MaxFundings = ConstU32<MAX_FUNDINGS>;
+	type StaleClosePenalty = StaleClosePenalty;
 	type WeightInfo = ();
 }
 
-pub const ALICE: AccountId = 1;
-pub const BOB: AccountId = 2;
+pub use sp_keyring::Sr25519Keyring as Keyring;
+
+pub fn account(k: Keyring) -> AccountId {
+	k.to_account_id()
+}
+
+/// Requester in most tests.
+pub const ALICE: Keyring = Keyring::Alice;
+/// Verifier in most tests.
+pub const BOB: Keyring = Keyring::Bob;
+/// A third party (watchtower, stranger).
+pub const CHARLIE: Keyring = Keyring::Charlie;
 /// An account with less than the verifier deposit.
-pub const POOR: AccountId = 3;
+pub const POOR: Keyring = Keyring::Dave;
 pub const INITIAL_BALANCE: Balance = 1_000_000;
+/// Genesis hash the mock chain reports (block 0's hash).
+pub const GENESIS: [u8; 32] = [0x6e; 32];
 
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
-		balances: vec![(ALICE, INITIAL_BALANCE), (BOB, INITIAL_BALANCE), (POOR, 500)],
+		balances: vec![
+			(account(ALICE), INITIAL_BALANCE),
+			(account(BOB), INITIAL_BALANCE),
+			(account(CHARLIE), INITIAL_BALANCE),
+			(account(POOR), 500),
+		],
 		..Default::default()
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();
 	let mut ext: sp_io::TestExternalities = storage.into();
-	ext.execute_with(|| System::set_block_number(1));
+	ext.execute_with(|| {
+		frame_system::BlockHash::<Test>::insert(0, sp_core::H256(GENESIS));
+		System::set_block_number(1);
+	});
 	ext
 }

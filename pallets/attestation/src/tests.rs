@@ -1,4 +1,4 @@
-//! Unit tests of the verifier registry.
+//! Unit tests of the verifier registry. Channel tests are in `tests_channels.rs`.
 
 use crate::{mock::*, Error, Event, HoldReason, Verifiers};
 use frame_support::{
@@ -16,17 +16,17 @@ fn held(who: AccountId) -> Balance {
 fn register_holds_deposit_and_emits_event() {
 	new_test_ext().execute_with(|| {
 		let issuance = Balances::total_issuance();
-		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(ALICE), ENDPOINT.to_vec(), 7));
-		let info = Verifiers::<Test>::get(ALICE).expect("registered");
+		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(account(ALICE)), ENDPOINT.to_vec(), 7));
+		let info = Verifiers::<Test>::get(account(ALICE)).expect("registered");
 		assert_eq!(info.endpoint.to_vec(), ENDPOINT.to_vec());
 		assert_eq!(info.price, 7);
 		assert_eq!(info.deposit, VERIFIER_DEPOSIT);
-		assert_eq!(held(ALICE), VERIFIER_DEPOSIT);
-		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - VERIFIER_DEPOSIT);
+		assert_eq!(held(account(ALICE)), VERIFIER_DEPOSIT);
+		assert_eq!(Balances::balance(&account(ALICE)), INITIAL_BALANCE - VERIFIER_DEPOSIT);
 		assert_eq!(Balances::total_issuance(), issuance);
 		System::assert_last_event(
 			Event::VerifierRegistered {
-				verifier: ALICE,
+				verifier: account(ALICE),
 				endpoint: info.endpoint,
 				price: 7,
 				deposit: VERIFIER_DEPOSIT,
@@ -39,19 +39,19 @@ fn register_holds_deposit_and_emits_event() {
 #[test]
 fn register_twice_fails_without_side_effects() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(ALICE), ENDPOINT.to_vec(), 7));
+		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(account(ALICE)), ENDPOINT.to_vec(), 7));
 		assert_noop!(
-			Attestation::register_verifier(RuntimeOrigin::signed(ALICE), ENDPOINT.to_vec(), 9),
+			Attestation::register_verifier(RuntimeOrigin::signed(account(ALICE)), ENDPOINT.to_vec(), 9),
 			Error::<Test>::AlreadyRegistered
 		);
-		assert_eq!(held(ALICE), VERIFIER_DEPOSIT);
+		assert_eq!(held(account(ALICE)), VERIFIER_DEPOSIT);
 	});
 }
 
 #[test]
 fn register_rejects_bad_endpoints() {
 	new_test_ext().execute_with(|| {
-		let origin = || RuntimeOrigin::signed(ALICE);
+		let origin = || RuntimeOrigin::signed(account(ALICE));
 		for bad in [
 			&b""[..],
 			b"https://",
@@ -82,10 +82,10 @@ fn register_rejects_bad_endpoints() {
 fn register_without_funds_fails() {
 	new_test_ext().execute_with(|| {
 		assert_noop!(
-			Attestation::register_verifier(RuntimeOrigin::signed(POOR), ENDPOINT.to_vec(), 1),
+			Attestation::register_verifier(RuntimeOrigin::signed(account(POOR)), ENDPOINT.to_vec(), 1),
 			Error::<Test>::InsufficientDeposit
 		);
-		assert!(Verifiers::<Test>::get(POOR).is_none());
+		assert!(Verifiers::<Test>::get(account(POOR)).is_none());
 	});
 }
 
@@ -93,29 +93,29 @@ fn register_without_funds_fails() {
 fn update_changes_fields_and_requires_registration() {
 	new_test_ext().execute_with(|| {
 		assert_noop!(
-			Attestation::update_verifier(RuntimeOrigin::signed(BOB), None, Some(3)),
+			Attestation::update_verifier(RuntimeOrigin::signed(account(BOB)), None, Some(3)),
 			Error::<Test>::NotRegistered
 		);
-		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(BOB), ENDPOINT.to_vec(), 7));
+		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(account(BOB)), ENDPOINT.to_vec(), 7));
 		assert_noop!(
-			Attestation::update_verifier(RuntimeOrigin::signed(BOB), None, None),
+			Attestation::update_verifier(RuntimeOrigin::signed(account(BOB)), None, None),
 			Error::<Test>::NothingToUpdate
 		);
 		assert_noop!(
-			Attestation::update_verifier(RuntimeOrigin::signed(BOB), Some(b"nope".to_vec()), Some(3)),
+			Attestation::update_verifier(RuntimeOrigin::signed(account(BOB)), Some(b"nope".to_vec()), Some(3)),
 			Error::<Test>::InvalidEndpoint
 		);
-		assert_ok!(Attestation::update_verifier(RuntimeOrigin::signed(BOB), None, Some(3)));
-		assert_eq!(Verifiers::<Test>::get(BOB).unwrap().price, 3);
+		assert_ok!(Attestation::update_verifier(RuntimeOrigin::signed(account(BOB)), None, Some(3)));
+		assert_eq!(Verifiers::<Test>::get(account(BOB)).unwrap().price, 3);
 		let new = b"http://10.0.0.1:8080".to_vec();
-		assert_ok!(Attestation::update_verifier(RuntimeOrigin::signed(BOB), Some(new.clone()), None));
-		let info = Verifiers::<Test>::get(BOB).unwrap();
+		assert_ok!(Attestation::update_verifier(RuntimeOrigin::signed(account(BOB)), Some(new.clone()), None));
+		let info = Verifiers::<Test>::get(account(BOB)).unwrap();
 		assert_eq!((info.endpoint.to_vec(), info.price), (new, 3));
 		System::assert_last_event(
-			Event::VerifierUpdated { verifier: BOB, endpoint: info.endpoint, price: 3 }.into(),
+			Event::VerifierUpdated { verifier: account(BOB), endpoint: info.endpoint, price: 3 }.into(),
 		);
 		// The deposit does not change on update.
-		assert_eq!(held(BOB), VERIFIER_DEPOSIT);
+		assert_eq!(held(account(BOB)), VERIFIER_DEPOSIT);
 	});
 }
 
@@ -123,21 +123,21 @@ fn update_changes_fields_and_requires_registration() {
 fn unregister_returns_deposit() {
 	new_test_ext().execute_with(|| {
 		assert_noop!(
-			Attestation::unregister_verifier(RuntimeOrigin::signed(ALICE)),
+			Attestation::unregister_verifier(RuntimeOrigin::signed(account(ALICE))),
 			Error::<Test>::NotRegistered
 		);
-		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(ALICE), ENDPOINT.to_vec(), 7));
-		assert_ok!(Attestation::unregister_verifier(RuntimeOrigin::signed(ALICE)));
-		assert_eq!(held(ALICE), 0);
-		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
-		assert!(Verifiers::<Test>::get(ALICE).is_none());
+		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(account(ALICE)), ENDPOINT.to_vec(), 7));
+		assert_ok!(Attestation::unregister_verifier(RuntimeOrigin::signed(account(ALICE))));
+		assert_eq!(held(account(ALICE)), 0);
+		assert_eq!(Balances::balance(&account(ALICE)), INITIAL_BALANCE);
+		assert!(Verifiers::<Test>::get(account(ALICE)).is_none());
 		System::assert_last_event(
-			Event::VerifierUnregistered { verifier: ALICE, deposit_released: VERIFIER_DEPOSIT }
+			Event::VerifierUnregistered { verifier: account(ALICE), deposit_released: VERIFIER_DEPOSIT }
 				.into(),
 		);
 		// Registering again works and holds again.
-		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(ALICE), ENDPOINT.to_vec(), 1));
-		assert_eq!(held(ALICE), VERIFIER_DEPOSIT);
+		assert_ok!(Attestation::register_verifier(RuntimeOrigin::signed(account(ALICE)), ENDPOINT.to_vec(), 1));
+		assert_eq!(held(account(ALICE)), VERIFIER_DEPOSIT);
 	});
 }
 

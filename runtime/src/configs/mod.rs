@@ -17,7 +17,7 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, BLOCK_HASH_COUNT, EXISTENTIAL_DEPOSIT, SLOT_DURATION, UNIT, VERSION,
+	System, BLOCK_HASH_COUNT, DAYS, EXISTENTIAL_DEPOSIT, MINUTES, SLOT_DURATION, UNIT, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -124,6 +124,10 @@ impl pallet_sudo::Config for Runtime {
 parameter_types! {
 	/// Held from a verifier while it is registered (covers its storage).
 	pub const VerifierDeposit: Balance = UNIT;
+	/// Smallest channel deposit (also covers the channel's storage).
+	pub const MinChannelDeposit: Balance = UNIT / 10;
+	/// A stale closer pays 10% of its final balance to the counterparty.
+	pub const StaleClosePenalty: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_attestation::Config for Runtime {
@@ -131,6 +135,14 @@ impl pallet_attestation::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type VerifierDeposit = VerifierDeposit;
 	type MaxEndpointLen = ConstU32<256>;
+	type MinChannelDeposit = MinChannelDeposit;
+	/// One minute at least.
+	type MinChallengePeriod = ConstU32<{ MINUTES }>;
+	/// One week at most.
+	type MaxChallengePeriod = ConstU32<{ 7 * DAYS }>;
+	type MaxHtlcs = ConstU32<{ pallet_attestation::MAX_PENDING_HTLCS }>;
+	type MaxFundings = ConstU32<16>;
+	type StaleClosePenalty = StaleClosePenalty;
 	type WeightInfo = pallet_attestation::weights::SubstrateWeight<Runtime>;
 }
 
