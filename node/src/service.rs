@@ -3,7 +3,7 @@
 use crate::cli::Sealing;
 use attest_runtime::{apis::RuntimeApi, opaque::Block};
 use futures::{FutureExt, StreamExt};
-use sc_client_api::{Backend, BlockBackend, HeaderBackend};
+use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
 use sc_consensus_manual_seal::consensus::aura::AuraConsensusDataProvider;

@@ -133,7 +133,7 @@ fn channel_ids_do_not_collide_across_inputs() {
 
 #[test]
 fn state_total_detects_overflow() {
-	let mut s = state(1, 1, u128::MAX - 10, 5);
+	let mut s = state(1, 1, u128::MAX - 5, 5);
 	assert_eq!(s.total(), None);
 	s.requester_balance = 10;
 	assert_eq!(s.total(), Some(20));

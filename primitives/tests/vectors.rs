@@ -109,6 +109,7 @@ fn public_bytes(s: &MultiSigner) -> Vec<u8> {
 		MultiSigner::Sr25519(p) => p.0.to_vec(),
 		MultiSigner::Ed25519(p) => p.0.to_vec(),
 		MultiSigner::Ecdsa(p) => p.0.to_vec(),
+		MultiSigner::Eth(p) => p.0.to_vec(),
 	}
 }
 

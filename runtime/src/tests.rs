@@ -10,8 +10,27 @@ use sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::traits::Dispatchable;
 
+/// RFC 7386-style merge of a preset (a patch) onto the default genesis config, as the node
+/// does when it builds a chain spec from a preset.
+fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+	match (base, patch) {
+		(serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+			for (k, v) in p {
+				merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+			}
+		},
+		(b, p) => *b = p,
+	}
+}
+
 fn ext_from_preset(id: &str) -> sp_io::TestExternalities {
-	let json = genesis_config_presets::get_preset(&id.into()).expect("preset exists");
+	let patch: serde_json::Value = serde_json::from_slice(
+		&genesis_config_presets::get_preset(&id.into()).expect("preset exists"),
+	)
+	.expect("preset is JSON");
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("default config");
+	merge(&mut config, patch);
+	let json = serde_json::to_vec(&config).expect("JSON");
 	let mut ext = sp_io::TestExternalities::new_empty();
 	ext.execute_with(|| {
 		frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(json)
@@ -50,7 +69,15 @@ fn dev_has_one_authority_and_local_three() {
 	});
 	ext_from_preset(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
 		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 3);
-		assert_eq!(Grandpa::grandpa_authorities().len(), 3);
+		let voters = Grandpa::grandpa_authorities();
+		assert_eq!(voters.len(), 3);
+		// Alice and Bob alone hold more than two thirds of the GRANDPA weight; no other pair
+		// does, and no single voter does.
+		let total: u64 = voters.iter().map(|(_, w)| w).sum();
+		let supermajority = |w: u64| 3 * w > 2 * total;
+		assert!(supermajority(voters[0].1 + voters[1].1));
+		assert!(!supermajority(voters[0].1 + voters[2].1));
+		assert!(!supermajority(voters[1].1 + voters[2].1));
 	});
 }
 

@@ -116,13 +116,13 @@ const itemDigest = (i) => sha256(u64(i));
 function checkMerkle() {
   const m = JSON.parse(readFileSync(join(vectors, 'merkle.json'), 'utf8'));
   for (const t of m.small) {
-    const digests = t.digests.map(hexToU8a);
+    const digests = t.digests.map((h) => hexToU8a(h));
     digests.forEach((d, i) => check(u8aEq(d, itemDigest(i)), `small ${t.treeSize}: digest ${i}`));
     const leaves = digests.map(leafHash);
     const root = hexToU8a(t.root);
     check(u8aEq(mth(leaves), root), `small ${t.treeSize}: root`);
     for (const p of t.inclusion) {
-      const path = p.path.map(hexToU8a);
+      const path = p.path.map((h) => hexToU8a(h));
       check(verifyInclusion(p.leafIndex, t.treeSize, leaves[p.leafIndex], path, root),
         `small ${t.treeSize}: inclusion of ${p.leafIndex}`);
       // Tampering must fail: another leaf, or a flipped bit in the path.
@@ -135,7 +135,7 @@ function checkMerkle() {
     for (const p of t.consistency) {
       const firstRoot = hexToU8a(p.firstRoot);
       check(u8aEq(mth(leaves.slice(0, p.firstSize)), firstRoot), `small ${t.treeSize}: root of first ${p.firstSize}`);
-      check(verifyConsistency(p.firstSize, t.treeSize, firstRoot, root, p.path.map(hexToU8a)),
+      check(verifyConsistency(p.firstSize, t.treeSize, firstRoot, root, p.path.map((h) => hexToU8a(h))),
         `small ${t.treeSize}: consistency from ${p.firstSize}`);
     }
   }
@@ -145,13 +145,13 @@ function checkMerkle() {
     check(u8aEq(mth(leaves), root), `large ${t.treeSize}: root`);
     for (const p of t.inclusion) {
       check(u8aEq(hexToU8a(p.digest), itemDigest(p.leafIndex)), `large ${t.treeSize}: digest ${p.leafIndex}`);
-      check(verifyInclusion(p.leafIndex, t.treeSize, leafHash(hexToU8a(p.digest)), p.path.map(hexToU8a), root),
+      check(verifyInclusion(p.leafIndex, t.treeSize, leafHash(hexToU8a(p.digest)), p.path.map((h) => hexToU8a(h)), root),
         `large ${t.treeSize}: inclusion of ${p.leafIndex}`);
     }
     for (const p of t.consistency) {
       const firstRoot = hexToU8a(p.firstRoot);
       check(u8aEq(mth(leaves.slice(0, p.firstSize)), firstRoot), `large ${t.treeSize}: root of first ${p.firstSize}`);
-      check(verifyConsistency(p.firstSize, t.treeSize, firstRoot, root, p.path.map(hexToU8a)),
+      check(verifyConsistency(p.firstSize, t.treeSize, firstRoot, root, p.path.map((h) => hexToU8a(h))),
         `large ${t.treeSize}: consistency from ${p.firstSize}`);
     }
   }

@@ -40,7 +40,7 @@ impl Node {
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--port", &p2p_port.to_string()])
 			.args(["--prometheus-port", &prometheus_port.to_string()])
-			.args(["--no-telemetry", "--no-mdns", "--no-hardware-benchmarks"])
+			.args(["--no-telemetry", "--no-mdns"])
 			.arg("--base-path")
 			.arg(dir.path().join("base"))
 			.stdout(Stdio::null())
