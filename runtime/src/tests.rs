@@ -140,3 +140,22 @@ fn runtime_version_and_wasm_are_sane() {
 		assert!(wasm.len() > 1024);
 	}
 }
+
+#[test]
+fn a_block_fits_over_a_thousand_cooperative_closes() {
+	use frame_support::dispatch::DispatchClass;
+	use pallet_attestation::WeightInfo;
+	let weights = configs::RuntimeBlockWeights::get();
+	let normal = weights.get(DispatchClass::Normal);
+	let per_call = <Runtime as pallet_attestation::Config>::WeightInfo::close_cooperative()
+		.saturating_add(normal.base_extrinsic);
+	let max = normal.max_total.unwrap_or(weights.max_block).saturating_sub(weights.base_block);
+	let fit = max.ref_time() / per_call.ref_time();
+	println!(
+		"close_cooperative: {} ps + base extrinsic {} ps; {fit} per block (normal class {} ps)",
+		<Runtime as pallet_attestation::Config>::WeightInfo::close_cooperative().ref_time(),
+		normal.base_extrinsic.ref_time(),
+		max.ref_time()
+	);
+	assert!(fit >= 1_000, "only {fit} cooperative closes fit in a block");
+}

@@ -97,7 +97,7 @@ pub mod pallet {
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
-			fungible::{Inspect, InspectHold, MutateHold},
+			fungible::{Inspect, InspectHold, Mutate, MutateHold},
 			tokens::{Fortitude, Precision, Restriction},
 		},
 	};
@@ -289,7 +289,8 @@ pub mod pallet {
 		frame_system::Config<RuntimeEvent: From<Event<Self>>, AccountId = AccountId32>
 	{
 		/// The currency whose funds are held for deposits and channels.
-		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason, Balance = u128>;
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason, Balance = u128>
+			+ Mutate<Self::AccountId>;
 
 		/// The runtime's hold reason, which includes this pallet's [`HoldReason`].
 		type RuntimeHoldReason: From<HoldReason>;
@@ -732,6 +733,8 @@ pub mod pallet {
 			Self::check_signature(&state, &verifier_signature, &channel.verifier)?;
 
 			channel.state = state;
+			// Both parties agreed on the final state: no stale-close penalty applies.
+			channel.status = ChannelStatus::Open;
 			Self::finish(channel_id, channel)
 		}
 

@@ -114,6 +114,10 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.assimilate_storage(&mut storage)
 	.unwrap();
 	let mut ext: sp_io::TestExternalities = storage.into();
+	// Benchmarks sign states with keys from the keystore, as `benchmark pallet` allows.
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
 	ext.execute_with(|| {
 		frame_system::BlockHash::<Test>::insert(0, sp_core::H256(GENESIS));
 		System::set_block_number(1);

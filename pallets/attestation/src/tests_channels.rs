@@ -808,3 +808,19 @@ fn the_same_items_attested_twice_anchor_twice() {
 		assert_eq!(AnchorsByRoot::<Test>::get(s1.unanchored.root, id), Some(0));
 	});
 }
+
+#[test]
+fn cooperative_close_during_a_stale_close_carries_no_penalty() {
+	new_test_ext().execute_with(|| {
+		let id = open(DEPOSIT);
+		let old = state(id, 1, DEPOSIT - 100, 100, vec![], range(0, 1));
+		let newer = state(id, 2, DEPOSIT - 1_000, 1_000, vec![], range(0, 2));
+		let agreed = state(id, 3, DEPOSIT - 1_200, 1_200, vec![], range(0, 3));
+		assert_ok!(Attestation::close_unilateral(origin(ALICE), id, Some((old.clone(), sig(BOB, &old)))));
+		assert_ok!(Attestation::challenge(origin(BOB), id, newer.clone(), sig(ALICE, &newer), sig(BOB, &newer)));
+		assert_ok!(close_coop(id, &agreed));
+		assert_eq!(free(ALICE), INITIAL_BALANCE - 1_200);
+		assert_eq!(free(BOB), INITIAL_BALANCE - VERIFIER_DEPOSIT + 1_200);
+		try_state();
+	});
+}
