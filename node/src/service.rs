@@ -25,7 +25,9 @@ type GrandpaLink = sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectC
 /// Blocks between two GRANDPA justifications that are stored and served.
 const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
 
-/// What block production needs besides the common components.
+/// What block production needs besides the common components. Built once per node start, so
+/// the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Consensus {
 	/// Aura authoring through the GRANDPA block import.
 	Aura { block_import: GrandpaBlockImport, link: GrandpaLink },

@@ -86,11 +86,13 @@ fn merkle_vectors() -> Value {
 	})
 }
 
+type SignFn = Box<dyn Fn(&[u8]) -> MultiSignature>;
+
 struct Signer {
 	scheme: &'static str,
 	uri: &'static str,
 	public: MultiSigner,
-	sign: Box<dyn Fn(&[u8]) -> MultiSignature>,
+	sign: SignFn,
 }
 
 fn signers() -> Vec<Signer> {

@@ -245,7 +245,7 @@ proptest! {
 	#[test]
 	fn proofs_round_trip(n in 1usize..=64, salt in any::<u64>()) {
 		let leaves = leaves_of(n, salt);
-		let p = inclusion_proof(&leaves, (salt % n as u64) as u64).unwrap();
+		let p = inclusion_proof(&leaves, salt % n as u64).unwrap();
 		prop_assert_eq!(InclusionProof::decode(&mut &p.encode()[..]).unwrap(), p.clone());
 		let json = serde_json::to_string(&p).unwrap();
 		prop_assert_eq!(serde_json::from_str::<InclusionProof>(&json).unwrap(), p);
