@@ -59,8 +59,6 @@ mod benchmarking;
 mod mock;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_channels;
 pub mod weights;
 
 /// Prefix of the offchain-indexing keys of anchors; see [`anchor_index_key`].

@@ -1,4 +1,6 @@
-//! Unit tests of the verifier registry. Channel tests are in `tests_channels.rs`.
+//! Unit tests of the verifier registry; channel tests are in `channels.rs`.
+
+mod channels;
 
 use crate::{mock::*, Error, Event, HoldReason, Verifiers};
 use frame_support::{
