@@ -121,6 +121,22 @@ fn advance_past_deadline<T: Config>(id: ChannelId) {
 	}
 }
 
+/// A settled channel with one claimable HTLC (bill key `[0; 32]`) expiring at `expiry`.
+fn settled_with_one_htlc<T: Config>(
+	r: &Party,
+	v: &Party,
+	expiry: u32,
+) -> Result<ChannelId, BenchmarkError> {
+	let id = open::<T>(r, v, 1);
+	let mut state = next_state::<T>(id, 1, 1);
+	state.htlcs[0].expiry = expiry;
+	let sv = sign::<T>(v, &state);
+	Attestation::<T>::close_unilateral(RawOrigin::Signed(r.account.clone()).into(), id, Some((state, sv)))?;
+	advance_past_deadline::<T>(id);
+	Attestation::<T>::settle(RawOrigin::Signed(v.account.clone()).into(), id).map_err(|e| e.error)?;
+	Ok(id)
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -261,17 +277,7 @@ mod benchmarks {
 	#[benchmark]
 	fn claim_htlc() -> Result<(), BenchmarkError> {
 		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
-		let id = open::<T>(&r, &v, 1);
-		let state = next_state::<T>(id, 1, 1);
-		let sv = sign::<T>(&v, &state);
-		Attestation::<T>::close_unilateral(
-			RawOrigin::Signed(r.account.clone()).into(),
-			id,
-			Some((state, sv)),
-		)?;
-		advance_past_deadline::<T>(id);
-		Attestation::<T>::settle(RawOrigin::Signed(v.account.clone()).into(), id)
-			.map_err(|e| e.error)?;
+		let id = settled_with_one_htlc::<T>(&r, &v, u32::MAX)?;
 		let key = BillKey([0; 32]);
 		let hash = attest_primitives::payment_hash(&key);
 		#[extrinsic_call]
@@ -283,19 +289,8 @@ mod benchmarks {
 	#[benchmark]
 	fn refund_htlc() -> Result<(), BenchmarkError> {
 		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
-		let id = open::<T>(&r, &v, 1);
-		let mut state = next_state::<T>(id, 1, 1);
 		let now: u32 = frame_system::Pallet::<T>::block_number().saturated_into();
-		state.htlcs[0].expiry = now;
-		let sv = sign::<T>(&v, &state);
-		Attestation::<T>::close_unilateral(
-			RawOrigin::Signed(r.account.clone()).into(),
-			id,
-			Some((state, sv)),
-		)?;
-		advance_past_deadline::<T>(id);
-		Attestation::<T>::settle(RawOrigin::Signed(v.account.clone()).into(), id)
-			.map_err(|e| e.error)?;
+		let id = settled_with_one_htlc::<T>(&r, &v, now)?;
 		let hash = attest_primitives::payment_hash(&BillKey([0; 32]));
 		#[extrinsic_call]
 		_(RawOrigin::Signed(r.account.clone()), id, hash);

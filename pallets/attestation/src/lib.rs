@@ -700,8 +700,7 @@ pub mod pallet {
 			ensure!(channel.status == ChannelStatus::Open, Error::<T>::ChannelClosing);
 			Self::check_newer_state(&channel, channel_id, &state)?;
 			ensure!(state.unanchored.count > 0, Error::<T>::NothingToAnchor);
-			Self::check_signature(&state, &requester_signature, &channel.requester)?;
-			Self::check_signature(&state, &verifier_signature, &channel.verifier)?;
+			Self::check_both_signatures(&channel, &state, &requester_signature, &verifier_signature)?;
 
 			let nonce = state.nonce;
 			Self::anchor(channel_id, &mut channel, &state.unanchored)?;
@@ -727,8 +726,7 @@ pub mod pallet {
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
 			Self::check_newer_state(&channel, channel_id, &state)?;
 			ensure!(state.htlcs.is_empty(), Error::<T>::PendingHtlcs);
-			Self::check_signature(&state, &requester_signature, &channel.requester)?;
-			Self::check_signature(&state, &verifier_signature, &channel.verifier)?;
+			Self::check_both_signatures(&channel, &state, &requester_signature, &verifier_signature)?;
 
 			channel.state = state;
 			// Both parties agreed on the final state: no stale-close penalty applies.
@@ -794,8 +792,7 @@ pub mod pallet {
 				Error::<T>::ChallengePeriodOver
 			);
 			Self::check_newer_state(&channel, channel_id, &newer_state)?;
-			Self::check_signature(&newer_state, &requester_signature, &channel.requester)?;
-			Self::check_signature(&newer_state, &verifier_signature, &channel.verifier)?;
+			Self::check_both_signatures(&channel, &newer_state, &requester_signature, &verifier_signature)?;
 
 			let nonce = newer_state.nonce;
 			channel.state = newer_state;
@@ -925,6 +922,17 @@ pub mod pallet {
 		) -> Result<(), Error<T>> {
 			signing::verify_state(&Self::genesis_hash(), state, signature, signer)
 				.map_err(|_| Error::<T>::BadSignature)
+		}
+
+		/// Check both parties' signatures on a state.
+		fn check_both_signatures(
+			channel: &Channel<T>,
+			state: &ChannelState,
+			requester_signature: &MultiSignature,
+			verifier_signature: &MultiSignature,
+		) -> Result<(), Error<T>> {
+			Self::check_signature(state, requester_signature, &channel.requester)?;
+			Self::check_signature(state, verifier_signature, &channel.verifier)
 		}
 
 		/// Checks every state submitted on chain must pass: right channel, strictly newer
