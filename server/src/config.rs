@@ -1,0 +1,85 @@
+//! Server configuration: every setting is a flag and an environment variable.
+
+use clap::Parser;
+use std::{net::SocketAddr, path::PathBuf};
+
+/// The attestation server: stores both parties' signed records and the data of attested
+/// items, checks anchors against the chain, and proves any attested file.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "attest-server", version, about, long_about = None)]
+pub struct Config {
+	/// Address to listen on for HTTP.
+	#[arg(long, env = "ATTEST_SERVER_LISTEN", default_value = "127.0.0.1:8080")]
+	pub listen: SocketAddr,
+
+	/// Directory for the SQLite database (when no --database-url is given) and the blob
+	/// store (`<dir>/blobs`). Created when missing.
+	#[arg(long, env = "ATTEST_SERVER_DATA_DIR", default_value = "attest-server-data")]
+	pub data_dir: PathBuf,
+
+	/// Database: `sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB`. Default: the SQLite
+	/// file `<data-dir>/attest.sqlite`.
+	#[arg(long, env = "ATTEST_SERVER_DATABASE_URL")]
+	pub database_url: Option<String>,
+
+	/// Most database connections the server opens.
+	#[arg(long, env = "ATTEST_SERVER_DB_MAX_CONNECTIONS", default_value_t = 8)]
+	pub db_max_connections: u32,
+
+	/// WebSocket JSON-RPC URL of an attest-node. Channels and anchors are read from its
+	/// storage; anchors only once finalized.
+	#[arg(long, env = "ATTEST_SERVER_CHAIN_RPC", default_value = "ws://127.0.0.1:9944")]
+	pub chain_rpc: String,
+
+	/// Largest blob (data of one item) accepted, in bytes.
+	#[arg(long, env = "ATTEST_SERVER_MAX_UPLOAD_BYTES", default_value_t = 8 << 30)]
+	pub max_upload_bytes: u64,
+
+	/// Largest JSON request body, in bytes (records with inline data included).
+	#[arg(long, env = "ATTEST_SERVER_MAX_JSON_BYTES", default_value_t = 16 << 20)]
+	pub max_json_bytes: usize,
+
+	/// Most records in one batch submission.
+	#[arg(long, env = "ATTEST_SERVER_MAX_BATCH", default_value_t = 10_000)]
+	pub max_batch: usize,
+
+	/// Time limit for a whole request other than blob uploads and downloads, in seconds.
+	#[arg(long, env = "ATTEST_SERVER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+	pub request_timeout_secs: u64,
+
+	/// An upload that sends no bytes for this many seconds is dropped (and nothing of it
+	/// kept).
+	#[arg(long, env = "ATTEST_SERVER_UPLOAD_IDLE_SECS", default_value_t = 30)]
+	pub upload_idle_secs: u64,
+
+	/// How often to look for new anchors on chain, in seconds (relayed anchors are checked
+	/// at once).
+	#[arg(long, env = "ATTEST_SERVER_ANCHOR_POLL_SECS", default_value_t = 6)]
+	pub anchor_poll_secs: u64,
+
+	/// Longest validity of a signed blob-read request (`expires` minus now), in seconds.
+	#[arg(long, env = "ATTEST_SERVER_MAX_READ_VALIDITY_SECS", default_value_t = 3600)]
+	pub max_read_validity_secs: u64,
+
+	/// Log filter (`info`, `attest_server=debug,info`, ...).
+	#[arg(long, env = "ATTEST_SERVER_LOG", default_value = "info")]
+	pub log: String,
+}
+
+impl Config {
+	/// The database URL in effect.
+	pub fn database_url(&self) -> String {
+		match &self.database_url {
+			Some(url) => url.clone(),
+			None => format!("sqlite://{}", self.data_dir.join("attest.sqlite").display()),
+		}
+	}
+
+	/// A configuration with defaults (for tests and embedding).
+	pub fn with_defaults(data_dir: PathBuf, chain_rpc: String) -> Self {
+		let mut c = Config::parse_from(["attest-server"]);
+		c.data_dir = data_dir;
+		c.chain_rpc = chain_rpc;
+		c
+	}
+}

@@ -1,0 +1,147 @@
+//! # attest-server
+//!
+//! The attestation server of Attest chain: it stores the verifier's and the requester's
+//! signed records of each attested item and the item's data, learns which ranges of items
+//! are anchored on chain (relayed by nodes' off-chain workers or found by polling chain
+//! storage, and in both cases checked against finalized storage), and proves any item:
+//! `file -> SHA-256 digest -> records of both parties -> Merkle inclusion proof -> root
+//! anchored in block B`.
+//!
+//! The HTTP API is versioned under `/v1` and described by the OpenAPI document at
+//! `/v1/openapi.json`; `docs/server.md` is the operator's guide.
+
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod anchors;
+pub mod blobs;
+pub mod chain;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod store;
+
+pub use config::Config;
+
+use anyhow::Context as _;
+use attest_primitives::{channel::ChannelId, merkle::MerkleTree, Hash};
+use std::{
+	collections::HashMap,
+	num::NonZeroUsize,
+	sync::{Arc, Mutex, RwLock},
+	time::Duration,
+};
+
+/// Everything a request handler needs.
+pub struct AppState {
+	/// Records, anchors, blob index.
+	pub store: store::Store,
+	/// Blob bytes.
+	pub blobs: blobs::BlobStore,
+	/// The chain.
+	pub chain: chain::Chain,
+	/// Settings.
+	pub config: Config,
+	/// Metrics.
+	pub metrics: metrics::Metrics,
+	channels: RwLock<HashMap<ChannelId, store::Parties>>,
+	trees: Mutex<lru::LruCache<(ChannelId, u32), Arc<MerkleTree>>>,
+}
+
+impl AppState {
+	/// Open the store and blob directory and connect to the chain.
+	pub async fn open(config: Config) -> anyhow::Result<Arc<Self>> {
+		std::fs::create_dir_all(&config.data_dir)
+			.with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+		let url = config.database_url();
+		let store = store::Store::open(&url, config.db_max_connections)
+			.await
+			.with_context(|| format!("cannot open database {url}"))?;
+		let blobs = blobs::BlobStore::open(config.data_dir.join("blobs"))
+			.with_context(|| format!("cannot open blob store under {}", config.data_dir.display()))?;
+		let chain = connect_chain(&config.chain_rpc).await?;
+		Ok(Arc::new(AppState {
+			store,
+			blobs,
+			chain,
+			config,
+			metrics: metrics::Metrics::new(),
+			channels: RwLock::new(HashMap::new()),
+			trees: Mutex::new(lru::LruCache::new(NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN))),
+		}))
+	}
+
+	/// Genesis hash of the chain the server serves.
+	pub fn genesis(&self) -> Hash {
+		self.chain.genesis()
+	}
+
+	/// Learn a channel's parties without asking the chain (benchmarks, imports).
+	pub async fn remember_channel(&self, id: ChannelId, parties: store::Parties) -> Result<(), store::StoreError> {
+		self.store.put_channel(&id, &parties).await?;
+		if let Ok(mut cache) = self.channels.write() {
+			cache.insert(id, parties);
+		}
+		Ok(())
+	}
+}
+
+/// Connect to the node, retrying for a while (the node may be starting too).
+async fn connect_chain(url: &str) -> anyhow::Result<chain::Chain> {
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+	loop {
+		match chain::Chain::connect(url).await {
+			Ok(c) => return Ok(c),
+			Err(e) if tokio::time::Instant::now() < deadline => {
+				tracing::warn!("{e}; retrying");
+				tokio::time::sleep(Duration::from_secs(1)).await;
+			},
+			Err(e) => {
+				return Err(anyhow::anyhow!(e)).context(
+					"cannot reach the chain: start attest-node or pass --chain-rpc ws://HOST:PORT",
+				)
+			},
+		}
+	}
+}
+
+/// A running server.
+pub struct Running {
+	/// Address it listens on.
+	pub addr: std::net::SocketAddr,
+	/// Shared state.
+	pub state: Arc<AppState>,
+	shutdown: tokio::sync::watch::Sender<bool>,
+	task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+	/// Stop accepting requests, finish those in flight, stop background work.
+	pub async fn stop(self) -> std::io::Result<()> {
+		let _ = self.shutdown.send(true);
+		let r = self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+		self.state.store.close().await;
+		r
+	}
+}
+
+/// Start the server on `config.listen` (port 0 picks a free port) with its anchor watcher.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+	let listener = tokio::net::TcpListener::bind(config.listen)
+		.await
+		.with_context(|| format!("cannot listen on {}", config.listen))?;
+	let addr = listener.local_addr()?;
+	let state = AppState::open(config).await?;
+	let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+	anchors::spawn_watcher(state.clone(), shutdown.subscribe());
+	let app = api::router(state.clone());
+	let task = tokio::spawn(async move {
+		axum::serve(listener, app)
+			.with_graceful_shutdown(async move {
+				let _ = rx.wait_for(|stop| *stop).await;
+			})
+			.await
+	});
+	tracing::info!("attest-server listening on http://{addr} (genesis {:?})", state.genesis());
+	Ok(Running { addr, state, shutdown, task })
+}

@@ -1,0 +1,575 @@
+//! Record, anchor and blob index storage: SQLite (default) or PostgreSQL, one set of queries
+//! through `sqlx`'s `Any` driver, schema by migrations (`migrations/{sqlite,postgres}`).
+//!
+//! Durability: a call returns only after its transaction committed. SQLite runs in WAL mode
+//! with `synchronous=FULL` (a commit is on disk before it is acknowledged); PostgreSQL with
+//! its default `synchronous_commit=on`.
+
+use attest_primitives::{
+	channel::{ChannelId, FirstRecord, ItemClaim, SecondRecord, Seq},
+	Anchor, Hash,
+};
+use codec::{Decode, Encode};
+use sqlx::{
+	any::{AnyConnectOptions, AnyPoolOptions},
+	AnyPool, Executor, Row,
+};
+use std::{str::FromStr, time::Duration};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	/// The database refused or failed a query.
+	#[error("database: {0}")]
+	Db(#[from] sqlx::Error),
+	/// A schema migration failed.
+	#[error("migration: {0}")]
+	Migrate(#[from] sqlx::migrate::MigrateError),
+	/// A stored value does not decode (the database was edited by hand?).
+	#[error("corrupt stored value in {0}")]
+	Corrupt(&'static str),
+	/// The database URL names no supported backend.
+	#[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+	Url(String),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which database is behind the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+	/// A SQLite file.
+	Sqlite,
+	/// A PostgreSQL server.
+	Postgres,
+}
+
+/// The two parties of a channel, as the chain has them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Parties {
+	/// Who pays.
+	pub requester: [u8; 32],
+	/// Who attests.
+	pub verifier: [u8; 32],
+}
+
+/// A signature-checked record to store.
+#[derive(Clone, Debug)]
+pub enum Record {
+	/// The verifier's record.
+	First(FirstRecord),
+	/// The requester's record; its data is a [`attest_primitives::channel::DataRef::Blob`]
+	/// already in the blob store.
+	Second(SecondRecord),
+}
+
+impl Record {
+	fn channel_id(&self) -> &ChannelId {
+		match self {
+			Record::First(r) => &r.channel_id,
+			Record::Second(r) => &r.channel_id,
+		}
+	}
+	fn claim(&self) -> &ItemClaim {
+		match self {
+			Record::First(r) => &r.claim,
+			Record::Second(r) => &r.claim,
+		}
+	}
+}
+
+/// What storing a record did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+	/// Stored now.
+	Stored,
+	/// The same claim by the same party was stored before; nothing changed.
+	AlreadyStored,
+	/// The slot `(channel, seq)` holds another claim; it was kept.
+	Conflict(ItemClaim),
+}
+
+/// One attested item as stored.
+#[derive(Clone, Debug)]
+pub struct Item {
+	/// Channel of the item.
+	pub channel_id: ChannelId,
+	/// What was claimed.
+	pub claim: ItemClaim,
+	/// The verifier's record, once uploaded.
+	pub first: Option<FirstRecord>,
+	/// When the first record arrived (unix ms).
+	pub first_at: Option<i64>,
+	/// The requester's record, once uploaded.
+	pub second: Option<SecondRecord>,
+	/// When the second record arrived (unix ms).
+	pub second_at: Option<i64>,
+	/// Index of the anchor holding the item, once anchored and checked.
+	pub anchor_index: Option<u32>,
+}
+
+/// An accepted anchor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnchorRow {
+	/// The anchor as on chain.
+	pub anchor: Anchor,
+	/// Whether every item of the range is stored here and the digests give the root.
+	pub complete: bool,
+}
+
+/// The store.
+pub struct Store {
+	pool: AnyPool,
+	backend: Backend,
+	/// SQLite has one writer at a time; writers queue here instead of spinning on
+	/// `SQLITE_BUSY`.
+	write_lock: tokio::sync::Mutex<()>,
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+	std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_millis() as i64)
+		.unwrap_or(0)
+}
+
+fn hash_of(bytes: Vec<u8>, what: &'static str) -> Result<Hash> {
+	<[u8; 32]>::try_from(bytes.as_slice()).map(Hash).map_err(|_| StoreError::Corrupt(what))
+}
+
+impl Store {
+	/// Open (creating when missing) the database at `url` and bring its schema up to date.
+	/// `sqlite://PATH` or `postgres://...`.
+	pub async fn open(url: &str, max_connections: u32) -> Result<Self> {
+		sqlx::any::install_default_drivers();
+		let backend = if url.starts_with("sqlite:") {
+			Backend::Sqlite
+		} else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+			Backend::Postgres
+		} else {
+			return Err(StoreError::Url(url.to_string()));
+		};
+		let url = match backend {
+			Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+			_ => url.to_string(),
+		};
+		let options = AnyConnectOptions::from_str(&url)?;
+		let pool = AnyPoolOptions::new()
+			.max_connections(max_connections)
+			.acquire_timeout(Duration::from_secs(30))
+			.after_connect(move |conn, _meta| {
+				Box::pin(async move {
+					if backend == Backend::Sqlite {
+						conn.execute(
+							"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+							 PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+						)
+						.await?;
+					}
+					Ok(())
+				})
+			})
+			.connect_with(options)
+			.await?;
+		match backend {
+			Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+			Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+		}
+		Ok(Store { pool, backend, write_lock: tokio::sync::Mutex::new(()) })
+	}
+
+	/// The backend in use.
+	pub fn backend(&self) -> Backend {
+		self.backend
+	}
+
+	async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+		match self.backend {
+			Backend::Sqlite => Some(self.write_lock.lock().await),
+			Backend::Postgres => None,
+		}
+	}
+
+	/// Close the pool (waits for connections to be returned).
+	pub async fn close(&self) {
+		self.pool.close().await
+	}
+
+	/// Whether the database answers.
+	pub async fn ping(&self) -> Result<()> {
+		sqlx::query("SELECT 1").execute(&self.pool).await?;
+		Ok(())
+	}
+
+	/// The parties of a channel this server has seen.
+	pub async fn channel(&self, id: &ChannelId) -> Result<Option<Parties>> {
+		let row = sqlx::query("SELECT requester, verifier FROM channels WHERE channel_id = $1")
+			.bind(id.0.to_vec())
+			.fetch_optional(&self.pool)
+			.await?;
+		row.map(|r| {
+			let requester = hash_of(r.try_get("requester")?, "channels.requester")?;
+			let verifier = hash_of(r.try_get("verifier")?, "channels.verifier")?;
+			Ok(Parties { requester: requester.0, verifier: verifier.0 })
+		})
+		.transpose()
+	}
+
+	/// Remember a channel's parties (as read from the chain).
+	pub async fn put_channel(&self, id: &ChannelId, parties: &Parties) -> Result<()> {
+		let _w = self.write_guard().await;
+		sqlx::query(
+			"INSERT INTO channels (channel_id, requester, verifier, next_anchor, seen_at) \
+			 VALUES ($1, $2, $3, 0, $4) ON CONFLICT (channel_id) DO NOTHING",
+		)
+		.bind(id.0.to_vec())
+		.bind(parties.requester.to_vec())
+		.bind(parties.verifier.to_vec())
+		.bind(now_ms())
+		.execute(&self.pool)
+		.await?;
+		Ok(())
+	}
+
+	/// Channels with items not yet anchored, and the index of the next anchor to look for.
+	pub async fn channels_to_watch(&self) -> Result<Vec<(ChannelId, u32)>> {
+		let rows = sqlx::query(
+			"SELECT c.channel_id, c.next_anchor FROM channels c WHERE EXISTS \
+			 (SELECT 1 FROM items i WHERE i.channel_id = c.channel_id AND i.anchor_index IS NULL)",
+		)
+		.fetch_all(&self.pool)
+		.await?;
+		rows.into_iter()
+			.map(|r| {
+				let id = hash_of(r.try_get("channel_id")?, "channels.channel_id")?;
+				let next: i64 = r.try_get("next_anchor")?;
+				Ok((id, u32::try_from(next).map_err(|_| StoreError::Corrupt("next_anchor"))?))
+			})
+			.collect()
+	}
+
+	/// Store signature-checked records in one transaction; one outcome per record, in order.
+	/// `other_claims[i]` counts the other `(channel, seq)` slots claiming record `i`'s digest.
+	pub async fn submit(&self, records: &[Record]) -> Result<Vec<(Outcome, u64)>> {
+		let _w = self.write_guard().await;
+		let mut tx = self.pool.begin().await?;
+		let mut out = Vec::with_capacity(records.len());
+		let now = now_ms();
+		for record in records {
+			let (column, at_column, bytes) = match record {
+				Record::First(r) => ("first_record", "first_at", r.encode()),
+				Record::Second(r) => ("second_record", "second_at", r.encode()),
+			};
+			let id = record.channel_id().0.to_vec();
+			let claim = record.claim();
+			let seq = i64::try_from(claim.seq).map_err(|_| StoreError::Corrupt("seq"))?;
+			let inserted = sqlx::query(&format!(
+				"INSERT INTO items (channel_id, seq, digest, payment_hash, {column}, {at_column}) \
+				 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, seq) DO NOTHING"
+			))
+			.bind(id.clone())
+			.bind(seq)
+			.bind(claim.digest.0.to_vec())
+			.bind(claim.payment_hash.0.to_vec())
+			.bind(bytes.clone())
+			.bind(now)
+			.execute(&mut *tx)
+			.await?
+			.rows_affected();
+			let outcome = if inserted == 1 {
+				Outcome::Stored
+			} else {
+				let row = sqlx::query(&format!(
+					"SELECT digest, payment_hash, {column} AS rec FROM items \
+					 WHERE channel_id = $1 AND seq = $2"
+				))
+				.bind(id.clone())
+				.bind(seq)
+				.fetch_one(&mut *tx)
+				.await?;
+				let stored = ItemClaim {
+					seq: claim.seq,
+					digest: hash_of(row.try_get("digest")?, "items.digest")?,
+					payment_hash: hash_of(row.try_get("payment_hash")?, "items.payment_hash")?,
+				};
+				let existing: Option<Vec<u8>> = row.try_get("rec")?;
+				if stored != *claim {
+					Outcome::Conflict(stored)
+				} else if existing.is_some() {
+					Outcome::AlreadyStored
+				} else {
+					sqlx::query(&format!(
+						"UPDATE items SET {column} = $1, {at_column} = $2 \
+						 WHERE channel_id = $3 AND seq = $4 AND {column} IS NULL"
+					))
+					.bind(bytes)
+					.bind(now)
+					.bind(id.clone())
+					.bind(seq)
+					.execute(&mut *tx)
+					.await?;
+					Outcome::Stored
+				}
+			};
+			let others: i64 = sqlx::query(
+				"SELECT COUNT(*) AS n FROM items WHERE digest = $1 AND NOT (channel_id = $2 AND seq = $3)",
+			)
+			.bind(claim.digest.0.to_vec())
+			.bind(id)
+			.bind(seq)
+			.fetch_one(&mut *tx)
+			.await?
+			.try_get("n")?;
+			out.push((outcome, others.max(0) as u64));
+		}
+		tx.commit().await?;
+		Ok(out)
+	}
+
+	fn item_of(row: &sqlx::any::AnyRow) -> Result<Item> {
+		let channel_id = hash_of(row.try_get("channel_id")?, "items.channel_id")?;
+		let seq: i64 = row.try_get("seq")?;
+		let claim = ItemClaim {
+			seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt("items.seq"))?,
+			digest: hash_of(row.try_get("digest")?, "items.digest")?,
+			payment_hash: hash_of(row.try_get("payment_hash")?, "items.payment_hash")?,
+		};
+		let first = row
+			.try_get::<Option<Vec<u8>>, _>("first_record")?
+			.map(|b| FirstRecord::decode(&mut &b[..]).map_err(|_| StoreError::Corrupt("first_record")))
+			.transpose()?;
+		let second = row
+			.try_get::<Option<Vec<u8>>, _>("second_record")?
+			.map(|b| SecondRecord::decode(&mut &b[..]).map_err(|_| StoreError::Corrupt("second_record")))
+			.transpose()?;
+		let anchor_index = row
+			.try_get::<Option<i64>, _>("anchor_index")?
+			.map(|i| u32::try_from(i).map_err(|_| StoreError::Corrupt("anchor_index")))
+			.transpose()?;
+		Ok(Item {
+			channel_id,
+			claim,
+			first,
+			first_at: row.try_get("first_at")?,
+			second,
+			second_at: row.try_get("second_at")?,
+			anchor_index,
+		})
+	}
+
+	const ITEM_COLUMNS: &'static str = "channel_id, seq, digest, payment_hash, first_record, \
+		first_at, second_record, second_at, anchor_index";
+
+	/// Every item claiming `digest`, oldest claim first.
+	pub async fn items_by_digest(&self, digest: &Hash) -> Result<Vec<Item>> {
+		let rows = sqlx::query(&format!(
+			"SELECT {} FROM items WHERE digest = $1 \
+			 ORDER BY COALESCE(first_at, second_at), channel_id, seq LIMIT 100",
+			Self::ITEM_COLUMNS
+		))
+		.bind(digest.0.to_vec())
+		.fetch_all(&self.pool)
+		.await?;
+		rows.iter().map(Self::item_of).collect()
+	}
+
+	/// Whether any item claims `digest` (blob uploads are only taken for claimed digests).
+	pub async fn digest_claimed(&self, digest: &Hash) -> Result<bool> {
+		let row = sqlx::query("SELECT 1 AS one FROM items WHERE digest = $1 LIMIT 1")
+			.bind(digest.0.to_vec())
+			.fetch_optional(&self.pool)
+			.await?;
+		Ok(row.is_some())
+	}
+
+	/// Items of `channel` claiming `digest`.
+	pub async fn items_in_channel(&self, channel: &ChannelId, digest: &Hash) -> Result<Vec<Item>> {
+		let rows = sqlx::query(&format!(
+			"SELECT {} FROM items WHERE digest = $1 AND channel_id = $2 ORDER BY seq LIMIT 100",
+			Self::ITEM_COLUMNS
+		))
+		.bind(digest.0.to_vec())
+		.bind(channel.0.to_vec())
+		.fetch_all(&self.pool)
+		.await?;
+		rows.iter().map(Self::item_of).collect()
+	}
+
+	/// Store a chain-checked anchor; `false` if it was stored before.
+	pub async fn insert_anchor(&self, anchor: &Anchor) -> Result<bool> {
+		let _w = self.write_guard().await;
+		let mut tx = self.pool.begin().await?;
+		let n = sqlx::query(
+			"INSERT INTO anchors (channel_id, idx, first_seq, count, root, block, complete, accepted_at) \
+			 VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT (channel_id, idx) DO NOTHING",
+		)
+		.bind(anchor.channel_id.0.to_vec())
+		.bind(i64::from(anchor.index))
+		.bind(anchor.range.first_seq as i64)
+		.bind(anchor.range.count as i64)
+		.bind(anchor.range.root.0.to_vec())
+		.bind(i64::from(anchor.block))
+		.bind(now_ms())
+		.execute(&mut *tx)
+		.await?
+		.rows_affected();
+		// Next anchor to look for: one past the highest accepted.
+		sqlx::query(
+			"UPDATE channels SET next_anchor = $1 WHERE channel_id = $2 AND next_anchor < $1",
+		)
+		.bind(i64::from(anchor.index) + 1)
+		.bind(anchor.channel_id.0.to_vec())
+		.execute(&mut *tx)
+		.await?;
+		tx.commit().await?;
+		Ok(n == 1)
+	}
+
+	fn anchor_of(row: &sqlx::any::AnyRow) -> Result<AnchorRow> {
+		let idx: i64 = row.try_get("idx")?;
+		let block: i64 = row.try_get("block")?;
+		let first_seq: i64 = row.try_get("first_seq")?;
+		let count: i64 = row.try_get("count")?;
+		let complete: i64 = row.try_get("complete")?;
+		Ok(AnchorRow {
+			anchor: Anchor {
+				channel_id: hash_of(row.try_get("channel_id")?, "anchors.channel_id")?,
+				index: u32::try_from(idx).map_err(|_| StoreError::Corrupt("anchors.idx"))?,
+				range: attest_primitives::channel::ItemRange {
+					first_seq: first_seq as u64,
+					count: count as u64,
+					root: hash_of(row.try_get("root")?, "anchors.root")?,
+				},
+				block: u32::try_from(block).map_err(|_| StoreError::Corrupt("anchors.block"))?,
+			},
+			complete: complete != 0,
+		})
+	}
+
+	const ANCHOR_COLUMNS: &'static str = "channel_id, idx, first_seq, count, root, block, complete";
+
+	/// An accepted anchor.
+	pub async fn anchor(&self, channel: &ChannelId, index: u32) -> Result<Option<AnchorRow>> {
+		let row = sqlx::query(&format!(
+			"SELECT {} FROM anchors WHERE channel_id = $1 AND idx = $2",
+			Self::ANCHOR_COLUMNS
+		))
+		.bind(channel.0.to_vec())
+		.bind(i64::from(index))
+		.fetch_optional(&self.pool)
+		.await?;
+		row.as_ref().map(Self::anchor_of).transpose()
+	}
+
+	/// The accepted anchor whose range holds item `seq` of `channel`.
+	pub async fn anchor_covering(&self, channel: &ChannelId, seq: Seq) -> Result<Option<AnchorRow>> {
+		let row = sqlx::query(&format!(
+			"SELECT {} FROM anchors WHERE channel_id = $1 AND first_seq <= $2 AND $2 < first_seq + count \
+			 ORDER BY idx LIMIT 1",
+			Self::ANCHOR_COLUMNS
+		))
+		.bind(channel.0.to_vec())
+		.bind(seq as i64)
+		.fetch_optional(&self.pool)
+		.await?;
+		row.as_ref().map(Self::anchor_of).transpose()
+	}
+
+	/// Anchors whose items are not all stored (or not yet matched to the root).
+	pub async fn incomplete_anchors(&self) -> Result<Vec<Anchor>> {
+		let rows = sqlx::query(&format!(
+			"SELECT {} FROM anchors WHERE complete = 0 ORDER BY accepted_at LIMIT 1000",
+			Self::ANCHOR_COLUMNS
+		))
+		.fetch_all(&self.pool)
+		.await?;
+		rows.iter().map(|r| Self::anchor_of(r).map(|a| a.anchor)).collect()
+	}
+
+	/// Digests of items `first_seq .. first_seq + count` of `channel` that have a first
+	/// record, in sequence order.
+	pub async fn range_digests(&self, channel: &ChannelId, first_seq: Seq, count: u64) -> Result<Vec<(Seq, Hash)>> {
+		let rows = sqlx::query(
+			"SELECT seq, digest FROM items WHERE channel_id = $1 AND seq >= $2 AND seq < $3 \
+			 ORDER BY seq",
+		)
+		.bind(channel.0.to_vec())
+		.bind(first_seq as i64)
+		.bind(first_seq.saturating_add(count) as i64)
+		.fetch_all(&self.pool)
+		.await?;
+		rows.into_iter()
+			.map(|r| {
+				let seq: i64 = r.try_get("seq")?;
+				Ok((seq as u64, hash_of(r.try_get("digest")?, "items.digest")?))
+			})
+			.collect()
+	}
+
+	/// Mark the items of `anchor` as anchored by it and the anchor as complete.
+	pub async fn complete_anchor(&self, anchor: &Anchor) -> Result<()> {
+		let _w = self.write_guard().await;
+		let mut tx = self.pool.begin().await?;
+		sqlx::query(
+			"UPDATE items SET anchor_index = $1 WHERE channel_id = $2 AND seq >= $3 AND seq < $4 \
+			 AND anchor_index IS NULL",
+		)
+		.bind(i64::from(anchor.index))
+		.bind(anchor.channel_id.0.to_vec())
+		.bind(anchor.range.first_seq as i64)
+		.bind(anchor.range.first_seq.saturating_add(anchor.range.count) as i64)
+		.execute(&mut *tx)
+		.await?;
+		sqlx::query("UPDATE anchors SET complete = 1 WHERE channel_id = $1 AND idx = $2")
+			.bind(anchor.channel_id.0.to_vec())
+			.bind(i64::from(anchor.index))
+			.execute(&mut *tx)
+			.await?;
+		tx.commit().await?;
+		Ok(())
+	}
+
+	/// Record that blob `digest` of `size` bytes is in the blob store.
+	pub async fn put_blob(&self, digest: &Hash, size: u64) -> Result<()> {
+		let _w = self.write_guard().await;
+		sqlx::query(
+			"INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) \
+			 ON CONFLICT (digest) DO NOTHING",
+		)
+		.bind(digest.0.to_vec())
+		.bind(size as i64)
+		.bind(now_ms())
+		.execute(&self.pool)
+		.await?;
+		Ok(())
+	}
+
+	/// Size of blob `digest`, if stored.
+	pub async fn blob(&self, digest: &Hash) -> Result<Option<u64>> {
+		let row = sqlx::query("SELECT size FROM blobs WHERE digest = $1")
+			.bind(digest.0.to_vec())
+			.fetch_optional(&self.pool)
+			.await?;
+		row.map(|r| Ok(r.try_get::<i64, _>("size")? as u64)).transpose()
+	}
+
+	/// Totals for `/metrics`: (items with a first record, with a second record, anchors,
+	/// blobs, blob bytes).
+	pub async fn totals(&self) -> Result<[i64; 5]> {
+		let row = sqlx::query(
+			"SELECT (SELECT COUNT(first_record) FROM items) AS a, \
+			 (SELECT COUNT(second_record) FROM items) AS b, (SELECT COUNT(*) FROM anchors) AS c, \
+			 (SELECT COUNT(*) FROM blobs) AS d, (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blobs) AS e",
+		)
+		.fetch_one(&self.pool)
+		.await?;
+		Ok([
+			row.try_get("a")?,
+			row.try_get("b")?,
+			row.try_get("c")?,
+			row.try_get("d")?,
+			row.try_get("e")?,
+		])
+	}
+}

@@ -1,0 +1,128 @@
+//! Calls to the dev chain (subxt) and signed protocol messages for tests.
+
+use attest_primitives::{
+	channel_id, signing::sign, ChannelState, DataRef, FirstRecord, Hash, ItemClaim, ItemRange,
+	SecondRecord,
+};
+use codec::Encode;
+use sp_core::{sr25519, Pair};
+use sp_runtime::{AccountId32, MultiSignature};
+use subxt::{
+	ext::{scale_encode, scale_type_resolver::TypeResolver},
+	transactions::StaticPayload,
+	OnlineClient, PolkadotConfig,
+};
+use subxt_signer::sr25519::{dev, Keypair};
+
+pub const UNIT: u128 = 1_000_000_000_000;
+
+/// Call arguments already SCALE-encoded with the primitives' types.
+struct Raw(Vec<u8>);
+
+impl scale_encode::EncodeAsFields for Raw {
+	fn encode_as_fields_to<R: TypeResolver>(
+		&self,
+		_fields: &mut dyn scale_encode::FieldIter<'_, R::TypeId>,
+		_types: &R,
+		out: &mut Vec<u8>,
+	) -> Result<(), scale_encode::Error> {
+		out.extend_from_slice(&self.0);
+		Ok(())
+	}
+}
+
+pub fn pair(uri: &str) -> sr25519::Pair {
+	sr25519::Pair::from_string(uri, None).expect("dev key")
+}
+
+pub fn account(uri: &str) -> AccountId32 {
+	pair(uri).public().into()
+}
+
+fn keypair(uri: &str) -> Keypair {
+	match uri {
+		"//Alice" => dev::alice(),
+		"//Bob" => dev::bob(),
+		"//Charlie" => dev::charlie(),
+		"//Dave" => dev::dave(),
+		"//Eve" => dev::eve(),
+		_ => dev::ferdie(),
+	}
+}
+
+/// A client of the dev chain.
+pub struct Chain {
+	api: OnlineClient<PolkadotConfig>,
+	pub genesis: Hash,
+	opened: std::sync::atomic::AtomicU64,
+	registered: std::sync::Mutex<Vec<String>>,
+}
+
+impl Chain {
+	pub async fn connect(url: &str) -> anyhow::Result<Self> {
+		let api = OnlineClient::<PolkadotConfig>::from_insecure_url(url).await?;
+		let genesis = Hash(api.genesis_hash().0);
+		Ok(Chain { api, genesis, opened: 0.into(), registered: Default::default() })
+	}
+
+	/// Submit `Attestation.<call>(args)` signed by `who`; wait until finalized.
+	pub async fn submit(&self, who: &str, call: &str, args: impl Encode) -> anyhow::Result<()> {
+		let payload = StaticPayload::new("Attestation", call, Raw(args.encode()));
+		self.api
+			.at_current_block()
+			.await?
+			.transactions()
+			.sign_and_submit_then_watch_default(&payload, &keypair(who))
+			.await?
+			.wait_for_finalized_success()
+			.await?;
+		Ok(())
+	}
+
+	/// Open a channel (the `n`-th opened on this chain, counted by this client) from
+	/// `requester` to `verifier`; returns its id.
+	pub async fn open_channel(&self, requester: &str, verifier: &str) -> anyhow::Result<Hash> {
+		let new = self.registered.lock().map(|r| !r.iter().any(|v| v == verifier)).unwrap_or(true);
+		if new {
+			self.submit(verifier, "register_verifier", (b"https://verifier.example/v1".to_vec(), UNIT / 1000)).await?;
+			if let Ok(mut r) = self.registered.lock() {
+				r.push(verifier.to_string());
+			}
+		}
+		self.submit(requester, "open_channel", (account(verifier), 10 * UNIT, 10u32)).await?;
+		let n = self.opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+		Ok(channel_id(&self.genesis, &account(requester), &account(verifier), n))
+	}
+
+	/// Checkpoint state `nonce` of channel `id` with `range` unanchored, signed by both.
+	pub async fn checkpoint(&self, id: Hash, nonce: u64, range: ItemRange, requester: &str, verifier: &str) -> anyhow::Result<()> {
+		let state = ChannelState {
+			channel_id: id,
+			nonce,
+			requester_balance: 10 * UNIT,
+			verifier_balance: 0,
+			htlcs: Default::default(),
+			unanchored: range,
+		};
+		let sa: MultiSignature = sign::sign_state(&pair(requester), &self.genesis, &state);
+		let sb: MultiSignature = sign::sign_state(&pair(verifier), &self.genesis, &state);
+		self.submit(requester, "checkpoint", (id, state, sa, sb)).await
+	}
+}
+
+/// Test data of item `i`.
+pub fn data(tag: &str, i: u64) -> Vec<u8> {
+	format!("{tag}: item {i} payload {}", "x".repeat((i % 7) as usize)).into_bytes()
+}
+
+pub fn claim(seq: u64, data: &[u8]) -> ItemClaim {
+	ItemClaim { seq, digest: attest_primitives::sha256(data), payment_hash: Hash([seq as u8; 32]) }
+}
+
+pub fn first(genesis: &Hash, verifier: &str, id: Hash, claim: ItemClaim) -> FirstRecord {
+	sign::first_record(&pair(verifier), genesis, id, claim)
+}
+
+pub fn second(genesis: &Hash, requester: &str, id: Hash, claim: ItemClaim, data: DataRef) -> SecondRecord {
+	sign::second_record(&pair(requester), genesis, id, claim, data)
+}
