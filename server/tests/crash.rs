@@ -16,6 +16,7 @@ use std::{
 
 const CHUNK: usize = 1 << 20;
 const CHUNKS: u64 = 256; // 256 MiB
+const BATCHES: u64 = 100;
 
 fn chunk(i: u64) -> Vec<u8> {
 	let mut c = vec![0u8; CHUNK];
@@ -104,8 +105,8 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 	let acked: Arc<Mutex<Vec<Hash>>> = Arc::default();
 	let mut clients = Vec::new();
 	for c in 0..4u64 {
-		// Each client signs its records up front: batches of 50, 40 batches.
-		let records: Vec<Vec<FirstRecord>> = (0..40u64)
+		// Each client signs its records up front: 100 batches of 50.
+		let records: Vec<Vec<FirstRecord>> = (0..BATCHES)
 			.map(|b| {
 				(0..50u64)
 					.map(|k| {
@@ -130,14 +131,17 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 			}
 		}));
 	}
-	tokio::time::sleep(Duration::from_millis(1500)).await;
+	// Kill once a good part is acknowledged, while the rest is in flight.
+	while acked.lock().map(|a| a.len()).unwrap_or(0) < 2000 {
+		tokio::time::sleep(Duration::from_millis(5)).await;
+	}
 	server.kill9();
 	for c in clients {
 		c.await?;
 	}
 	let acked = acked.lock().expect("lock").clone();
 	anyhow::ensure!(!acked.is_empty(), "no batch was acknowledged before the kill");
-	anyhow::ensure!(acked.len() < 4 * 40 * 50, "every batch finished before the kill; the test proves nothing");
+	anyhow::ensure!(acked.len() < 4 * BATCHES as usize * 50, "every batch finished before the kill; the test proves nothing");
 	server.restart();
 	for d in &acked {
 		let r = http.get(format!("{base}/v1/items/{d:?}")).send().await?;
