@@ -240,6 +240,13 @@ impl AppState {
 
 /// Check a record against its channel's parties and its signature (CPU only).
 fn check_record(genesis: &Hash, record: &BatchRecord, parties: &Parties) -> ApiResult<()> {
+	let seq = match record {
+		BatchRecord::First(r) => r.claim.seq,
+		BatchRecord::Second(r) => r.claim.seq,
+	};
+	if seq > i64::MAX as u64 {
+		return Err(ApiError::BadRequest(format!("seq {seq} is out of range (at most 2^63 - 1)")));
+	}
 	match record {
 		BatchRecord::First(r) => {
 			let signer = account_of(&r.verifier);

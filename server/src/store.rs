@@ -63,7 +63,20 @@ pub enum Record {
 	Second(SecondRecord),
 }
 
+/// Rows per multi-row insert (6 parameters each; SQLite allows 32766 per statement).
+const INSERT_CHUNK: usize = 500;
+
+fn seq_i64(seq: Seq) -> Result<i64> {
+	i64::try_from(seq).map_err(|_| StoreError::Corrupt("seq above i64::MAX"))
+}
+
 impl Record {
+	fn scale(&self) -> Vec<u8> {
+		match self {
+			Record::First(r) => r.encode(),
+			Record::Second(r) => r.encode(),
+		}
+	}
 	fn channel_id(&self) -> &ChannelId {
 		match self {
 			Record::First(r) => &r.channel_id,
@@ -250,81 +263,138 @@ impl Store {
 	}
 
 	/// Store signature-checked records in one transaction; one outcome per record, in order.
-	/// `other_claims[i]` counts the other `(channel, seq)` slots claiming record `i`'s digest.
+	/// The second value counts the other `(channel, seq)` slots claiming the record's digest.
+	///
+	/// Records go in with multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING` (a few
+	/// statements per thousand records); only records whose slot was taken already are
+	/// compared one by one with what is stored.
 	pub async fn submit(&self, records: &[Record]) -> Result<Vec<(Outcome, u64)>> {
 		let _w = self.write_guard().await;
 		let mut tx = self.pool.begin().await?;
-		let mut out = Vec::with_capacity(records.len());
+		let mut outcomes: Vec<Option<Outcome>> = vec![None; records.len()];
 		let now = now_ms();
-		for record in records {
-			let (column, at_column, bytes) = match record {
-				Record::First(r) => ("first_record", "first_at", r.encode()),
-				Record::Second(r) => ("second_record", "second_at", r.encode()),
-			};
-			let id = record.channel_id().0.to_vec();
-			let claim = record.claim();
-			let seq = i64::try_from(claim.seq).map_err(|_| StoreError::Corrupt("seq"))?;
-			let inserted = sqlx::query(&format!(
-				"INSERT INTO items (channel_id, seq, digest, payment_hash, {column}, {at_column}) \
-				 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, seq) DO NOTHING"
-			))
-			.bind(id.clone())
-			.bind(seq)
-			.bind(claim.digest.0.to_vec())
-			.bind(claim.payment_hash.0.to_vec())
-			.bind(bytes.clone())
-			.bind(now)
-			.execute(&mut *tx)
-			.await?
-			.rows_affected();
-			let outcome = if inserted == 1 {
-				Outcome::Stored
-			} else {
-				let row = sqlx::query(&format!(
-					"SELECT digest, payment_hash, {column} AS rec FROM items \
-					 WHERE channel_id = $1 AND seq = $2"
-				))
-				.bind(id.clone())
-				.bind(seq)
-				.fetch_one(&mut *tx)
-				.await?;
-				let stored = ItemClaim {
-					seq: claim.seq,
-					digest: hash_of(row.try_get("digest")?, "items.digest")?,
-					payment_hash: hash_of(row.try_get("payment_hash")?, "items.payment_hash")?,
-				};
-				let existing: Option<Vec<u8>> = row.try_get("rec")?;
-				if stored != *claim {
-					Outcome::Conflict(stored)
-				} else if existing.is_some() {
-					Outcome::AlreadyStored
-				} else {
-					sqlx::query(&format!(
-						"UPDATE items SET {column} = $1, {at_column} = $2 \
-						 WHERE channel_id = $3 AND seq = $4 AND {column} IS NULL"
-					))
-					.bind(bytes)
-					.bind(now)
-					.bind(id.clone())
-					.bind(seq)
-					.execute(&mut *tx)
-					.await?;
-					Outcome::Stored
+		for (column, at_column, is_first) in [("first_record", "first_at", true), ("second_record", "second_at", false)] {
+			let of_kind: Vec<usize> = (0..records.len())
+				.filter(|&i| matches!(records[i], Record::First(_)) == is_first)
+				.collect();
+			for chunk in of_kind.chunks(INSERT_CHUNK) {
+				let mut sql = format!(
+					"INSERT INTO items (channel_id, seq, digest, payment_hash, {column}, {at_column}) VALUES "
+				);
+				for k in 0..chunk.len() {
+					let b = k * 6;
+					if k > 0 {
+						sql.push(',');
+					}
+					sql.push_str(&format!("(${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
 				}
-			};
-			let others: i64 = sqlx::query(
-				"SELECT COUNT(*) AS n FROM items WHERE digest = $1 AND NOT (channel_id = $2 AND seq = $3)",
-			)
-			.bind(claim.digest.0.to_vec())
-			.bind(id)
-			.bind(seq)
-			.fetch_one(&mut *tx)
-			.await?
-			.try_get("n")?;
-			out.push((outcome, others.max(0) as u64));
+				sql.push_str(" ON CONFLICT (channel_id, seq) DO NOTHING RETURNING channel_id, seq");
+				let mut q = sqlx::query(&sql);
+				for &i in chunk {
+					let r = &records[i];
+					let claim = r.claim();
+					q = q
+						.bind(r.channel_id().0.to_vec())
+						.bind(seq_i64(claim.seq)?)
+						.bind(claim.digest.0.to_vec())
+						.bind(claim.payment_hash.0.to_vec())
+						.bind(r.scale())
+						.bind(now);
+				}
+				let inserted = q.fetch_all(&mut *tx).await?;
+				let mut new_slots = std::collections::HashSet::with_capacity(inserted.len());
+				for row in inserted {
+					let id = hash_of(row.try_get("channel_id")?, "items.channel_id")?;
+					let seq: i64 = row.try_get("seq")?;
+					new_slots.insert((id, seq));
+				}
+				for &i in chunk {
+					let r = &records[i];
+					let slot = (*r.channel_id(), seq_i64(r.claim().seq)?);
+					// A slot inserted by this statement belongs to the first record of the
+					// chunk naming it; later duplicates compare with it below.
+					if new_slots.remove(&slot) {
+						outcomes[i] = Some(Outcome::Stored);
+					} else {
+						outcomes[i] = Some(Self::resolve(&mut tx, r, column, at_column, now).await?);
+					}
+				}
+			}
+		}
+		// Other claims on the same digests, one grouped query per chunk.
+		let mut counts: std::collections::HashMap<Hash, i64> = std::collections::HashMap::new();
+		let mut digests: Vec<Hash> = records.iter().map(|r| r.claim().digest).collect();
+		digests.sort();
+		digests.dedup();
+		for chunk in digests.chunks(INSERT_CHUNK * 6) {
+			let params: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
+			let sql = format!(
+				"SELECT digest, COUNT(*) AS n FROM items WHERE digest IN ({}) GROUP BY digest",
+				params.join(",")
+			);
+			let mut q = sqlx::query(&sql);
+			for d in chunk {
+				q = q.bind(d.0.to_vec());
+			}
+			for row in q.fetch_all(&mut *tx).await? {
+				counts.insert(hash_of(row.try_get("digest")?, "items.digest")?, row.try_get("n")?);
+			}
 		}
 		tx.commit().await?;
-		Ok(out)
+		Ok(records
+			.iter()
+			.zip(outcomes)
+			.map(|(r, o)| {
+				let o = o.unwrap_or(Outcome::AlreadyStored);
+				let n = counts.get(&r.claim().digest).copied().unwrap_or(0).max(0) as u64;
+				// The record's own slot holds its digest unless the slot is another claim's.
+				let others = if matches!(o, Outcome::Conflict(_)) { n } else { n.saturating_sub(1) };
+				(o, others)
+			})
+			.collect())
+	}
+
+	/// A record whose slot exists: the same claim (store the record if this party's is
+	/// missing) or a conflicting one.
+	async fn resolve(
+		tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+		record: &Record,
+		column: &str,
+		at_column: &str,
+		now: i64,
+	) -> Result<Outcome> {
+		let claim = record.claim();
+		let id = record.channel_id().0.to_vec();
+		let seq = seq_i64(claim.seq)?;
+		let row = sqlx::query(&format!(
+			"SELECT digest, payment_hash, {column} AS rec FROM items WHERE channel_id = $1 AND seq = $2"
+		))
+		.bind(id.clone())
+		.bind(seq)
+		.fetch_one(&mut **tx)
+		.await?;
+		let stored = ItemClaim {
+			seq: claim.seq,
+			digest: hash_of(row.try_get("digest")?, "items.digest")?,
+			payment_hash: hash_of(row.try_get("payment_hash")?, "items.payment_hash")?,
+		};
+		let existing: Option<Vec<u8>> = row.try_get("rec")?;
+		if stored != *claim {
+			return Ok(Outcome::Conflict(stored));
+		}
+		if existing.is_some() {
+			return Ok(Outcome::AlreadyStored);
+		}
+		sqlx::query(&format!(
+			"UPDATE items SET {column} = $1, {at_column} = $2 WHERE channel_id = $3 AND seq = $4 AND {column} IS NULL"
+		))
+		.bind(record.scale())
+		.bind(now)
+		.bind(id)
+		.bind(seq)
+		.execute(&mut **tx)
+		.await?;
+		Ok(Outcome::Stored)
 	}
 
 	fn item_of(row: &sqlx::any::AnyRow) -> Result<Item> {
@@ -542,6 +612,13 @@ impl Store {
 		.bind(now_ms())
 		.execute(&self.pool)
 		.await?;
+		Ok(())
+	}
+
+	/// Remove blob `digest` from the index (the file is the caller's business).
+	pub async fn forget_blob(&self, digest: &Hash) -> Result<()> {
+		let _w = self.write_guard().await;
+		sqlx::query("DELETE FROM blobs WHERE digest = $1").bind(digest.0.to_vec()).execute(&self.pool).await?;
 		Ok(())
 	}
 
