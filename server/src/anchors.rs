@@ -75,7 +75,9 @@ pub async fn complete(state: &AppState, anchor: &Anchor) -> Result<bool, ApiErro
 		tracing::warn!(
 			"anchor {} of {:?}: the stored records give root {root:?}, the chain {:?}; \
 			 items stay unanchored here",
-			anchor.index, anchor.channel_id, anchor.range.root
+			anchor.index,
+			anchor.channel_id,
+			anchor.range.root
 		);
 		return Ok(false);
 	}

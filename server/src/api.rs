@@ -79,7 +79,7 @@ async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> 
 			.into_response();
 			*r.status_mut() = StatusCode::REQUEST_TIMEOUT;
 			r
-		},
+		}
 	}
 }
 
@@ -105,8 +105,9 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> Response {
-	let mut r = ApiError::BadRequest("method not allowed on this endpoint; see /v1/openapi.json".into())
-		.into_response();
+	let mut r =
+		ApiError::BadRequest("method not allowed on this endpoint; see /v1/openapi.json".into())
+			.into_response();
 	*r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
 	r
 }
@@ -136,13 +137,14 @@ fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<By
 				"request body larger than {limit} bytes; upload data with PUT /v1/blobs/{{digest}} \
 				 and send smaller batches"
 			))
-		},
+		}
 		other => ApiError::Truncated(format!("could not read the request body: {other}")),
 	})
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
-	serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid {what} JSON: {e}")))
+	serde_json::from_slice(bytes)
+		.map_err(|e| ApiError::BadRequest(format!("invalid {what} JSON: {e}")))
 }
 
 fn query_map(q: Option<String>) -> HashMap<String, String> {
@@ -229,7 +231,7 @@ impl AppState {
 				};
 				self.store.put_channel(channel, &p).await?;
 				p
-			},
+			}
 		};
 		if let Ok(mut c) = self.channels.write() {
 			c.insert(*channel, parties);
@@ -258,7 +260,7 @@ fn check_record(genesis: &Hash, record: &BatchRecord, parties: &Parties) -> ApiR
 				)));
 			}
 			r.verify(genesis).map_err(|e| ApiError::BadSignature(format!("first record: {e}")))
-		},
+		}
 		BatchRecord::Second(r) => {
 			let signer = account_of(&r.requester);
 			if <[u8; 32]>::from(signer.clone()) != parties.requester {
@@ -269,13 +271,18 @@ fn check_record(genesis: &Hash, record: &BatchRecord, parties: &Parties) -> ApiR
 				)));
 			}
 			r.verify(genesis).map_err(|e| ApiError::BadSignature(format!("second record: {e}")))
-		},
+		}
 	}
 }
 
 fn result_of(outcome: &Outcome, others: u64) -> SubmitResult {
 	match outcome {
-		Outcome::Stored => SubmitResult { outcome: "stored".into(), other_claims: others, error: None, message: None },
+		Outcome::Stored => SubmitResult {
+			outcome: "stored".into(),
+			other_claims: others,
+			error: None,
+			message: None,
+		},
 		Outcome::AlreadyStored => SubmitResult {
 			outcome: "already_stored".into(),
 			other_claims: others,
@@ -325,7 +332,7 @@ async fn settle_data(state: &AppState, mut r: SecondRecord) -> ApiResult<SecondR
 				)));
 			}
 			store_blob_bytes(state, r.claim.digest, bytes).await?;
-		},
+		}
 		DataRef::Blob(d) => {
 			if d != r.claim.digest {
 				return Err(ApiError::DigestMismatch(format!(
@@ -339,7 +346,7 @@ async fn settle_data(state: &AppState, mut r: SecondRecord) -> ApiResult<SecondR
 					 record) or send the data with POST /v1/records/second/stream"
 				)));
 			}
-		},
+		}
 	}
 	Ok(r)
 }
@@ -357,14 +364,21 @@ async fn store_blob_bytes(state: &AppState, digest: Hash, bytes: Vec<u8>) -> Api
 fn ingest_error(e: IngestError) -> ApiError {
 	match e {
 		IngestError::TooLarge { .. } => ApiError::TooLarge(format!("{e}; nothing was stored")),
-		IngestError::Truncated { .. } => ApiError::Truncated(format!("{e}; nothing was stored, send it again")),
-		IngestError::Mismatch { .. } => ApiError::DigestMismatch(format!("{e}; nothing was stored")),
+		IngestError::Truncated { .. } => {
+			ApiError::Truncated(format!("{e}; nothing was stored, send it again"))
+		}
+		IngestError::Mismatch { .. } => {
+			ApiError::DigestMismatch(format!("{e}; nothing was stored"))
+		}
 		IngestError::Io(io) => io.into(),
 	}
 }
 
 /// Check and store one record; the answer's status says what happened.
-async fn submit_one(state: &AppState, record: BatchRecord) -> ApiResult<(StatusCode, Json<SubmitResult>)> {
+async fn submit_one(
+	state: &AppState,
+	record: BatchRecord,
+) -> ApiResult<(StatusCode, Json<SubmitResult>)> {
 	let channel = match &record {
 		BatchRecord::First(r) => r.channel_id,
 		BatchRecord::Second(r) => r.channel_id,
@@ -384,7 +398,8 @@ async fn submit_one(state: &AppState, record: BatchRecord) -> ApiResult<(StatusC
 		BatchRecord::Second(r) => Record::Second(settle_data(state, r).await?),
 	};
 	let stored = state.store.submit(std::slice::from_ref(&to_store)).await?;
-	let (outcome, others) = stored.into_iter().next().ok_or_else(|| ApiError::Internal("no outcome".into()))?;
+	let (outcome, others) =
+		stored.into_iter().next().ok_or_else(|| ApiError::Internal("no outcome".into()))?;
 	let result = result_of(&outcome, others);
 	count(state, &record, &result.outcome);
 	match outcome {
@@ -394,13 +409,19 @@ async fn submit_one(state: &AppState, record: BatchRecord) -> ApiResult<(StatusC
 	}
 }
 
-async fn submit_first(State(state): St, body: Result<Bytes, BytesRejection>) -> ApiResult<impl IntoResponse> {
+async fn submit_first(
+	State(state): St,
+	body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
 	let body = body_bytes(body, state.config.max_json_bytes)?;
 	let record: FirstRecord = parse_json(&body, "first record")?;
 	submit_one(&state, BatchRecord::First(record)).await
 }
 
-async fn submit_second(State(state): St, body: Result<Bytes, BytesRejection>) -> ApiResult<impl IntoResponse> {
+async fn submit_second(
+	State(state): St,
+	body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
 	let body = body_bytes(body, state.config.max_json_bytes)?;
 	let record: SecondRecord = parse_json(&body, "second record")?;
 	submit_one(&state, BatchRecord::Second(record)).await
@@ -409,24 +430,28 @@ async fn submit_second(State(state): St, body: Result<Bytes, BytesRejection>) ->
 /// Header carrying the SCALE-encoded second record (hex) of a streamed upload.
 pub const RECORD_HEADER: &str = "attest-record";
 
-async fn submit_second_stream(State(state): St, headers: HeaderMap, body: Body) -> ApiResult<impl IntoResponse> {
-	let raw = headers
-		.get(RECORD_HEADER)
-		.and_then(|v| v.to_str().ok())
-		.ok_or_else(|| {
-			ApiError::BadRequest(format!(
-				"missing header {RECORD_HEADER}: the hex SCALE encoding of the SecondRecord, its \
+async fn submit_second_stream(
+	State(state): St,
+	headers: HeaderMap,
+	body: Body,
+) -> ApiResult<impl IntoResponse> {
+	let raw = headers.get(RECORD_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+		ApiError::BadRequest(format!(
+			"missing header {RECORD_HEADER}: the hex SCALE encoding of the SecondRecord, its \
 				 data a blob reference to the digest"
-			))
-		})?;
+		))
+	})?;
 	let bytes = parse_hex_bytes(raw, RECORD_HEADER)?;
-	let record = SecondRecord::decode(&mut &bytes[..])
-		.map_err(|e| ApiError::BadRequest(format!("{RECORD_HEADER} is not a SCALE SecondRecord: {e}")))?;
+	let record = SecondRecord::decode(&mut &bytes[..]).map_err(|e| {
+		ApiError::BadRequest(format!("{RECORD_HEADER} is not a SCALE SecondRecord: {e}"))
+	})?;
 	let record = BatchRecord::Second(record);
 	let BatchRecord::Second(r) = &record else { unreachable!() };
 	// Check who sends before taking any data.
-	let parties = state.parties(&r.channel_id).await.inspect_err(|_| count(&state, &record, "rejected"))?;
-	check_record(&state.genesis(), &record, &parties).inspect_err(|_| count(&state, &record, "rejected"))?;
+	let parties =
+		state.parties(&r.channel_id).await.inspect_err(|_| count(&state, &record, "rejected"))?;
+	check_record(&state.genesis(), &record, &parties)
+		.inspect_err(|_| count(&state, &record, "rejected"))?;
 	let digest = r.claim.digest;
 	ingest(&state, digest, body).await?;
 	let BatchRecord::Second(mut r) = record else { unreachable!() };
@@ -434,7 +459,10 @@ async fn submit_second_stream(State(state): St, headers: HeaderMap, body: Body) 
 	submit_one(&state, BatchRecord::Second(r)).await
 }
 
-async fn submit_batch(State(state): St, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<BatchResult>> {
+async fn submit_batch(
+	State(state): St,
+	body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<BatchResult>> {
 	let body = body_bytes(body, state.config.max_json_bytes)?;
 	let batch: Batch = parse_json(&body, "batch")?;
 	if batch.records.len() > state.config.max_batch {
@@ -451,13 +479,13 @@ async fn submit_batch(State(state): St, body: Result<Bytes, BytesRejection>) -> 
 			BatchRecord::First(r) => r.channel_id,
 			BatchRecord::Second(r) => r.channel_id,
 		};
-		if !parties.contains_key(&id) {
+		if let std::collections::hash_map::Entry::Vacant(slot) = parties.entry(id) {
 			let p = match state.parties(&id).await {
 				Ok(p) => Ok(p),
 				Err(e @ ApiError::UnknownChannel(_)) => Err(e.to_string()),
 				Err(e) => return Err(e),
 			};
-			parties.insert(id, p);
+			slot.insert(p);
 		}
 	}
 	let genesis = state.genesis();
@@ -488,17 +516,19 @@ async fn submit_batch(State(state): St, body: Result<Bytes, BytesRejection>) -> 
 		let prepared = match (check, record) {
 			(Err(e), _) => Err(e),
 			(Ok(()), BatchRecord::First(r)) => Ok(Record::First(r.clone())),
-			(Ok(()), BatchRecord::Second(r)) => settle_data(&state, r.clone()).await.map(Record::Second),
+			(Ok(()), BatchRecord::Second(r)) => {
+				settle_data(&state, r.clone()).await.map(Record::Second)
+			}
 		};
 		match prepared {
 			Ok(r) => {
 				to_store.push(r);
 				positions.push(i);
-			},
+			}
 			Err(e) => {
 				count(&state, record, "rejected");
 				results[i] = Some(rejected(&e));
-			},
+			}
 		}
 	}
 	let outcomes = state.store.submit(&to_store).await?;
@@ -509,7 +539,12 @@ async fn submit_batch(State(state): St, body: Result<Bytes, BytesRejection>) -> 
 		}
 		results[i] = Some(r);
 	}
-	Ok(Json(BatchResult { results: results.into_iter().map(|r| r.unwrap_or_else(|| rejected(&ApiError::Internal("lost".into())))).collect() }))
+	Ok(Json(BatchResult {
+		results: results
+			.into_iter()
+			.map(|r| r.unwrap_or_else(|| rejected(&ApiError::Internal("lost".into()))))
+			.collect(),
+	}))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -546,9 +581,16 @@ pub struct BlobStored {
 	pub size: u64,
 }
 
-async fn put_blob(State(state): St, Path(digest): Path<String>, headers: HeaderMap, body: Body) -> ApiResult<impl IntoResponse> {
+async fn put_blob(
+	State(state): St,
+	Path(digest): Path<String>,
+	headers: HeaderMap,
+	body: Body,
+) -> ApiResult<impl IntoResponse> {
 	let digest = parse_hash(&digest, "digest")?;
-	if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
+	if let Some(len) =
+		headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+	{
 		if len > state.config.max_upload_bytes {
 			return Err(ApiError::TooLarge(format!(
 				"upload of {len} bytes exceeds the limit of {} bytes",
@@ -566,7 +608,11 @@ async fn put_blob(State(state): St, Path(digest): Path<String>, headers: HeaderM
 	Ok((status, Json(BlobStored { digest, size })))
 }
 
-async fn get_blob(State(state): St, Path(digest): Path<String>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+async fn get_blob(
+	State(state): St,
+	Path(digest): Path<String>,
+	RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
 	let digest = parse_hash(&digest, "digest")?;
 	let q = query_map(q);
 	let need = |k: &str| {
@@ -581,12 +627,17 @@ async fn get_blob(State(state): St, Path(digest): Path<String>, RawQuery(q): Raw
 	let expires: u64 = need("expires")?
 		.parse()
 		.map_err(|_| ApiError::BadRequest("expires must be unix time in milliseconds".into()))?;
-	let signer = sp_runtime::MultiSigner::decode(&mut &parse_hex_bytes(&need("signer")?, "signer")?[..])
-		.map_err(|_| ApiError::BadRequest("signer must be a SCALE MultiSigner in hex".into()))?;
+	let signer =
+		sp_runtime::MultiSigner::decode(&mut &parse_hex_bytes(&need("signer")?, "signer")?[..])
+			.map_err(|_| {
+				ApiError::BadRequest("signer must be a SCALE MultiSigner in hex".into())
+			})?;
 	let signature = sp_runtime_sig(&need("signature")?)?;
 	let now = crate::store::now_ms().max(0) as u64;
 	if expires < now {
-		return Err(ApiError::BadSignature(format!("the read request expired at {expires} (now {now}); sign a new one")));
+		return Err(ApiError::BadSignature(format!(
+			"the read request expired at {expires} (now {now}); sign a new one"
+		)));
 	}
 	let max = state.config.max_read_validity_secs.saturating_mul(1000);
 	if expires > now.saturating_add(max) {
@@ -596,11 +647,20 @@ async fn get_blob(State(state): St, Path(digest): Path<String>, RawQuery(q): Raw
 		)));
 	}
 	let account = account_of(&signer);
-	signing::verify(Kind::BlobRead, &state.genesis(), &channel, &(digest, expires), &signature, &account)
-		.map_err(|e| ApiError::BadSignature(format!("blob read request: {e}")))?;
+	signing::verify(
+		Kind::BlobRead,
+		&state.genesis(),
+		&channel,
+		&(digest, expires),
+		&signature,
+		&account,
+	)
+	.map_err(|e| ApiError::BadSignature(format!("blob read request: {e}")))?;
 	let items = state.store.items_in_channel(&channel, &digest).await?;
 	if items.is_empty() {
-		return Err(ApiError::NotFound(format!("channel {channel:?} has no item with digest {digest:?}")));
+		return Err(ApiError::NotFound(format!(
+			"channel {channel:?} has no item with digest {digest:?}"
+		)));
 	}
 	let parties = state.parties(&channel).await?;
 	let who: [u8; 32] = account.into();
@@ -615,7 +675,8 @@ async fn get_blob(State(state): St, Path(digest): Path<String>, RawQuery(q): Raw
 	let file = tokio::fs::File::open(state.blobs.path(&digest)).await?;
 	let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
 	let mut r = Response::new(body);
-	r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+	r.headers_mut()
+		.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
 	r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
 	Ok(r)
 }
@@ -739,9 +800,14 @@ async fn tree_of(state: &AppState, anchor: &Anchor) -> ApiResult<Arc<MerkleTree>
 	if let Some(t) = state.trees.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
 		return Ok(t);
 	}
-	let items = state.store.range_digests(&anchor.channel_id, anchor.range.first_seq, anchor.range.count).await?;
+	let items = state
+		.store
+		.range_digests(&anchor.channel_id, anchor.range.first_seq, anchor.range.count)
+		.await?;
 	if items.len() as u64 != anchor.range.count {
-		return Err(ApiError::NotReady("the records of this anchored range are not all stored here".into()));
+		return Err(ApiError::NotReady(
+			"the records of this anchored range are not all stored here".into(),
+		));
 	}
 	let digests: Vec<Hash> = items.into_iter().map(|(_, d)| d).collect();
 	let tree = tokio::task::spawn_blocking(move || MerkleTree::from_digests(&digests))
@@ -757,7 +823,12 @@ async fn tree_of(state: &AppState, anchor: &Anchor) -> ApiResult<Arc<MerkleTree>
 	Ok(tree)
 }
 
-async fn item_proof(State(state): St, Path(digest): Path<String>, RawQuery(q): RawQuery, headers: HeaderMap) -> ApiResult<Response> {
+async fn item_proof(
+	State(state): St,
+	Path(digest): Path<String>,
+	RawQuery(q): RawQuery,
+	headers: HeaderMap,
+) -> ApiResult<Response> {
 	let digest = parse_hash(&digest, "digest")?;
 	let q = query_map(q);
 	let mut items = state.store.items_by_digest(&digest).await?;
@@ -769,7 +840,8 @@ async fn item_proof(State(state): St, Path(digest): Path<String>, RawQuery(q): R
 		let s: u64 = s.parse().map_err(|_| ApiError::BadRequest("seq must be a number".into()))?;
 		items.retain(|i| i.claim.seq == s);
 	}
-	let Some(item) = items.iter().find(|i| i.anchor_index.is_some()).or(items.first()).cloned() else {
+	let Some(item) = items.iter().find(|i| i.anchor_index.is_some()).or(items.first()).cloned()
+	else {
 		return Err(ApiError::NotFound(format!("no record claims digest {digest:?}")));
 	};
 	let Some(index) = item.anchor_index else {
@@ -802,7 +874,8 @@ async fn item_proof(State(state): St, Path(digest): Path<String>, RawQuery(q): R
 	if wants_scale {
 		return Ok(([(header::CONTENT_TYPE, "application/octet-stream")], scale).into_response());
 	}
-	Ok(Json(ProofResponse { genesis: state.genesis(), proof, scale: hex0x(&scale) }).into_response())
+	Ok(Json(ProofResponse { genesis: state.genesis(), proof, scale: hex0x(&scale) })
+		.into_response())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -818,7 +891,11 @@ pub struct AnchorAccepted {
 	pub anchor: Anchor,
 }
 
-async fn relay_anchor(State(state): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<impl IntoResponse> {
+async fn relay_anchor(
+	State(state): St,
+	headers: HeaderMap,
+	body: Result<Bytes, BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
 	let body = body_bytes(body, state.config.max_json_bytes)?;
 	let scale = headers
 		.get(header::CONTENT_TYPE)
@@ -826,7 +903,8 @@ async fn relay_anchor(State(state): St, headers: HeaderMap, body: Result<Bytes, 
 		.map(|c| c.starts_with("application/octet-stream"))
 		.unwrap_or(false);
 	let anchor: Anchor = if scale {
-		Anchor::decode(&mut &body[..]).map_err(|e| ApiError::BadRequest(format!("body is not a SCALE Anchor: {e}")))?
+		Anchor::decode(&mut &body[..])
+			.map_err(|e| ApiError::BadRequest(format!("body is not a SCALE Anchor: {e}")))?
 	} else {
 		parse_json(&body, "anchor")?
 	};
@@ -838,15 +916,16 @@ async fn relay_anchor(State(state): St, headers: HeaderMap, body: Result<Bytes, 
 	Ok((status, Json(AnchorAccepted { outcome: word.into(), anchor })))
 }
 
-async fn get_anchor(State(state): St, Path((channel, index)): Path<(String, String)>) -> ApiResult<Json<Anchor>> {
+async fn get_anchor(
+	State(state): St,
+	Path((channel, index)): Path<(String, String)>,
+) -> ApiResult<Json<Anchor>> {
 	let channel = parse_hash(&channel, "channel")?;
-	let index: u32 = index.parse().map_err(|_| ApiError::BadRequest("index must be a number".into()))?;
-	state
-		.store
-		.anchor(&channel, index)
-		.await?
-		.map(|a| Json(a.anchor))
-		.ok_or_else(|| ApiError::NotFound(format!("no accepted anchor {index} of channel {channel:?}")))
+	let index: u32 =
+		index.parse().map_err(|_| ApiError::BadRequest("index must be a number".into()))?;
+	state.store.anchor(&channel, index).await?.map(|a| Json(a.anchor)).ok_or_else(|| {
+		ApiError::NotFound(format!("no accepted anchor {index} of channel {channel:?}"))
+	})
 }
 
 // ---------------------------------------------------------------------------------------

@@ -80,11 +80,10 @@ impl Chain {
 		let err = |source| ChainError::Rpc { url: url.to_string(), source };
 		let client = RpcClient::from_insecure_url(url).await.map_err(err)?;
 		let rpc = Methods::new(client);
-		let genesis = rpc
-			.chain_get_block_hash(Some(0u32.into()))
-			.await
-			.map_err(err)?
-			.ok_or(ChainError::Decode { url: url.to_string(), what: "missing genesis block" })?;
+		let genesis =
+			rpc.chain_get_block_hash(Some(0u32.into())).await.map_err(err)?.ok_or(
+				ChainError::Decode { url: url.to_string(), what: "missing genesis block" },
+			)?;
 		Ok(Chain { url: url.to_string(), rpc, genesis: Hash(genesis.0) })
 	}
 
@@ -113,7 +112,11 @@ impl Chain {
 	}
 
 	/// Anchor `index` of `channel_id` as stored at the latest finalized block.
-	pub async fn finalized_anchor(&self, channel_id: &ChannelId, index: u32) -> Result<Option<Anchor>, ChainError> {
+	pub async fn finalized_anchor(
+		&self,
+		channel_id: &ChannelId,
+		index: u32,
+	) -> Result<Option<Anchor>, ChainError> {
 		let head = self.rpc.chain_get_finalized_head().await.map_err(|e| self.rpc_err(e))?;
 		let data = self
 			.rpc

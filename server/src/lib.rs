@@ -12,8 +12,8 @@
 
 #![warn(missing_docs)]
 
-pub mod api;
 pub mod anchors;
+pub mod api;
 pub mod blobs;
 pub mod chain;
 pub mod config;
@@ -57,8 +57,9 @@ impl AppState {
 		let store = store::Store::open(&url, config.db_max_connections)
 			.await
 			.with_context(|| format!("cannot open database {url}"))?;
-		let blobs = blobs::BlobStore::open(config.data_dir.join("blobs"))
-			.with_context(|| format!("cannot open blob store under {}", config.data_dir.display()))?;
+		let blobs = blobs::BlobStore::open(config.data_dir.join("blobs")).with_context(|| {
+			format!("cannot open blob store under {}", config.data_dir.display())
+		})?;
 		let chain = connect_chain(&config.chain_rpc).await?;
 		Ok(Arc::new(AppState {
 			store,
@@ -67,7 +68,9 @@ impl AppState {
 			config,
 			metrics: metrics::Metrics::new(),
 			channels: RwLock::new(HashMap::new()),
-			trees: Mutex::new(lru::LruCache::new(NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN))),
+			trees: Mutex::new(lru::LruCache::new(
+				NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN),
+			)),
 		}))
 	}
 
@@ -77,7 +80,11 @@ impl AppState {
 	}
 
 	/// Learn a channel's parties without asking the chain (benchmarks, imports).
-	pub async fn remember_channel(&self, id: ChannelId, parties: store::Parties) -> Result<(), store::StoreError> {
+	pub async fn remember_channel(
+		&self,
+		id: ChannelId,
+		parties: store::Parties,
+	) -> Result<(), store::StoreError> {
 		self.store.put_channel(&id, &parties).await?;
 		if let Ok(mut cache) = self.channels.write() {
 			cache.insert(id, parties);
@@ -95,12 +102,12 @@ async fn connect_chain(url: &str) -> anyhow::Result<chain::Chain> {
 			Err(e) if tokio::time::Instant::now() < deadline => {
 				tracing::warn!("{e}; retrying");
 				tokio::time::sleep(Duration::from_secs(1)).await;
-			},
+			}
 			Err(e) => {
 				return Err(anyhow::anyhow!(e)).context(
 					"cannot reach the chain: start attest-node or pass --chain-rpc ws://HOST:PORT",
 				)
-			},
+			}
 		}
 	}
 }

@@ -1,7 +1,8 @@
 //! Prometheus metrics at `/metrics`.
 
 use prometheus::{
-	Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+	Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+	TextEncoder,
 };
 
 /// The server's metrics.
@@ -30,17 +31,20 @@ impl Metrics {
 			&["kind", "result"],
 		)
 		.expect("valid metric");
-		let blob_bytes =
-			IntCounter::new("blob_bytes_ingested_total", "Bytes of blobs stored").expect("valid metric");
+		let blob_bytes = IntCounter::new("blob_bytes_ingested_total", "Bytes of blobs stored")
+			.expect("valid metric");
 		let anchors = IntCounterVec::new(
 			Opts::new("anchors_accepted_total", "Chain-checked anchors accepted, by source"),
 			&["source"],
 		)
 		.expect("valid metric");
 		let latency = HistogramVec::new(
-			HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(vec![
-				0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-			]),
+			HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
+				vec![
+					0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+					10.0,
+				],
+			),
 			&["method", "route", "status"],
 		)
 		.expect("valid metric");
@@ -52,9 +56,12 @@ impl Metrics {
 			gauge("blobs", "Blobs stored"),
 			gauge("blob_bytes", "Bytes of all stored blobs"),
 		];
-		for c in [Box::new(records.clone()) as Box<dyn prometheus::core::Collector>,
-			Box::new(blob_bytes.clone()), Box::new(anchors.clone()), Box::new(latency.clone())]
-		{
+		for c in [
+			Box::new(records.clone()) as Box<dyn prometheus::core::Collector>,
+			Box::new(blob_bytes.clone()),
+			Box::new(anchors.clone()),
+			Box::new(latency.clone()),
+		] {
 			registry.register(c).expect("distinct metric names");
 		}
 		for g in &stored {

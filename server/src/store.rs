@@ -176,7 +176,8 @@ impl Store {
 					if backend == Backend::Sqlite {
 						conn.execute(
 							"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-							 PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+							 PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; \
+							 PRAGMA temp_store=MEMORY;",
 						)
 						.await?;
 					}
@@ -273,7 +274,9 @@ impl Store {
 		let mut tx = self.pool.begin().await?;
 		let mut outcomes: Vec<Option<Outcome>> = vec![None; records.len()];
 		let now = now_ms();
-		for (column, at_column, is_first) in [("first_record", "first_at", true), ("second_record", "second_at", false)] {
+		for (column, at_column, is_first) in
+			[("first_record", "first_at", true), ("second_record", "second_at", false)]
+		{
 			let of_kind: Vec<usize> = (0..records.len())
 				.filter(|&i| matches!(records[i], Record::First(_)) == is_first)
 				.collect();
@@ -286,7 +289,15 @@ impl Store {
 					if k > 0 {
 						sql.push(',');
 					}
-					sql.push_str(&format!("(${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+					sql.push_str(&format!(
+						"(${},${},${},${},${},${})",
+						b + 1,
+						b + 2,
+						b + 3,
+						b + 4,
+						b + 5,
+						b + 6
+					));
 				}
 				sql.push_str(" ON CONFLICT (channel_id, seq) DO NOTHING RETURNING channel_id, seq");
 				let mut q = sqlx::query(&sql);
@@ -316,7 +327,8 @@ impl Store {
 					if new_slots.remove(&slot) {
 						outcomes[i] = Some(Outcome::Stored);
 					} else {
-						outcomes[i] = Some(Self::resolve(&mut tx, r, column, at_column, now).await?);
+						outcomes[i] =
+							Some(Self::resolve(&mut tx, r, column, at_column, now).await?);
 					}
 				}
 			}
@@ -348,7 +360,8 @@ impl Store {
 				let o = o.unwrap_or(Outcome::AlreadyStored);
 				let n = counts.get(&r.claim().digest).copied().unwrap_or(0).max(0) as u64;
 				// The record's own slot holds its digest unless the slot is another claim's.
-				let others = if matches!(o, Outcome::Conflict(_)) { n } else { n.saturating_sub(1) };
+				let others =
+					if matches!(o, Outcome::Conflict(_)) { n } else { n.saturating_sub(1) };
 				(o, others)
 			})
 			.collect())
@@ -407,11 +420,15 @@ impl Store {
 		};
 		let first = row
 			.try_get::<Option<Vec<u8>>, _>("first_record")?
-			.map(|b| FirstRecord::decode(&mut &b[..]).map_err(|_| StoreError::Corrupt("first_record")))
+			.map(|b| {
+				FirstRecord::decode(&mut &b[..]).map_err(|_| StoreError::Corrupt("first_record"))
+			})
 			.transpose()?;
 		let second = row
 			.try_get::<Option<Vec<u8>>, _>("second_record")?
-			.map(|b| SecondRecord::decode(&mut &b[..]).map_err(|_| StoreError::Corrupt("second_record")))
+			.map(|b| {
+				SecondRecord::decode(&mut &b[..]).map_err(|_| StoreError::Corrupt("second_record"))
+			})
 			.transpose()?;
 		let anchor_index = row
 			.try_get::<Option<i64>, _>("anchor_index")?
@@ -533,7 +550,11 @@ impl Store {
 	}
 
 	/// The accepted anchor whose range holds item `seq` of `channel`.
-	pub async fn anchor_covering(&self, channel: &ChannelId, seq: Seq) -> Result<Option<AnchorRow>> {
+	pub async fn anchor_covering(
+		&self,
+		channel: &ChannelId,
+		seq: Seq,
+	) -> Result<Option<AnchorRow>> {
 		let row = sqlx::query(&format!(
 			"SELECT {} FROM anchors WHERE channel_id = $1 AND first_seq <= $2 AND $2 < first_seq + count \
 			 ORDER BY idx LIMIT 1",
@@ -559,7 +580,12 @@ impl Store {
 
 	/// Digests of items `first_seq .. first_seq + count` of `channel` that have a first
 	/// record, in sequence order.
-	pub async fn range_digests(&self, channel: &ChannelId, first_seq: Seq, count: u64) -> Result<Vec<(Seq, Hash)>> {
+	pub async fn range_digests(
+		&self,
+		channel: &ChannelId,
+		first_seq: Seq,
+		count: u64,
+	) -> Result<Vec<(Seq, Hash)>> {
 		let rows = sqlx::query(
 			"SELECT seq, digest FROM items WHERE channel_id = $1 AND seq >= $2 AND seq < $3 \
 			 ORDER BY seq",
@@ -618,7 +644,10 @@ impl Store {
 	/// Remove blob `digest` from the index (the file is the caller's business).
 	pub async fn forget_blob(&self, digest: &Hash) -> Result<()> {
 		let _w = self.write_guard().await;
-		sqlx::query("DELETE FROM blobs WHERE digest = $1").bind(digest.0.to_vec()).execute(&self.pool).await?;
+		sqlx::query("DELETE FROM blobs WHERE digest = $1")
+			.bind(digest.0.to_vec())
+			.execute(&self.pool)
+			.await?;
 		Ok(())
 	}
 
@@ -648,5 +677,102 @@ impl Store {
 			row.try_get("d")?,
 			row.try_get("e")?,
 		])
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_runtime::{MultiSignature, MultiSigner};
+
+	fn rec(channel: u8, seq: u64, digest: u8) -> Record {
+		Record::First(FirstRecord {
+			channel_id: Hash([channel; 32]),
+			claim: ItemClaim { seq, digest: Hash([digest; 32]), payment_hash: Hash([1; 32]) },
+			verifier_signature: MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw(
+				[seq as u8; 64],
+			)),
+			verifier: MultiSigner::Sr25519(sp_core::sr25519::Public::from_raw([2; 32])),
+		})
+	}
+
+	async fn store() -> (tempfile::TempDir, Store) {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
+		let s = Store::open(&url, 4).await.expect("open");
+		(dir, s)
+	}
+
+	#[tokio::test]
+	async fn batch_outcomes_duplicates_and_conflicts() {
+		let (_d, s) = store().await;
+		let out = s
+			.submit(&[rec(1, 0, 10), rec(1, 1, 11), rec(1, 0, 10), rec(1, 1, 99)])
+			.await
+			.expect("submit");
+		let kinds: Vec<_> = out.iter().map(|(o, _)| o.clone()).collect();
+		assert_eq!(kinds[0], Outcome::Stored);
+		assert_eq!(kinds[1], Outcome::Stored);
+		assert_eq!(kinds[2], Outcome::AlreadyStored, "a duplicate within one batch");
+		assert!(
+			matches!(kinds[3], Outcome::Conflict(c) if c.digest == Hash([11; 32])),
+			"{:?}",
+			kinds[3]
+		);
+		// The stored claim is kept.
+		let items = s.items_by_digest(&Hash([11; 32])).await.expect("items");
+		assert_eq!(items.len(), 1);
+		assert!(s.items_by_digest(&Hash([99; 32])).await.expect("items").is_empty());
+		// Same again: nothing changes.
+		let again = s.submit(&[rec(1, 0, 10)]).await.expect("submit");
+		assert_eq!(again, vec![(Outcome::AlreadyStored, 0)]);
+	}
+
+	#[tokio::test]
+	async fn other_claims_are_counted() {
+		let (_d, s) = store().await;
+		assert_eq!(s.submit(&[rec(1, 0, 10)]).await.expect("submit"), vec![(Outcome::Stored, 0)]);
+		// Another channel claims digest 10: one other claim, both kept.
+		assert_eq!(s.submit(&[rec(2, 5, 10)]).await.expect("submit"), vec![(Outcome::Stored, 1)]);
+		let items = s.items_by_digest(&Hash([10; 32])).await.expect("items");
+		assert_eq!(items.len(), 2);
+		assert_eq!(items[0].channel_id, Hash([1; 32]), "oldest first");
+	}
+
+	#[tokio::test]
+	async fn anchors_complete_only_their_range() {
+		let (_d, s) = store().await;
+		let recs: Vec<_> = (0..5).map(|i| rec(3, i, 20 + i as u8)).collect();
+		s.submit(&recs).await.expect("submit");
+		let digests: Vec<Hash> = (0..3).map(|i| Hash([20 + i; 32])).collect();
+		let range = attest_primitives::ItemRange::of_digests(0, &digests);
+		let anchor = Anchor { channel_id: Hash([3; 32]), index: 0, range, block: 9 };
+		assert!(s.insert_anchor(&anchor).await.expect("insert"));
+		assert!(!s.insert_anchor(&anchor).await.expect("insert again"), "idempotent");
+		assert_eq!(s.incomplete_anchors().await.expect("incomplete"), vec![anchor]);
+		s.complete_anchor(&anchor).await.expect("complete");
+		assert!(s.incomplete_anchors().await.expect("incomplete").is_empty());
+		let anchored: Vec<_> = s
+			.range_digests(&Hash([3; 32]), 0, 5)
+			.await
+			.expect("range")
+			.into_iter()
+			.map(|(seq, _)| seq)
+			.collect();
+		assert_eq!(anchored, vec![0, 1, 2, 3, 4]);
+		for (seq, want) in [(2u8, Some(0)), (3, None)] {
+			let item = s.items_by_digest(&Hash([20 + seq; 32])).await.expect("items");
+			assert_eq!(item[0].anchor_index, want, "item {seq}");
+		}
+		assert_eq!(
+			s.anchor_covering(&Hash([3; 32]), 2).await.expect("covering").map(|a| a.anchor),
+			Some(anchor)
+		);
+		assert_eq!(s.anchor_covering(&Hash([3; 32]), 3).await.expect("covering"), None);
+	}
+
+	#[tokio::test]
+	async fn rejects_unknown_database_urls() {
+		assert!(matches!(Store::open("mysql://x", 1).await, Err(StoreError::Url(_))));
 	}
 }

@@ -62,7 +62,8 @@ async fn kill9_on_postgres() {
 	let node = Node::start();
 	let dir = tempfile::tempdir().expect("temp dir");
 	let url = pg.url();
-	let mut server = Server::start(&dir.path().join("data"), &node.ws_url(), &["--database-url", &url]);
+	let mut server =
+		Server::start(&dir.path().join("data"), &node.ws_url(), &["--database-url", &url]);
 	if let Err(e) = scenario(&node, &mut server).await {
 		panic!("{e:?}\nserver log:\n{}", server.log_tail(40));
 	}
@@ -78,7 +79,11 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 	// 1. A large upload killed half-way.
 	let digest = big_digest();
 	let big = ItemClaim { seq: 0, digest, payment_hash: Hash([1; 32]) };
-	let r = http.post(format!("{base}/v1/records/first")).json(&first(&g, "//Bob", id, big)).send().await?;
+	let r = http
+		.post(format!("{base}/v1/records/first"))
+		.json(&first(&g, "//Bob", id, big))
+		.send()
+		.await?;
 	anyhow::ensure!(r.status() == StatusCode::CREATED, "first record: {}", r.status());
 	let upload = tokio::spawn({
 		let url = format!("{base}/v1/blobs/{digest:?}");
@@ -87,15 +92,23 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 	});
 	tokio::time::sleep(Duration::from_millis(1500)).await;
 	let tmp = server.data_dir.join("blobs/tmp");
-	let partial: u64 = files_under(&tmp).iter().filter_map(|p| p.metadata().ok()).map(|m| m.len()).sum();
+	let partial: u64 =
+		files_under(&tmp).iter().filter_map(|p| p.metadata().ok()).map(|m| m.len()).sum();
 	anyhow::ensure!(partial > 0, "the upload had not started writing before the kill");
 	server.kill9();
 	let answer = upload.await?;
-	anyhow::ensure!(answer.is_err() || answer.as_ref().map(|r| !r.status().is_success()).unwrap_or(true), "upload acknowledged?");
+	anyhow::ensure!(
+		answer.is_err() || answer.as_ref().map(|r| !r.status().is_success()).unwrap_or(true),
+		"upload acknowledged?"
+	);
 	server.restart();
 	let blob_files: Vec<_> = files_under(&server.data_dir.join("blobs"));
-	anyhow::ensure!(blob_files.is_empty(), "after the restart the blob store holds {blob_files:?} (partial {partial} bytes)");
-	let s: ItemStatus = http.get(format!("{base}/v1/items/{digest:?}")).send().await?.json().await?;
+	anyhow::ensure!(
+		blob_files.is_empty(),
+		"after the restart the blob store holds {blob_files:?} (partial {partial} bytes)"
+	);
+	let s: ItemStatus =
+		http.get(format!("{base}/v1/items/{digest:?}")).send().await?.json().await?;
 	anyhow::ensure!(!s.claims[0].has_data, "a partial upload counts as data");
 	// The full upload then works.
 	let r = http.put(format!("{base}/v1/blobs/{digest:?}")).body(slow_body()).send().await?;
@@ -119,9 +132,14 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 		let (http, acked, url) = (http.clone(), acked.clone(), format!("{base}/v1/records/batch"));
 		clients.push(tokio::spawn(async move {
 			for batch in records {
-				let body = Batch { records: batch.iter().cloned().map(BatchRecord::First).collect() };
-				let Ok(r) = http.post(&url).json(&body).send().await else { return };
-				let Ok(r) = r.json::<BatchResult>().await else { return };
+				let body =
+					Batch { records: batch.iter().cloned().map(BatchRecord::First).collect() };
+				let Ok(r) = http.post(&url).json(&body).send().await else {
+					return;
+				};
+				let Ok(r) = r.json::<BatchResult>().await else {
+					return;
+				};
 				let mut acked = acked.lock().expect("lock");
 				for (rec, res) in batch.iter().zip(r.results) {
 					if res.outcome == "stored" || res.outcome == "already_stored" {
@@ -141,13 +159,22 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 	}
 	let acked = acked.lock().expect("lock").clone();
 	anyhow::ensure!(!acked.is_empty(), "no batch was acknowledged before the kill");
-	anyhow::ensure!(acked.len() < 4 * BATCHES as usize * 50, "every batch finished before the kill; the test proves nothing");
+	anyhow::ensure!(
+		acked.len() < 4 * BATCHES as usize * 50,
+		"every batch finished before the kill; the test proves nothing"
+	);
 	server.restart();
 	for d in &acked {
 		let r = http.get(format!("{base}/v1/items/{d:?}")).send().await?;
-		anyhow::ensure!(r.status() == StatusCode::OK, "acknowledged record {d:?} lost after kill -9");
+		anyhow::ensure!(
+			r.status() == StatusCode::OK,
+			"acknowledged record {d:?} lost after kill -9"
+		);
 	}
 	let _ = DataRef::Blob(digest);
-	println!("{} acknowledged records survived kill -9; partial upload of {partial} bytes discarded", acked.len());
+	println!(
+		"{} acknowledged records survived kill -9; partial upload of {partial} bytes discarded",
+		acked.len()
+	);
 	Ok(())
 }

@@ -10,7 +10,13 @@ use attest_server::api::ItemStatus;
 use common::{chain::*, Node, Server};
 use std::{path::PathBuf, process::Command, time::Duration};
 
-fn run_page(url: &str, file: &std::path::Path, shot: &std::path::Path, expect: &str, tamper: bool) -> serde_json::Value {
+fn run_page(
+	url: &str,
+	file: &std::path::Path,
+	shot: &std::path::Path,
+	expect: &str,
+	tamper: bool,
+) -> serde_json::Value {
 	let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/web/verify-page.mjs");
 	let out = Command::new("node")
 		.arg(&script)
@@ -50,7 +56,11 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 	let items: Vec<Vec<u8>> = (0..5).map(|i| data("web", i)).collect();
 	let claims: Vec<_> = items.iter().enumerate().map(|(i, d)| claim(i as u64, d)).collect();
 	for (c, d) in claims.iter().zip(&items) {
-		http.post(format!("{base}/v1/records/first")).json(&first(&g, "//Bob", id, *c)).send().await?.error_for_status()?;
+		http.post(format!("{base}/v1/records/first"))
+			.json(&first(&g, "//Bob", id, *c))
+			.send()
+			.await?
+			.error_for_status()?;
 		http.post(format!("{base}/v1/records/second"))
 			.json(&second(&g, "//Alice", id, *c, DataRef::Inline(d.clone())))
 			.send()
@@ -61,7 +71,8 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 	chain.checkpoint(id, 1, ItemRange::of_digests(0, &digests), "//Alice", "//Bob").await?;
 	let mut anchored = false;
 	for _ in 0..100 {
-		let s: ItemStatus = http.get(format!("{base}/v1/items/{:?}", digests[3])).send().await?.json().await?;
+		let s: ItemStatus =
+			http.get(format!("{base}/v1/items/{:?}", digests[3])).send().await?.json().await?;
 		if s.claims[0].status == "anchored" {
 			anchored = true;
 			break;
@@ -82,7 +93,10 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 	let stranger = dir.join("never-attested.bin");
 	std::fs::write(&stranger, b"nobody attested these bytes")?;
 	let v = run_page(&format!("{base}/"), &stranger, &shots.join("unknown.png"), "unknown", false);
-	anyhow::ensure!(v["greenPixels"].as_u64().unwrap_or(1) == 0, "an unattested file shows green: {v}");
+	anyhow::ensure!(
+		v["greenPixels"].as_u64().unwrap_or(1) == 0,
+		"an unattested file shows green: {v}"
+	);
 	// A server that lies about the proof: the page itself catches it.
 	let v = run_page(&format!("{base}/"), &file, &shots.join("tampered.png"), "failed", true);
 	anyhow::ensure!(v["text"].as_str().unwrap_or_default().contains("does not check"), "{v}");

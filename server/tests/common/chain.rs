@@ -84,7 +84,12 @@ impl Chain {
 	pub async fn open_channel(&self, requester: &str, verifier: &str) -> anyhow::Result<Hash> {
 		let new = self.registered.lock().map(|r| !r.iter().any(|v| v == verifier)).unwrap_or(true);
 		if new {
-			self.submit(verifier, "register_verifier", (b"https://verifier.example/v1".to_vec(), UNIT / 1000)).await?;
+			self.submit(
+				verifier,
+				"register_verifier",
+				(b"https://verifier.example/v1".to_vec(), UNIT / 1000),
+			)
+			.await?;
 			if let Ok(mut r) = self.registered.lock() {
 				r.push(verifier.to_string());
 			}
@@ -95,7 +100,14 @@ impl Chain {
 	}
 
 	/// Checkpoint state `nonce` of channel `id` with `range` unanchored, signed by both.
-	pub async fn checkpoint(&self, id: Hash, nonce: u64, range: ItemRange, requester: &str, verifier: &str) -> anyhow::Result<()> {
+	pub async fn checkpoint(
+		&self,
+		id: Hash,
+		nonce: u64,
+		range: ItemRange,
+		requester: &str,
+		verifier: &str,
+	) -> anyhow::Result<()> {
 		let state = ChannelState {
 			channel_id: id,
 			nonce,
@@ -123,6 +135,12 @@ pub fn first(genesis: &Hash, verifier: &str, id: Hash, claim: ItemClaim) -> Firs
 	sign::first_record(&pair(verifier), genesis, id, claim)
 }
 
-pub fn second(genesis: &Hash, requester: &str, id: Hash, claim: ItemClaim, data: DataRef) -> SecondRecord {
+pub fn second(
+	genesis: &Hash,
+	requester: &str,
+	id: Hash,
+	claim: ItemClaim,
+	data: DataRef,
+) -> SecondRecord {
 	sign::second_record(&pair(requester), genesis, id, claim, data)
 }

@@ -113,7 +113,12 @@ impl Server {
 	/// Start `attest-server` with `--data-dir data_dir` plus `args`.
 	pub fn start(data_dir: &Path, chain_rpc: &str, args: &[&str]) -> Self {
 		let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-		args.extend(["--chain-rpc".into(), chain_rpc.into(), "--anchor-poll-secs".into(), "1".into()]);
+		args.extend([
+			"--chain-rpc".into(),
+			chain_rpc.into(),
+			"--anchor-poll-secs".into(),
+			"1".into(),
+		]);
 		let mut s = Server {
 			child: None,
 			port: free_port(),
@@ -126,7 +131,11 @@ impl Server {
 	}
 
 	fn spawn(&mut self) {
-		let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).expect("log");
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(&self.log_path)
+			.expect("log");
 		let child = Command::new(env!("CARGO_BIN_EXE_attest-server"))
 			.arg("--listen")
 			.arg(format!("127.0.0.1:{}", self.port))

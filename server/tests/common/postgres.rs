@@ -37,25 +37,59 @@ impl Postgres {
 			 (apt-get install postgresql), or set PG_BIN",
 		);
 		let as_postgres = running_as_root();
-		let dir = std::env::temp_dir().join(format!("attest-pg-{}-{}", std::process::id(), super::free_port()));
+		let dir = std::env::temp_dir().join(format!(
+			"attest-pg-{}-{}",
+			std::process::id(),
+			super::free_port()
+		));
 		std::fs::create_dir_all(&dir).expect("pg dir");
 		if as_postgres {
-			let ok = Command::new("chown").arg("postgres:postgres").arg(&dir).status().map(|s| s.success());
+			let ok = Command::new("chown")
+				.arg("postgres:postgres")
+				.arg(&dir)
+				.status()
+				.map(|s| s.success());
 			assert!(matches!(ok, Ok(true)), "chown postgres {}", dir.display());
 		}
 		let port = super::free_port();
 		let pg = Postgres { port, bin, dir, as_postgres };
 		let data = pg.dir.join("data");
-		pg.run("initdb", &["-D", data.to_str().unwrap_or_default(), "-U", "attest", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+		pg.run(
+			"initdb",
+			&[
+				"-D",
+				data.to_str().unwrap_or_default(),
+				"-U",
+				"attest",
+				"--auth=trust",
+				"-E",
+				"UTF8",
+				"--no-sync",
+			],
+		);
 		let log = pg.dir.join("pg.log");
-		let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=on", pg.dir.display());
+		let opts =
+			format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=on", pg.dir.display());
 		pg.run(
 			"pg_ctl",
-			&["-D", data.to_str().unwrap_or_default(), "-l", log.to_str().unwrap_or_default(), "-o", &opts, "-w", "start"],
+			&[
+				"-D",
+				data.to_str().unwrap_or_default(),
+				"-l",
+				log.to_str().unwrap_or_default(),
+				"-o",
+				&opts,
+				"-w",
+				"start",
+			],
 		);
 		let deadline = Instant::now() + Duration::from_secs(30);
 		while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-			assert!(Instant::now() < deadline, "PostgreSQL did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+			assert!(
+				Instant::now() < deadline,
+				"PostgreSQL did not start: {}",
+				std::fs::read_to_string(&log).unwrap_or_default()
+			);
 			std::thread::sleep(Duration::from_millis(100));
 		}
 		pg.run("createdb", &["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "attest", "attest"]);
@@ -69,7 +103,11 @@ impl Postgres {
 		} else {
 			Command::new(&exe).args(args).status()
 		};
-		assert!(matches!(status, Ok(s) if s.success()), "{} {args:?} failed: {status:?}", exe.display());
+		assert!(
+			matches!(status, Ok(s) if s.success()),
+			"{} {args:?} failed: {status:?}",
+			exe.display()
+		);
 	}
 
 	pub fn url(&self) -> String {
@@ -81,7 +119,11 @@ fn running_as_root() -> bool {
 	// No libc dependency: the effective uid is in /proc/self/status ("Uid: real effective ...").
 	std::fs::read_to_string("/proc/self/status")
 		.ok()
-		.and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+		.and_then(|s| {
+			s.lines()
+				.find(|l| l.starts_with("Uid:"))
+				.map(|l| l.split_whitespace().nth(2) == Some("0"))
+		})
 		.unwrap_or(false)
 }
 
