@@ -51,6 +51,24 @@ pub struct Cli {
 	/// meant for a single-node `--dev` chain in tests; they cannot form a network.
 	#[arg(long, value_name = "MODE", default_value = "aura")]
 	pub sealing: Sealing,
+
+	/// Base URL of an attestation server (`http://host:port`) to which this node's off-chain
+	/// worker relays every new anchor. Without it the relay is off (the server then finds
+	/// anchors by polling chain storage). Off-chain workers run when the node authors
+	/// blocks, or always with `--offchain-worker always`.
+	#[arg(long, value_name = "URL", env = "ATTEST_SERVER_URL", value_parser = parse_server_url)]
+	pub attestation_server: Option<String>,
+}
+
+fn parse_server_url(s: &str) -> Result<String, String> {
+	let rest = s
+		.strip_prefix("http://")
+		.or_else(|| s.strip_prefix("https://"))
+		.ok_or_else(|| format!("{s:?} is not an http:// or https:// URL"))?;
+	if rest.is_empty() || rest.starts_with('/') {
+		return Err(format!("{s:?} has no host"));
+	}
+	Ok(s.trim_end_matches('/').to_string())
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -129,6 +129,7 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let sealing = cli.sealing;
+			let server = cli.attestation_server.clone();
 			runner.run_node_until_exit(|mut config| async move {
 				if sealing != Sealing::Aura &&
 					config.chain_spec.chain_type() != ChainType::Development
@@ -146,10 +147,10 @@ pub fn run() -> sc_cli::Result<()> {
 					sc_network::config::NetworkBackendType::Libp2p =>
 						service::new_full::<
 							sc_network::NetworkWorker<Block, <Block as sp_runtime::traits::Block>::Hash>,
-						>(config, sealing)
+						>(config, sealing, server)
 						.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing, server)
 							.map_err(sc_cli::Error::Service),
 				}
 			})

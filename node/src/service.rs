@@ -178,6 +178,7 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
 	sealing: Sealing,
+	attestation_server: Option<String>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -189,6 +190,19 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		transaction_pool,
 		other: (consensus, mut telemetry),
 	} = new_partial(&config, sealing)?;
+
+	// Where the off-chain worker relays anchors (read by pallet_attestation::relay).
+	if let Some(mut storage) = backend.offchain_storage() {
+		use sp_core::offchain::{OffchainStorage, STORAGE_PREFIX};
+		let key = pallet_attestation::relay::SERVER_URL_KEY;
+		match &attestation_server {
+			Some(url) => {
+				storage.set(STORAGE_PREFIX, key, url.as_bytes());
+				log::info!("Relaying anchors to the attestation server at {url}");
+			},
+			None => storage.remove(STORAGE_PREFIX, key),
+		}
+	}
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,

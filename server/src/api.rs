@@ -967,9 +967,18 @@ async fn info(State(state): St) -> Json<Info> {
 
 async fn healthz(State(state): St) -> Response {
 	let db = state.store.ping().await;
+	let chain =
+		tokio::time::timeout(Duration::from_secs(2), state.chain.finalized_number()).await;
+	let chain = match chain {
+		Ok(Ok(n)) => serde_json::json!({ "status": "ok", "finalized": n }),
+		Ok(Err(e)) => serde_json::json!({ "status": "unreachable", "error": e.to_string() }),
+		Err(_) => serde_json::json!({ "status": "unreachable", "error": "no answer within 2 s" }),
+	};
+	// Records and proofs need the database; without the chain, reads still work.
 	let body = serde_json::json!({
 		"status": if db.is_ok() { "ok" } else { "degraded" },
 		"database": match &db { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
+		"chain": chain,
 		"genesis": state.genesis(),
 	});
 	let status = if db.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

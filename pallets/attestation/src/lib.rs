@@ -59,6 +59,7 @@ mod benchmarking;
 mod mock;
 #[cfg(test)]
 mod tests;
+pub mod relay;
 pub mod weights;
 
 /// Prefix of the offchain-indexing keys of anchors; see [`anchor_index_key`].
@@ -508,6 +509,11 @@ pub mod pallet {
 				T::MinChallengePeriod::get() <= T::MaxChallengePeriod::get(),
 				"MinChallengePeriod must not exceed MaxChallengePeriod"
 			);
+		}
+
+		/// Relay new anchors to the attestation server (see [`crate::relay`]).
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			crate::relay::run(now.saturated_into::<u32>());
 		}
 
 		#[cfg(feature = "try-runtime")]

@@ -44,6 +44,11 @@ pub struct Node {
 impl Node {
 	/// Start a dev node that seals (and finalizes) a block every 250 ms.
 	pub fn start() -> Self {
+		Self::start_with(&[])
+	}
+
+	/// [`Node::start`] with more flags.
+	pub fn start_with(extra: &[&str]) -> Self {
 		let bin = std::env::var_os("ATTEST_NODE_BIN")
 			.map(PathBuf::from)
 			.unwrap_or_else(|| target_dir().join("attest-node"));
@@ -59,6 +64,7 @@ impl Node {
 		let child = Command::new(bin)
 			.args(["--dev", "--sealing", "250", "--no-telemetry", "--no-mdns", "--no-prometheus"])
 			.args(["--rpc-port", &rpc_port.to_string(), "--port", &free_port().to_string()])
+			.args(extra)
 			.arg("--base-path")
 			.arg(dir.path().join("base"))
 			.stdout(Stdio::null())
@@ -112,16 +118,19 @@ pub struct Server {
 impl Server {
 	/// Start `attest-server` with `--data-dir data_dir` plus `args`.
 	pub fn start(data_dir: &Path, chain_rpc: &str, args: &[&str]) -> Self {
+		Self::start_on(free_port(), data_dir, chain_rpc, args)
+	}
+
+	/// [`Server::start`] on a given port.
+	pub fn start_on(port: u16, data_dir: &Path, chain_rpc: &str, args: &[&str]) -> Self {
 		let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-		args.extend([
-			"--chain-rpc".into(),
-			chain_rpc.into(),
-			"--anchor-poll-secs".into(),
-			"1".into(),
-		]);
+		args.extend(["--chain-rpc".into(), chain_rpc.into()]);
+		if !args.iter().any(|a| a == "--anchor-poll-secs") {
+			args.extend(["--anchor-poll-secs".into(), "1".into()]);
+		}
 		let mut s = Server {
 			child: None,
-			port: free_port(),
+			port,
 			data_dir: data_dir.to_path_buf(),
 			args,
 			log_path: data_dir.with_extension("log"),
