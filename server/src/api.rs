@@ -552,7 +552,7 @@ async fn submit_batch(
 
 async fn ingest(state: &AppState, digest: Hash, body: Body) -> ApiResult<(StatusCode, u64)> {
 	if let Some(size) = state.store.blob(&digest).await? {
-		if state.blobs.contains(&digest) {
+		if state.blobs.contains(&digest).await? {
 			return Ok((StatusCode::OK, size));
 		}
 	}
@@ -672,8 +672,7 @@ async fn get_blob(
 	let Some(size) = state.store.blob(&digest).await? else {
 		return Err(ApiError::NotFound(format!("the data of {digest:?} has not been uploaded")));
 	};
-	let file = tokio::fs::File::open(state.blobs.path(&digest)).await?;
-	let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+	let body = Body::from_stream(state.blobs.read(&digest).await?);
 	let mut r = Response::new(body);
 	r.headers_mut()
 		.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -967,8 +966,7 @@ async fn info(State(state): St) -> Json<Info> {
 
 async fn healthz(State(state): St) -> Response {
 	let db = state.store.ping().await;
-	let chain =
-		tokio::time::timeout(Duration::from_secs(2), state.chain.finalized_number()).await;
+	let chain = tokio::time::timeout(Duration::from_secs(2), state.chain.finalized_number()).await;
 	let chain = match chain {
 		Ok(Ok(n)) => serde_json::json!({ "status": "ok", "finalized": n }),
 		Ok(Err(e)) => serde_json::json!({ "status": "unreachable", "error": e.to_string() }),

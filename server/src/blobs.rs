@@ -1,9 +1,14 @@
-//! Content-addressed blob store on the local file system.
+//! Content-addressed blob store: a local directory (default) or S3-compatible object storage.
 //!
-//! A blob lives at `<dir>/<hex[0..2]>/<hex>` where `hex` is its SHA-256. Uploads are streamed
-//! to `<dir>/tmp/` while being hashed on a dedicated thread, `fsync`ed, and renamed into place
-//! only when the digest is the expected one; the rename is atomic, so a reader sees a whole
-//! blob or none. Temporary files left by a crash are removed when the store opens.
+//! Locally a blob lives at `<dir>/<hex[0..2]>/<hex>` where `hex` is its SHA-256. Uploads are
+//! streamed to `<dir>/tmp/` while being hashed on a dedicated thread, `fsync`ed, and renamed
+//! into place only when the digest is the expected one; the rename is atomic, so a reader
+//! sees a whole blob or none. Temporary files left by a crash are removed when the store
+//! opens.
+//!
+//! With object storage (`s3://bucket/prefix`) the upload is staged and checked the same way
+//! in `<dir>/tmp/`, then put to `<prefix>/<hex>` (multipart for large blobs); an object
+//! appears only when its upload completes, so readers again see a whole blob or none.
 
 use attest_primitives::Hash;
 use futures::{Stream, StreamExt};
@@ -98,11 +103,61 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
 	let _ = (file, offset, len);
 }
 
-/// The blob directory.
+/// Object storage holding the blobs instead of the local directory.
+#[derive(Clone)]
+pub struct Remote {
+	/// The store (an S3 bucket).
+	pub store: std::sync::Arc<dyn object_store::ObjectStore>,
+	/// Key prefix (no trailing slash; may be empty).
+	pub prefix: String,
+}
+
+impl Remote {
+	/// `s3://bucket[/prefix]`, credentials and region from the `AWS_*` environment variables,
+	/// `endpoint` for S3-compatible services (http allowed for loopback and test setups).
+	pub fn s3(url: &str, endpoint: Option<&str>) -> Result<Self, String> {
+		let rest = url
+			.strip_prefix("s3://")
+			.ok_or_else(|| format!("blob store {url:?}: expected s3://BUCKET[/PREFIX]"))?;
+		let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+		if bucket.is_empty() {
+			return Err(format!("blob store {url:?} names no bucket"));
+		}
+		let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+		if std::env::var_os("AWS_REGION").is_none()
+			&& std::env::var_os("AWS_DEFAULT_REGION").is_none()
+		{
+			b = b.with_region("us-east-1");
+		}
+		if let Some(e) = endpoint {
+			b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
+		}
+		let store = b.build().map_err(|e| format!("blob store {url:?}: {e}"))?;
+		Ok(Remote {
+			store: std::sync::Arc::new(store),
+			prefix: prefix.trim_end_matches('/').to_string(),
+		})
+	}
+
+	fn key(&self, digest: &Hash) -> object_store::path::Path {
+		let hex = hex_of(digest);
+		if self.prefix.is_empty() {
+			object_store::path::Path::from(hex)
+		} else {
+			object_store::path::Path::from(format!("{}/{hex}", self.prefix))
+		}
+	}
+}
+
+/// A readable blob.
+pub type BlobStream = futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
+/// The blob store.
 pub struct BlobStore {
 	root: PathBuf,
 	tmp: PathBuf,
 	counter: AtomicU64,
+	remote: Option<Remote>,
 }
 
 fn hex_of(digest: &Hash) -> String {
@@ -112,7 +167,7 @@ fn hex_of(digest: &Hash) -> String {
 impl BlobStore {
 	/// Open the store under `root` (created when missing) and remove leftovers of
 	/// interrupted uploads.
-	pub fn open(root: impl AsRef<Path>) -> std::io::Result<Self> {
+	pub fn open(root: impl AsRef<Path>, remote: Option<Remote>) -> std::io::Result<Self> {
 		let root = root.as_ref().to_path_buf();
 		let tmp = root.join("tmp");
 		std::fs::create_dir_all(&tmp)?;
@@ -121,18 +176,84 @@ impl BlobStore {
 			tracing::info!("removing interrupted upload {}", entry.path().display());
 			std::fs::remove_file(entry.path())?;
 		}
-		Ok(BlobStore { root, tmp, counter: AtomicU64::new(0) })
+		Ok(BlobStore { root, tmp, counter: AtomicU64::new(0), remote })
 	}
 
-	/// Where blob `digest` is (whether or not it exists).
+	/// Where blob `digest` is in the local directory (whether or not it exists).
 	pub fn path(&self, digest: &Hash) -> PathBuf {
 		let hex = hex_of(digest);
 		self.root.join(&hex[..2]).join(hex)
 	}
 
+	/// Whether blobs go to object storage.
+	pub fn remote(&self) -> Option<&Remote> {
+		self.remote.as_ref()
+	}
+
 	/// Whether blob `digest` is stored.
-	pub fn contains(&self, digest: &Hash) -> bool {
-		self.path(digest).is_file()
+	pub async fn contains(&self, digest: &Hash) -> std::io::Result<bool> {
+		match &self.remote {
+			None => Ok(tokio::fs::try_exists(self.path(digest)).await.unwrap_or(false)),
+			Some(r) => match r.store.head(&r.key(digest)).await {
+				Ok(_) => Ok(true),
+				Err(object_store::Error::NotFound { .. }) => Ok(false),
+				Err(e) => Err(std::io::Error::other(e.to_string())),
+			},
+		}
+	}
+
+	/// The bytes of blob `digest`, streamed.
+	pub async fn read(&self, digest: &Hash) -> std::io::Result<BlobStream> {
+		match &self.remote {
+			None => {
+				let file = tokio::fs::File::open(self.path(digest)).await?;
+				Ok(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20).boxed())
+			}
+			Some(r) => {
+				let got = r.store.get(&r.key(digest)).await.map_err(|e| match e {
+					object_store::Error::NotFound { .. } => {
+						std::io::Error::from(std::io::ErrorKind::NotFound)
+					}
+					e => std::io::Error::other(e.to_string()),
+				})?;
+				Ok(got
+					.into_stream()
+					.map(|r| r.map_err(|e| std::io::Error::other(e.to_string())))
+					.boxed())
+			}
+		}
+	}
+
+	/// Put the checked temporary file `tmp` in place as blob `digest`.
+	async fn commit(&self, tmp: PathBuf, digest: &Hash) -> std::io::Result<()> {
+		if let Some(r) = &self.remote {
+			use tokio::io::AsyncWriteExt;
+			let mut file = tokio::fs::File::open(&tmp).await?;
+			let mut out = object_store::buffered::BufWriter::with_capacity(
+				r.store.clone(),
+				r.key(digest),
+				8 << 20,
+			);
+			let copied = tokio::io::copy(&mut file, &mut out).await;
+			let result = match copied {
+				Ok(_) => out.shutdown().await,
+				Err(e) => {
+					let _ = out.abort().await;
+					Err(e)
+				}
+			};
+			let _ = tokio::fs::remove_file(&tmp).await;
+			return result;
+		}
+		let dest = self.path(digest);
+		let dir = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
+		tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+			std::fs::create_dir_all(&dir)?;
+			std::fs::rename(&tmp, &dest)?;
+			std::fs::File::open(&dir)?.sync_all()
+		})
+		.await
+		.map_err(|e| std::io::Error::other(e.to_string()))?
 	}
 
 	/// Store `stream` as a blob. With `expected`, the bytes must hash to it. At most `limit`
@@ -243,16 +364,7 @@ impl BlobStore {
 		};
 		match result {
 			Ok((digest, size)) => {
-				let dest = self.path(&digest);
-				let dir = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
-				let tmp_path2 = tmp_path.clone();
-				tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-					std::fs::create_dir_all(&dir)?;
-					std::fs::rename(&tmp_path2, &dest)?;
-					std::fs::File::open(&dir)?.sync_all()
-				})
-				.await
-				.map_err(|e| std::io::Error::other(e.to_string()))??;
+				self.commit(tmp_path, &digest).await?;
 				Ok((digest, size))
 			}
 			Err(e) => {

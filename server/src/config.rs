@@ -22,6 +22,18 @@ pub struct Config {
 	#[arg(long, env = "ATTEST_SERVER_DATABASE_URL")]
 	pub database_url: Option<String>,
 
+	/// Where blobs (the items' data) go: the local directory `<data-dir>/blobs` (default) or
+	/// S3-compatible object storage `s3://BUCKET[/PREFIX]` (credentials and region from
+	/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`). Uploads are staged and
+	/// checked under `<data-dir>/blobs/tmp` either way.
+	#[arg(long, env = "ATTEST_SERVER_BLOB_STORE")]
+	pub blob_store: Option<String>,
+
+	/// Endpoint of an S3-compatible service (MinIO, Ceph, ...) for `--blob-store s3://...`,
+	/// e.g. `http://127.0.0.1:9000`.
+	#[arg(long, env = "ATTEST_SERVER_S3_ENDPOINT")]
+	pub s3_endpoint: Option<String>,
+
 	/// Most database connections the server opens.
 	#[arg(long, env = "ATTEST_SERVER_DB_MAX_CONNECTIONS", default_value_t = 8)]
 	pub db_max_connections: u32,

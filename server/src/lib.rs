@@ -57,9 +57,17 @@ impl AppState {
 		let store = store::Store::open(&url, config.db_max_connections)
 			.await
 			.with_context(|| format!("cannot open database {url}"))?;
-		let blobs = blobs::BlobStore::open(config.data_dir.join("blobs")).with_context(|| {
-			format!("cannot open blob store under {}", config.data_dir.display())
-		})?;
+		let remote = match &config.blob_store {
+			None => None,
+			Some(url) => Some(
+				blobs::Remote::s3(url, config.s3_endpoint.as_deref())
+					.map_err(anyhow::Error::msg)?,
+			),
+		};
+		let blobs =
+			blobs::BlobStore::open(config.data_dir.join("blobs"), remote).with_context(|| {
+				format!("cannot open blob store under {}", config.data_dir.display())
+			})?;
 		let chain = connect_chain(&config.chain_rpc).await?;
 		Ok(Arc::new(AppState {
 			store,

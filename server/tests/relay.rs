@@ -24,12 +24,14 @@ async fn node_relays_anchors_with_retries() {
 async fn scenario(node: &Node, port: u16, dir: &std::path::Path) -> anyhow::Result<()> {
 	let chain = Chain::connect(&node.ws_url()).await?;
 	let id = chain.open_channel("//Alice", "//Bob").await?;
-	let digests: Vec<Hash> = (0..4u64).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect();
+	let digests: Vec<Hash> =
+		(0..4u64).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect();
 	let range = ItemRange::of_digests(0, &digests);
 	chain.checkpoint(id, 1, range, "//Alice", "//Bob").await?;
 	// Let the relay fail a few times against the closed port.
 	tokio::time::sleep(Duration::from_secs(2)).await;
-	let server = Server::start_on(port, &dir.join("data"), &node.ws_url(), &["--anchor-poll-secs", "3600"]);
+	let server =
+		Server::start_on(port, &dir.join("data"), &node.ws_url(), &["--anchor-poll-secs", "3600"]);
 	let http = reqwest::Client::new();
 	for _ in 0..240 {
 		let r = http.get(format!("{}/v1/channels/{id:?}/anchors/0", server.url())).send().await?;

@@ -14,7 +14,8 @@ use sp_core::{ed25519, Pair};
 fn vector() -> (Hash, AttestationProof) {
 	let genesis = Hash([0x6e; 32]);
 	let channel = Hash([0x11; 32]);
-	let digests: Vec<Hash> = (0..5u64).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect();
+	let digests: Vec<Hash> =
+		(0..5u64).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect();
 	let tree = MerkleTree::from_digests(&digests);
 	let anchor = Anchor {
 		channel_id: channel,
@@ -22,14 +23,21 @@ fn vector() -> (Hash, AttestationProof) {
 		range: ItemRange { first_seq: 0, count: 5, root: tree.root() },
 		block: 42,
 	};
-	let claim = ItemClaim { seq: 3, digest: digests[3], payment_hash: payment_hash(&BillKey([3; 32])) };
+	let claim =
+		ItemClaim { seq: 3, digest: digests[3], payment_hash: payment_hash(&BillKey([3; 32])) };
 	let bob = ed25519::Pair::from_string("//Bob", None).expect("dev key");
 	let alice = ed25519::Pair::from_string("//Alice", None).expect("dev key");
 	let proof = AttestationProof {
 		anchor,
 		proof: tree.inclusion_proof(3).expect("leaf 3 of 5"),
 		first_record: sign::first_record(&bob, &genesis, channel, claim),
-		second_record: Some(sign::second_record(&alice, &genesis, channel, claim, DataRef::Blob(claim.digest))),
+		second_record: Some(sign::second_record(
+			&alice,
+			&genesis,
+			channel,
+			claim,
+			DataRef::Blob(claim.digest),
+		)),
 	};
 	(genesis, proof)
 }
@@ -38,9 +46,17 @@ fn vector() -> (Hash, AttestationProof) {
 fn attestation_proof_vector() {
 	let (genesis, proof) = vector();
 	// The vector is a valid proof.
-	proof.proof.verify_digest(&proof.first_record.claim.digest, &proof.anchor.range.root).expect("inclusion");
+	proof
+		.proof
+		.verify_digest(&proof.first_record.claim.digest, &proof.anchor.range.root)
+		.expect("inclusion");
 	proof.first_record.verify(&genesis).expect("verifier's signature");
-	proof.second_record.as_ref().expect("second record").verify(&genesis).expect("requester's signature");
+	proof
+		.second_record
+		.as_ref()
+		.expect("second record")
+		.verify(&genesis)
+		.expect("requester's signature");
 	let scale = proof.encode();
 	assert_eq!(AttestationProof::decode(&mut &scale[..]).expect("decodes"), proof);
 	let doc = serde_json::json!({
@@ -51,11 +67,15 @@ fn attestation_proof_vector() {
 		"json": proof,
 		"scale": format!("0x{}", hex::encode(&scale)),
 	});
-	let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/test-vectors/proof.json");
+	let path =
+		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/test-vectors/proof.json");
 	let text = serde_json::to_string_pretty(&doc).expect("json") + "\n";
 	if std::env::var_os("ATTEST_WRITE_VECTORS").is_some() {
 		std::fs::write(&path, &text).expect("write vector");
 	}
 	let stored = std::fs::read_to_string(&path).expect("docs/test-vectors/proof.json exists");
-	assert_eq!(stored, text, "the proof vector changed; regenerate with ATTEST_WRITE_VECTORS=1 if intended");
+	assert_eq!(
+		stored, text,
+		"the proof vector changed; regenerate with ATTEST_WRITE_VECTORS=1 if intended"
+	);
 }
