@@ -240,39 +240,50 @@ impl AppState {
 	}
 }
 
+impl BatchRecord {
+	/// Channel of the record.
+	pub fn channel_id(&self) -> ChannelId {
+		match self {
+			BatchRecord::First(r) => r.channel_id,
+			BatchRecord::Second(r) => r.channel_id,
+		}
+	}
+
+	/// `first` or `second`.
+	pub fn kind(&self) -> &'static str {
+		match self {
+			BatchRecord::First(_) => "first",
+			BatchRecord::Second(_) => "second",
+		}
+	}
+}
+
 /// Check a record against its channel's parties and its signature (CPU only).
 fn check_record(genesis: &Hash, record: &BatchRecord, parties: &Parties) -> ApiResult<()> {
-	let seq = match record {
-		BatchRecord::First(r) => r.claim.seq,
-		BatchRecord::Second(r) => r.claim.seq,
+	let (seq, signer, party, role) = match record {
+		BatchRecord::First(r) => {
+			(r.claim.seq, account_of(&r.verifier), parties.verifier, "verifier")
+		}
+		BatchRecord::Second(r) => {
+			(r.claim.seq, account_of(&r.requester), parties.requester, "requester")
+		}
 	};
 	if seq > i64::MAX as u64 {
 		return Err(ApiError::BadRequest(format!("seq {seq} is out of range (at most 2^63 - 1)")));
 	}
-	match record {
-		BatchRecord::First(r) => {
-			let signer = account_of(&r.verifier);
-			if <[u8; 32]>::from(signer.clone()) != parties.verifier {
-				return Err(ApiError::Forbidden(format!(
-					"a first record must be signed by the channel's verifier {}, not by {}",
-					hex0x(&parties.verifier),
-					hex0x(signer.as_ref())
-				)));
-			}
-			r.verify(genesis).map_err(|e| ApiError::BadSignature(format!("first record: {e}")))
-		}
-		BatchRecord::Second(r) => {
-			let signer = account_of(&r.requester);
-			if <[u8; 32]>::from(signer.clone()) != parties.requester {
-				return Err(ApiError::Forbidden(format!(
-					"a second record must be signed by the channel's requester {}, not by {}",
-					hex0x(&parties.requester),
-					hex0x(signer.as_ref())
-				)));
-			}
-			r.verify(genesis).map_err(|e| ApiError::BadSignature(format!("second record: {e}")))
-		}
+	if <[u8; 32]>::from(signer.clone()) != party {
+		return Err(ApiError::Forbidden(format!(
+			"a {} record must be signed by the channel's {role} {}, not by {}",
+			record.kind(),
+			hex0x(&party),
+			hex0x(signer.as_ref())
+		)));
 	}
+	let verified = match record {
+		BatchRecord::First(r) => r.verify(genesis),
+		BatchRecord::Second(r) => r.verify(genesis),
+	};
+	verified.map_err(|e| ApiError::BadSignature(format!("{} record: {e}", record.kind())))
 }
 
 fn result_of(outcome: &Outcome, others: u64) -> SubmitResult {
@@ -312,11 +323,7 @@ fn rejected(e: &ApiError) -> SubmitResult {
 }
 
 fn count(state: &AppState, record: &BatchRecord, result: &str) {
-	let kind = match record {
-		BatchRecord::First(_) => "first",
-		BatchRecord::Second(_) => "second",
-	};
-	state.metrics.records.with_label_values(&[kind, result]).inc();
+	state.metrics.records.with_label_values(&[record.kind(), result]).inc();
 }
 
 /// Make a second record's data a blob reference: inline data is checked and stored; a
@@ -379,10 +386,7 @@ async fn submit_one(
 	state: &AppState,
 	record: BatchRecord,
 ) -> ApiResult<(StatusCode, Json<SubmitResult>)> {
-	let channel = match &record {
-		BatchRecord::First(r) => r.channel_id,
-		BatchRecord::Second(r) => r.channel_id,
-	};
+	let channel = record.channel_id();
 	let checked = async {
 		let parties = state.parties(&channel).await?;
 		check_record(&state.genesis(), &record, &parties)?;
@@ -475,10 +479,7 @@ async fn submit_batch(
 	// Channels first (few distinct ones), then every signature in parallel.
 	let mut parties: HashMap<ChannelId, Result<Parties, String>> = HashMap::new();
 	for record in &batch.records {
-		let id = match record {
-			BatchRecord::First(r) => r.channel_id,
-			BatchRecord::Second(r) => r.channel_id,
-		};
+		let id = record.channel_id();
 		if let std::collections::hash_map::Entry::Vacant(slot) = parties.entry(id) {
 			let p = match state.parties(&id).await {
 				Ok(p) => Ok(p),
@@ -494,10 +495,7 @@ async fn submit_batch(
 		let checks: Vec<ApiResult<()>> = records
 			.par_iter()
 			.map(|record| {
-				let id = match record {
-					BatchRecord::First(r) => r.channel_id,
-					BatchRecord::Second(r) => r.channel_id,
-				};
+				let id = record.channel_id();
 				match parties.get(&id) {
 					Some(Ok(p)) => check_record(&genesis, record, p),
 					Some(Err(msg)) => Err(ApiError::UnknownChannel(msg.clone())),
