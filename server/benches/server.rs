@@ -174,7 +174,7 @@ async fn blob_ingest(node: &common::Node) -> anyhow::Result<()> {
 
 		let blob_path = server.state.blobs.path(&digest);
 		let _ = std::fs::remove_file(&blob_path);
-		sqlx_free_delete(&server, &digest).await?;
+		server.state.store.forget_blob(&digest).await?;
 		let t = Instant::now();
 		match std::env::var("BENCH_CLIENT").as_deref() {
 			Ok("reqwest") => {
@@ -258,12 +258,6 @@ fn sendfile_put(addr: std::net::SocketAddr, path: &str, file: &Path) -> anyhow::
 	Ok(status)
 }
 
-/// Forget a blob's index row so it can be uploaded again.
-async fn sqlx_free_delete(server: &attest_server::Running, digest: &Hash) -> anyhow::Result<()> {
-	server.state.store.forget_blob(digest).await?;
-	Ok(())
-}
-
 async fn proof_latency(
 	node: &common::Node,
 	label: &str,
@@ -285,7 +279,7 @@ async fn proof_latency(
 	// 1000 channels with one anchor of 1000 items each (records stored as the API would;
 	// signatures are not re-checked when serving proofs).
 	for c in 0..channels {
-		let channel = Hash(sp_crypto_hashing_blake2(c));
+		let channel = Hash(bench_channel_id(c));
 		server.state.remember_channel(channel, parties()).await?;
 		let mut recs = Vec::with_capacity(per_anchor as usize);
 		let mut digests = Vec::with_capacity(per_anchor as usize);
@@ -345,7 +339,7 @@ async fn proof_latency(
 	Ok(())
 }
 
-fn sp_crypto_hashing_blake2(c: u64) -> [u8; 32] {
+fn bench_channel_id(c: u64) -> [u8; 32] {
 	let mut h = [0u8; 32];
 	h[..8].copy_from_slice(&c.to_le_bytes());
 	h[8..16].copy_from_slice(b"benchchn");

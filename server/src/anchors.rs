@@ -2,7 +2,7 @@
 //! a node's off-chain worker relayed it or the watcher found it by polling.
 
 use crate::{error::ApiError, AppState};
-use attest_primitives::{merkle, Anchor};
+use attest_primitives::{merkle::MerkleTree, Anchor, Hash};
 use std::{sync::Arc, time::Duration};
 
 /// What happened to an anchor.
@@ -57,28 +57,47 @@ pub async fn accept(state: &AppState, anchor: &Anchor, source: &str) -> Result<A
 	}
 }
 
-/// If every item of the anchored range is stored and the digests give the anchored root,
-/// mark the items anchored. Returns whether it did.
-pub async fn complete(state: &AppState, anchor: &Anchor) -> Result<bool, ApiError> {
+/// The Merkle tree of an anchored range as this server stores it: `None` unless every item
+/// of the range is stored and their digests give the anchored root. Trees are kept in a
+/// small LRU cache, so the proofs asked for right after anchoring do not rebuild them.
+pub async fn tree(state: &AppState, anchor: &Anchor) -> Result<Option<Arc<MerkleTree>>, ApiError> {
+	let key = (anchor.channel_id, anchor.index);
+	if let Some(t) = state.trees.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
+		return Ok(Some(t));
+	}
 	let items = state
 		.store
 		.range_digests(&anchor.channel_id, anchor.range.first_seq, anchor.range.count)
 		.await?;
 	if items.len() as u64 != anchor.range.count {
-		return Ok(false);
+		return Ok(None);
 	}
-	let digests: Vec<_> = items.iter().map(|(_, d)| *d).collect();
-	let root = tokio::task::spawn_blocking(move || merkle::root_of_digests(&digests))
+	let digests: Vec<Hash> = items.into_iter().map(|(_, d)| d).collect();
+	let tree = tokio::task::spawn_blocking(move || MerkleTree::from_digests(&digests))
 		.await
 		.map_err(|e| ApiError::Internal(e.to_string()))?;
-	if root != anchor.range.root {
+	if tree.root() != anchor.range.root {
 		tracing::warn!(
-			"anchor {} of {:?}: the stored records give root {root:?}, the chain {:?}; \
+			"anchor {} of {:?}: the stored records give root {:?}, the chain {:?}; \
 			 items stay unanchored here",
 			anchor.index,
 			anchor.channel_id,
+			tree.root(),
 			anchor.range.root
 		);
+		return Ok(None);
+	}
+	let tree = Arc::new(tree);
+	if let Ok(mut c) = state.trees.lock() {
+		c.put(key, tree.clone());
+	}
+	Ok(Some(tree))
+}
+
+/// If the stored records give the anchored root ([`tree`]), mark the items anchored.
+/// Returns whether it did.
+pub async fn complete(state: &AppState, anchor: &Anchor) -> Result<bool, ApiError> {
+	if tree(state, anchor).await?.is_none() {
 		return Ok(false);
 	}
 	state.store.complete_anchor(anchor).await?;

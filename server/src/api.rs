@@ -9,7 +9,6 @@ use crate::{
 };
 use attest_primitives::{
 	channel::{ChannelId, DataRef, FirstRecord, SecondRecord, Seq},
-	merkle::MerkleTree,
 	signing::{self, account_of, Kind},
 	Anchor, Hash, InclusionProof,
 };
@@ -792,34 +791,6 @@ pub struct ProofResponse {
 	pub scale: String,
 }
 
-async fn tree_of(state: &AppState, anchor: &Anchor) -> ApiResult<Arc<MerkleTree>> {
-	let key = (anchor.channel_id, anchor.index);
-	if let Some(t) = state.trees.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
-		return Ok(t);
-	}
-	let items = state
-		.store
-		.range_digests(&anchor.channel_id, anchor.range.first_seq, anchor.range.count)
-		.await?;
-	if items.len() as u64 != anchor.range.count {
-		return Err(ApiError::NotReady(
-			"the records of this anchored range are not all stored here".into(),
-		));
-	}
-	let digests: Vec<Hash> = items.into_iter().map(|(_, d)| d).collect();
-	let tree = tokio::task::spawn_blocking(move || MerkleTree::from_digests(&digests))
-		.await
-		.map_err(|e| ApiError::Internal(e.to_string()))?;
-	if tree.root() != anchor.range.root {
-		return Err(ApiError::NotReady("the stored records do not give the anchored root".into()));
-	}
-	let tree = Arc::new(tree);
-	if let Ok(mut c) = state.trees.lock() {
-		c.put(key, tree.clone());
-	}
-	Ok(tree)
-}
-
 async fn item_proof(
 	State(state): St,
 	Path(digest): Path<String>,
@@ -857,7 +828,13 @@ async fn item_proof(
 		.await?
 		.ok_or_else(|| ApiError::Internal("anchor row missing".into()))?
 		.anchor;
-	let tree = tree_of(&state, &anchor).await?;
+	let tree = anchors::tree(&state, &anchor).await?.ok_or_else(|| {
+		ApiError::NotReady(
+			"the records of this anchored range are not all stored here, or do not give the \
+			 anchored root"
+				.into(),
+		)
+	})?;
 	let leaf = item.claim.seq - anchor.range.first_seq;
 	let proof = tree.inclusion_proof(leaf).map_err(|e| ApiError::Internal(e.to_string()))?;
 	let proof = AttestationProof { anchor, proof, first_record, second_record: item.second };

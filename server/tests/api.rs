@@ -5,7 +5,7 @@
 mod common;
 
 use attest_primitives::{
-	signing::{self, sign::sign, Kind},
+	signing::{sign::sign, Kind},
 	DataRef, Hash, InclusionProof, ItemRange, SecondRecord,
 };
 use attest_server::api::{
@@ -533,7 +533,6 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		"bad_signature",
 	)
 	.await?;
-	let _ = signing::account_of;
 
 	// Metrics.
 	let m = http.get(format!("{base}/metrics")).send().await?.text().await?;

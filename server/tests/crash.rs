@@ -4,7 +4,7 @@
 
 mod common;
 
-use attest_primitives::{DataRef, FirstRecord, Hash, ItemClaim};
+use attest_primitives::{FirstRecord, Hash, ItemClaim};
 use attest_server::api::{Batch, BatchRecord, BatchResult, ItemStatus};
 use common::{chain::*, files_under, Node, Server};
 use reqwest::{Client, StatusCode};
@@ -171,7 +171,6 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 			"acknowledged record {d:?} lost after kill -9"
 		);
 	}
-	let _ = DataRef::Blob(digest);
 	println!(
 		"{} acknowledged records survived kill -9; partial upload of {partial} bytes discarded",
 		acked.len()
