@@ -14,7 +14,6 @@ use attest_primitives::Hash;
 use futures::{Stream, StreamExt};
 use sha2::{Digest as _, Sha256};
 use std::{
-	io::Write,
 	path::{Path, PathBuf},
 	sync::atomic::{AtomicU64, Ordering},
 	time::Duration,
@@ -55,33 +54,151 @@ pub enum IngestError {
 /// Bytes gathered before they go to the hashing and writing threads.
 const SEND_BATCH: usize = 1 << 20;
 
-/// Write every chunk, in order, with vectored writes.
-fn write_all_vectored(file: &mut std::fs::File, chunks: &[bytes::Bytes]) -> std::io::Result<()> {
-	let mut i = 0;
-	let mut offset = 0;
-	while i < chunks.len() {
-		let mut slices = Vec::with_capacity(chunks.len() - i);
-		slices.push(std::io::IoSlice::new(&chunks[i][offset..]));
-		for c in &chunks[i + 1..] {
-			slices.push(std::io::IoSlice::new(c));
-		}
-		let mut n = file.write_vectored(&slices)?;
-		if n == 0 {
-			return Err(std::io::ErrorKind::WriteZero.into());
-		}
-		// Skip what was written.
-		while i < chunks.len() && n >= chunks[i].len() - offset {
-			n -= chunks[i].len() - offset;
-			i += 1;
-			offset = 0;
-		}
-		offset += n;
-	}
-	Ok(())
+/// Size of a spool block: bytes gathered before one write to the temporary file.
+const BLOCK_BYTES: usize = 4 << 20;
+/// Spool blocks per upload: one being filled, one being written, one spare.
+const BLOCKS: usize = 3;
+/// Alignment of direct I/O buffers, offsets and lengths (a page; covers 512-byte and
+/// 4096-byte logical blocks).
+const DIRECT_ALIGN: usize = 4096;
+/// Bytes written between two writeback kicks when the page cache is used.
+const WRITEBACK_STEP: u64 = 32 << 20;
+
+/// A buffer of `BLOCK_BYTES` aligned to `DIRECT_ALIGN`, filled from the front.
+struct Block {
+	buf: Vec<u8>,
+	start: usize,
+	len: usize,
 }
 
-/// Bytes written between two writeback kicks.
-const WRITEBACK_STEP: u64 = 32 << 20;
+impl Block {
+	fn new() -> Self {
+		let buf = vec![0u8; BLOCK_BYTES + DIRECT_ALIGN];
+		let start = buf.as_ptr().align_offset(DIRECT_ALIGN);
+		Block { buf, start, len: 0 }
+	}
+
+	/// Copy as much of `bytes` as fits; returns how much did.
+	fn fill_from(&mut self, bytes: &[u8]) -> usize {
+		let n = bytes.len().min(BLOCK_BYTES - self.len);
+		let at = self.start + self.len;
+		self.buf[at..at + n].copy_from_slice(&bytes[..n]);
+		self.len += n;
+		n
+	}
+
+	fn is_full(&self) -> bool {
+		self.len == BLOCK_BYTES
+	}
+
+	/// The first `len` bytes of the buffer (`len` may go past the filled part).
+	fn head(&self, len: usize) -> &[u8] {
+		&self.buf[self.start..self.start + len]
+	}
+}
+
+/// The temporary file of an upload, written in large aligned blocks.
+///
+/// On Linux the file is opened with `O_DIRECT`: each block goes from its buffer to the disk
+/// without a copy into the page cache and without writeback work afterwards, which leaves
+/// the CPU to hashing and to the network. Where the file system refuses direct I/O (tmpfs,
+/// some FUSE file systems) the same blocks are written through the page cache and writeback
+/// is started as they go, so the final `fsync` has little left to do.
+struct Spool {
+	file: std::fs::File,
+	/// Bytes written so far (a multiple of `BLOCK_BYTES` until the last block).
+	written: u64,
+	direct: bool,
+	flushed: u64,
+}
+
+impl Spool {
+	fn create(path: &Path, direct_io: bool) -> std::io::Result<Self> {
+		let (file, direct) = open_spool(path, direct_io)?;
+		Ok(Spool { file, written: 0, direct, flushed: 0 })
+	}
+
+	/// Write `data` at the end of what is written.
+	fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+		use std::os::unix::fs::FileExt;
+		match self.file.write_all_at(data, self.written) {
+			Err(e) if self.direct && e.raw_os_error() == Some(libc::EINVAL) => {
+				// The file system took O_DIRECT at open but not these writes.
+				self.direct = false;
+				clear_direct(&self.file)?;
+				self.file.write_all_at(data, self.written)?;
+			}
+			other => other?,
+		}
+		self.written += data.len() as u64;
+		if !self.direct && self.written - self.flushed >= WRITEBACK_STEP {
+			start_writeback(&self.file, self.flushed, self.written - self.flushed);
+			self.flushed = self.written;
+		}
+		Ok(())
+	}
+
+	/// Write the last, partly filled block, make the file durable and return its size.
+	fn finish(mut self, last: &mut Block) -> std::io::Result<u64> {
+		let size = self.written + last.len as u64;
+		if last.len > 0 {
+			if self.direct {
+				// Direct writes are whole aligned blocks: pad with zeros, then cut the file
+				// back to its size.
+				let padded = last.len.next_multiple_of(DIRECT_ALIGN);
+				let at = last.start + last.len;
+				last.buf[at..last.start + padded].fill(0);
+				self.write(last.head(padded))?;
+				self.file.set_len(size)?;
+			} else {
+				self.write(last.head(last.len))?;
+			}
+		}
+		self.file.sync_all()?;
+		Ok(size)
+	}
+}
+
+/// Create `path` for writing, with `O_DIRECT` when asked and the file system supports it.
+/// Returns the file and whether it is in direct mode.
+fn open_spool(path: &Path, direct_io: bool) -> std::io::Result<(std::fs::File, bool)> {
+	let mut options = std::fs::OpenOptions::new();
+	options.write(true).create_new(true);
+	#[cfg(not(target_os = "linux"))]
+	let _ = direct_io;
+	#[cfg(target_os = "linux")]
+	if direct_io {
+		use std::os::unix::fs::OpenOptionsExt;
+		let mut direct = options.clone();
+		match direct.custom_flags(libc::O_DIRECT).open(path) {
+			Ok(file) => return Ok((file, true)),
+			Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+			Err(e) => return Err(e),
+		}
+	}
+	Ok((options.open(path)?, false))
+}
+
+/// Turn `O_DIRECT` off on an open file.
+fn clear_direct(file: &std::fs::File) -> std::io::Result<()> {
+	#[cfg(target_os = "linux")]
+	{
+		use std::os::fd::AsRawFd;
+		let fd = file.as_raw_fd();
+		// SAFETY: fcntl on a descriptor we own, with integer arguments only.
+		let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+		if flags < 0 {
+			return Err(std::io::Error::last_os_error());
+		}
+		// SAFETY: as above.
+		if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
+			return Err(std::io::Error::last_os_error());
+		}
+	}
+	#[cfg(not(target_os = "linux"))]
+	let _ = file;
+	Ok(())
+}
 
 /// Ask the kernel to start writing `len` bytes at `offset` of `file` to disk, without
 /// waiting (Linux `sync_file_range`; elsewhere nothing, the final fsync does it all).
@@ -158,6 +275,7 @@ pub struct BlobStore {
 	tmp: PathBuf,
 	counter: AtomicU64,
 	remote: Option<Remote>,
+	direct_io: bool,
 }
 
 fn hex_of(digest: &Hash) -> String {
@@ -166,8 +284,13 @@ fn hex_of(digest: &Hash) -> String {
 
 impl BlobStore {
 	/// Open the store under `root` (created when missing) and remove leftovers of
-	/// interrupted uploads.
-	pub fn open(root: impl AsRef<Path>, remote: Option<Remote>) -> std::io::Result<Self> {
+	/// interrupted uploads. With `direct_io`, uploads are written with `O_DIRECT` where the
+	/// file system allows it; otherwise through the page cache.
+	pub fn open(
+		root: impl AsRef<Path>,
+		remote: Option<Remote>,
+		direct_io: bool,
+	) -> std::io::Result<Self> {
 		let root = root.as_ref().to_path_buf();
 		let tmp = root.join("tmp");
 		std::fs::create_dir_all(&tmp)?;
@@ -176,7 +299,7 @@ impl BlobStore {
 			tracing::info!("removing interrupted upload {}", entry.path().display());
 			std::fs::remove_file(entry.path())?;
 		}
-		Ok(BlobStore { root, tmp, counter: AtomicU64::new(0), remote })
+		Ok(BlobStore { root, tmp, counter: AtomicU64::new(0), remote, direct_io })
 	}
 
 	/// Where blob `digest` is in the local directory (whether or not it exists).
@@ -271,39 +394,52 @@ impl BlobStore {
 	{
 		let n = self.counter.fetch_add(1, Ordering::Relaxed);
 		let tmp_path = self.tmp.join(format!("upload-{}-{n}", std::process::id()));
-		// Hash on one thread and write on another, both fed the same chunks through bounded
-		// channels, so the network, the hash and the disk overlap.
+		// The network task hands the chunks to a thread that hashes them and copies them into
+		// aligned blocks (the copy reads what the hash just read, still in cache); a second
+		// thread writes the full blocks to the temporary file. Network, hash and disk overlap.
 		// Chunks travel in batches of about 1 MiB: few wake-ups per gigabyte.
-		type Batch = std::sync::Arc<Vec<bytes::Bytes>>;
+		type Batch = Vec<bytes::Bytes>;
 		let (hash_tx, mut hash_rx) = tokio::sync::mpsc::channel::<Batch>(16);
-		let (write_tx, mut write_rx) = tokio::sync::mpsc::channel::<Batch>(16);
+		let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Block>(1);
+		let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Block>(BLOCKS);
 		let hasher = tokio::task::spawn_blocking(move || {
 			let mut hasher = Sha256::new();
-			while let Some(batch) = hash_rx.blocking_recv() {
-				for chunk in batch.iter() {
+			let mut block = Block::new();
+			let mut spare = BLOCKS - 1;
+			'batches: while let Some(batch) = hash_rx.blocking_recv() {
+				for chunk in &batch {
 					hasher.update(chunk);
+					let mut rest = &chunk[..];
+					while !rest.is_empty() {
+						rest = &rest[block.fill_from(rest)..];
+						if block.is_full() {
+							let next = if spare > 0 {
+								spare -= 1;
+								Some(Block::new())
+							} else {
+								free_rx.recv().ok()
+							};
+							// No next block or no writer: the writer failed and says why.
+							let Some(next) = next else { break 'batches };
+							if full_tx.send(std::mem::replace(&mut block, next)).is_err() {
+								break 'batches;
+							}
+						}
+					}
 				}
 			}
-			Hash(hasher.finalize().into())
+			(Hash(hasher.finalize().into()), block)
 		});
-		let path = tmp_path.clone();
-		let writer = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
-			let mut file = std::fs::File::create(&path)?;
-			let mut size = 0u64;
-			let mut flushed = 0u64;
-			// One vectored write per batch: no copy into a buffer, few system calls.
-			while let Some(batch) = write_rx.blocking_recv() {
-				write_all_vectored(&mut file, &batch)?;
-				size += batch.iter().map(|c| c.len() as u64).sum::<u64>();
-				if size - flushed >= WRITEBACK_STEP {
-					// Start writing back what is written so far, so the final fsync has
-					// little left to do.
-					start_writeback(&file, flushed, size - flushed);
-					flushed = size;
-				}
+		let (path, direct_io) = (tmp_path.clone(), self.direct_io);
+		let writer = tokio::task::spawn_blocking(move || -> std::io::Result<Spool> {
+			let mut spool = Spool::create(&path, direct_io)?;
+			for block in full_rx {
+				spool.write(block.head(block.len))?;
+				let mut block = block;
+				block.len = 0;
+				let _ = free_tx.send(block);
 			}
-			file.sync_all()?;
-			Ok(size)
+			Ok(spool)
 		});
 		let mut received = 0u64;
 		let mut failure = None;
@@ -320,9 +456,7 @@ impl BlobStore {
 				}
 				Ok(None) => {
 					if !batch.is_empty() {
-						let b: Batch = std::sync::Arc::new(std::mem::take(&mut batch));
-						let _ = hash_tx.send(b.clone()).await;
-						let _ = write_tx.send(b).await;
+						let _ = hash_tx.send(std::mem::take(&mut batch)).await;
 					}
 					break;
 				}
@@ -340,27 +474,33 @@ impl BlobStore {
 					batch.push(chunk);
 					if batch_len >= SEND_BATCH {
 						batch_len = 0;
-						let b: Batch = std::sync::Arc::new(std::mem::take(&mut batch));
-						if hash_tx.send(b.clone()).await.is_err() || write_tx.send(b).await.is_err()
-						{
+						if hash_tx.send(std::mem::take(&mut batch)).await.is_err() {
 							break; // the writer failed; its error is reported below
 						}
 					}
 				}
 			}
 		}
-		drop((hash_tx, write_tx));
-		let written = writer.await.map_err(|e| std::io::Error::other(e.to_string()))?;
-		let actual = hasher.await.map_err(|e| std::io::Error::other(e.to_string()))?;
-		let result = match (failure, written) {
+		drop(hash_tx);
+		let joined = |e: tokio::task::JoinError| std::io::Error::other(e.to_string());
+		let (actual, mut last) = hasher.await.map_err(joined)?;
+		let spool = writer.await.map_err(joined)?;
+		let result = match (failure, spool) {
 			(Some(f), _) => Err(f),
 			(None, Err(e)) => Err(IngestError::Io(e)),
-			(None, Ok(size)) => match expected {
-				Some(expected) if expected != actual => {
-					Err(IngestError::Mismatch { expected, actual, size })
+			(None, Ok(spool)) => {
+				let size = spool.written + last.len as u64;
+				match expected {
+					Some(expected) if expected != actual => {
+						Err(IngestError::Mismatch { expected, actual, size })
+					}
+					_ => tokio::task::spawn_blocking(move || spool.finish(&mut last))
+						.await
+						.map_err(joined)?
+						.map(|size| (actual, size))
+						.map_err(IngestError::Io),
 				}
-				_ => Ok((actual, size)),
-			},
+			}
 		};
 		match result {
 			Ok((digest, size)) => {
@@ -383,5 +523,136 @@ impl BlobStore {
 		let len = bytes.len() as u64;
 		let stream = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
 		self.ingest(Some(expected), stream, len, Duration::from_secs(60)).await
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn data(len: usize, seed: u8) -> Vec<u8> {
+		(0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed ^ (i >> 12) as u8)).collect()
+	}
+
+	fn sha256(bytes: &[u8]) -> Hash {
+		Hash(Sha256::digest(bytes).into())
+	}
+
+	/// `bytes` as a stream of chunks of `chunk` bytes.
+	fn chunks(
+		bytes: &[u8],
+		chunk: usize,
+	) -> impl Stream<Item = Result<bytes::Bytes, std::io::Error>> + Unpin {
+		let parts: Vec<_> =
+			bytes.chunks(chunk.max(1)).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
+		futures::stream::iter(parts)
+	}
+
+	fn tmp_is_empty(store: &BlobStore) -> bool {
+		std::fs::read_dir(&store.tmp).map(|mut d| d.next().is_none()).unwrap_or(false)
+	}
+
+	const IDLE: Duration = Duration::from_secs(5);
+
+	/// Every size around the alignment and block boundaries comes back byte for byte, with
+	/// direct I/O and through the page cache, whatever the chunking.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn stored_bytes_are_the_uploaded_bytes() {
+		let sizes = [
+			0,
+			1,
+			DIRECT_ALIGN - 1,
+			DIRECT_ALIGN,
+			DIRECT_ALIGN + 1,
+			BLOCK_BYTES - 1,
+			BLOCK_BYTES,
+			BLOCK_BYTES + 1,
+			3 * BLOCK_BYTES + 12_345,
+		];
+		for direct_io in [true, false] {
+			let dir = tempfile::tempdir().unwrap();
+			let store = BlobStore::open(dir.path(), None, direct_io).unwrap();
+			for (i, &len) in sizes.iter().enumerate() {
+				let bytes = data(len, i as u8);
+				let chunk = [1000, 65_536, 3 << 20][i % 3];
+				let (digest, size) = store
+					.ingest(Some(sha256(&bytes)), chunks(&bytes, chunk), u64::MAX, IDLE)
+					.await
+					.unwrap();
+				assert_eq!((digest, size), (sha256(&bytes), len as u64), "direct {direct_io}");
+				let stored = std::fs::read(store.path(&digest)).unwrap();
+				assert!(stored == bytes, "{len} bytes (direct {direct_io}) stored differently");
+				assert!(tmp_is_empty(&store));
+			}
+		}
+	}
+
+	/// Bytes that hash to another digest leave nothing behind.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn mismatch_keeps_nothing() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = BlobStore::open(dir.path(), None, true).unwrap();
+		let bytes = data(BLOCK_BYTES + 7, 1);
+		let claimed = sha256(b"something else");
+		let err = store.ingest(Some(claimed), chunks(&bytes, 65_536), u64::MAX, IDLE).await;
+		match err {
+			Err(IngestError::Mismatch { expected, actual, size }) => {
+				assert_eq!((expected, actual, size), (claimed, sha256(&bytes), bytes.len() as u64))
+			}
+			other => panic!("expected a mismatch, got {other:?}"),
+		}
+		assert!(!store.contains(&sha256(&bytes)).await.unwrap());
+		assert!(!store.path(&claimed).exists());
+		assert!(tmp_is_empty(&store));
+	}
+
+	/// Over the limit: refused, nothing kept.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn too_large_keeps_nothing() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = BlobStore::open(dir.path(), None, true).unwrap();
+		let bytes = data(2 * BLOCK_BYTES, 2);
+		let limit = BLOCK_BYTES as u64 + 1;
+		let err = store.ingest(None, chunks(&bytes, 1 << 20), limit, IDLE).await;
+		assert!(matches!(err, Err(IngestError::TooLarge { limit: l }) if l == limit), "{err:?}");
+		assert!(!store.contains(&sha256(&bytes)).await.unwrap());
+		assert!(tmp_is_empty(&store));
+	}
+
+	/// A body that fails half-way, or stops sending: truncated, nothing kept.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn broken_or_stalled_body_keeps_nothing() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = BlobStore::open(dir.path(), None, true).unwrap();
+		let good = data(BLOCK_BYTES + DIRECT_ALIGN, 3);
+		let broken = chunks(&good, 1 << 20)
+			.chain(futures::stream::iter([Err(std::io::Error::other("connection reset"))]));
+		match store.ingest(Some(sha256(&good)), broken, u64::MAX, IDLE).await {
+			Err(IngestError::Truncated { received, reason }) => {
+				assert_eq!(received, good.len() as u64);
+				assert!(reason.contains("connection reset"), "{reason}");
+			}
+			other => panic!("expected truncated, got {other:?}"),
+		}
+		let stalled = chunks(&good, 1 << 20).chain(futures::stream::pending());
+		let idle = Duration::from_millis(200);
+		match store.ingest(Some(sha256(&good)), stalled, u64::MAX, idle).await {
+			Err(IngestError::Truncated { received, .. }) => {
+				assert_eq!(received, good.len() as u64)
+			}
+			other => panic!("expected truncated, got {other:?}"),
+		}
+		assert!(!store.contains(&sha256(&good)).await.unwrap());
+		assert!(tmp_is_empty(&store));
+	}
+
+	/// Leftovers of an interrupted upload are removed when the store opens.
+	#[test]
+	fn open_removes_interrupted_uploads() {
+		let dir = tempfile::tempdir().unwrap();
+		std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+		std::fs::write(dir.path().join("tmp/upload-1-0"), b"half").unwrap();
+		let store = BlobStore::open(dir.path(), None, true).unwrap();
+		assert!(tmp_is_empty(&store));
 	}
 }

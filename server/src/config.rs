@@ -34,6 +34,12 @@ pub struct Config {
 	#[arg(long, env = "ATTEST_SERVER_S3_ENDPOINT")]
 	pub s3_endpoint: Option<String>,
 
+	/// Write uploads through the page cache. By default (on Linux) they are written with
+	/// direct I/O (`O_DIRECT`), which skips a copy and the later writeback and leaves the CPU
+	/// to hashing; file systems that refuse direct I/O get page-cache writes by themselves.
+	#[arg(long, env = "ATTEST_SERVER_BUFFERED_UPLOADS")]
+	pub buffered_uploads: bool,
+
 	/// Most database connections the server opens.
 	#[arg(long, env = "ATTEST_SERVER_DB_MAX_CONNECTIONS", default_value_t = 8)]
 	pub db_max_connections: u32,

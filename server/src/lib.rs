@@ -65,9 +65,10 @@ impl AppState {
 			),
 		};
 		let blobs =
-			blobs::BlobStore::open(config.data_dir.join("blobs"), remote).with_context(|| {
-				format!("cannot open blob store under {}", config.data_dir.display())
-			})?;
+			blobs::BlobStore::open(config.data_dir.join("blobs"), remote, !config.buffered_uploads)
+				.with_context(|| {
+					format!("cannot open blob store under {}", config.data_dir.display())
+				})?;
 		let chain = connect_chain(&config.chain_rpc).await?;
 		Ok(Arc::new(AppState {
 			store,
