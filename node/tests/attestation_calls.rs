@@ -4,81 +4,52 @@
 //! The node runs with `--sealing 250` (a block every 250 ms, each finalized at once), so
 //! challenge periods and HTLC expiries pass in seconds.
 
-mod common;
-
 use attest_primitives::{
 	channel_id, payment_hash, signing::sign, BillKey, ChannelState, Hash, Htlc, ItemRange,
 };
-use codec::{Decode, Encode};
-use common::Node;
-use sp_core::{sr25519, Pair};
-use sp_runtime::{AccountId32, MultiSignature};
-use std::time::Duration;
-use subxt::{
-	ext::{scale_encode, scale_type_resolver::TypeResolver},
-	transactions::StaticPayload,
-	OnlineClient, PolkadotConfig,
+use attest_testkit::{
+	chain::{account, has, pair, submit, Events, UNIT},
+	Node,
 };
+use codec::{Decode, Encode};
+use sp_runtime::MultiSignature;
+use std::time::Duration;
+use subxt::{OnlineClient, PolkadotConfig};
 use subxt_signer::sr25519::{dev, Keypair};
 
-const UNIT: u128 = 1_000_000_000_000;
 /// `MinChallengePeriod` of the runtime: one minute of 6 s blocks.
 const PERIOD: u32 = 10;
-
-/// Call arguments already SCALE-encoded with the primitives' types.
-struct Raw(Vec<u8>);
-
-impl scale_encode::EncodeAsFields for Raw {
-	fn encode_as_fields_to<R: TypeResolver>(
-		&self,
-		_fields: &mut dyn scale_encode::FieldIter<'_, R::TypeId>,
-		_types: &R,
-		out: &mut Vec<u8>,
-	) -> Result<(), scale_encode::Error> {
-		out.extend_from_slice(&self.0);
-		Ok(())
-	}
-}
 
 struct Chain {
 	api: OnlineClient<PolkadotConfig>,
 	genesis: Hash,
 }
 
-/// Names of the Attestation events of a finalized, successful extrinsic, and their fields.
-type Events = Vec<(String, Vec<u8>)>;
-
 impl Chain {
 	async fn submit(&self, who: &Keypair, call: &str, args: impl Encode) -> anyhow::Result<Events> {
-		let payload = StaticPayload::new("Attestation", call, Raw(args.encode()));
-		let events = self
-			.api
-			.at_current_block()
-			.await?
-			.transactions()
-			.sign_and_submit_then_watch_default(&payload, who)
-			.await?
-			.wait_for_finalized_success()
-			.await?;
-		let mut out = Vec::new();
-		for e in events.iter() {
-			let e = e?;
-			if e.pallet_name() == "Attestation" {
-				out.push((e.event_name().to_string(), e.field_bytes().to_vec()));
-			}
-		}
-		Ok(out)
+		submit(&self.api, who, call, args).await
 	}
 
 	/// Submit a call that must fail with the given pallet error.
-	async fn submit_fails(&self, who: &Keypair, call: &str, args: impl Encode, error: &str) -> anyhow::Result<()> {
+	async fn submit_fails(
+		&self,
+		who: &Keypair,
+		call: &str,
+		args: impl Encode,
+		error: &str,
+	) -> anyhow::Result<()> {
 		match self.submit(who, call, args).await {
-			Ok(events) => anyhow::bail!("{call} succeeded ({events:?}) but should fail with {error}"),
+			Ok(events) => {
+				anyhow::bail!("{call} succeeded ({events:?}) but should fail with {error}")
+			}
 			Err(e) => {
 				let text = format!("{e:?}");
-				anyhow::ensure!(text.contains(error), "{call} failed with {text}, expected {error}");
+				anyhow::ensure!(
+					text.contains(error),
+					"{call} failed with {text}, expected {error}"
+				);
 				Ok(())
-			},
+			}
 		}
 	}
 
@@ -94,18 +65,6 @@ impl Chain {
 	}
 }
 
-fn has(events: &Events, name: &str) -> bool {
-	events.iter().any(|(n, _)| n == name)
-}
-
-fn pair(uri: &str) -> sr25519::Pair {
-	sr25519::Pair::from_string(uri, None).expect("dev key")
-}
-
-fn account(uri: &str) -> AccountId32 {
-	pair(uri).public().into()
-}
-
 fn digests(first: u64, n: u64) -> Vec<Hash> {
 	(first..first + n).map(|i| attest_primitives::sha256(format!("item {i}").as_bytes())).collect()
 }
@@ -114,7 +73,14 @@ fn range(first: u64, n: u64) -> ItemRange {
 	ItemRange::of_digests(first, &digests(first, n))
 }
 
-fn state(id: Hash, nonce: u64, r: u128, v: u128, htlcs: Vec<Htlc>, unanchored: ItemRange) -> ChannelState {
+fn state(
+	id: Hash,
+	nonce: u64,
+	r: u128,
+	v: u128,
+	htlcs: Vec<Htlc>,
+	unanchored: ItemRange,
+) -> ChannelState {
 	ChannelState {
 		channel_id: id,
 		nonce,
@@ -133,7 +99,8 @@ impl Chain {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_works_through_rpc() -> anyhow::Result<()> {
-	let mut node = Node::start(&["--dev", "--sealing", "250"]);
+	let mut node =
+		Node::spawn(env!("CARGO_BIN_EXE_attest-node").as_ref(), &["--dev", "--sealing", "250"]);
 	node.wait_for_rpc(Duration::from_secs(120));
 	match tokio::time::timeout(Duration::from_secs(240), run(&node)).await {
 		Ok(Ok(())) => Ok(()),
@@ -149,10 +116,26 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	let (alice, bob, charlie) = (dev::alice(), dev::bob(), dev::charlie());
 
 	// Registry.
-	let ev = chain.submit(&bob, "register_verifier", (b"https://bob.example/v1".to_vec(), UNIT / 1000)).await?;
+	let ev = chain
+		.submit(&bob, "register_verifier", (b"https://bob.example/v1".to_vec(), UNIT / 1000))
+		.await?;
 	anyhow::ensure!(has(&ev, "VerifierRegistered"), "{ev:?}");
-	chain.submit_fails(&bob, "register_verifier", (b"https://bob.example".to_vec(), 1u128), "AlreadyRegistered").await?;
-	chain.submit_fails(&charlie, "register_verifier", (b"ftp://nope".to_vec(), 1u128), "InvalidEndpoint").await?;
+	chain
+		.submit_fails(
+			&bob,
+			"register_verifier",
+			(b"https://bob.example".to_vec(), 1u128),
+			"AlreadyRegistered",
+		)
+		.await?;
+	chain
+		.submit_fails(
+			&charlie,
+			"register_verifier",
+			(b"ftp://nope".to_vec(), 1u128),
+			"InvalidEndpoint",
+		)
+		.await?;
 	let ev = chain.submit(&bob, "update_verifier", (None::<Vec<u8>>, Some(UNIT / 500))).await?;
 	anyhow::ensure!(has(&ev, "VerifierUpdated"), "{ev:?}");
 
@@ -161,29 +144,55 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	anyhow::ensure!(has(&ev, "ChannelOpened"), "{ev:?}");
 	let id = channel_id(&chain.genesis, &account("//Alice"), &account("//Bob"), 0);
 	let opened = &ev.iter().find(|(n, _)| n == "ChannelOpened").unwrap().1;
-	anyhow::ensure!(Hash::decode(&mut &opened[..])? == id, "channel id differs from the documented derivation");
+	anyhow::ensure!(
+		Hash::decode(&mut &opened[..])? == id,
+		"channel id differs from the documented derivation"
+	);
 	let ev = chain.submit(&bob, "fund_channel", (id, UNIT)).await?;
 	anyhow::ensure!(has(&ev, "ChannelFunded"), "{ev:?}");
 
 	let s1 = state(id, 1, 10 * UNIT, UNIT, vec![], range(0, 3));
 	let ev = chain
-		.submit(&charlie, "checkpoint", (id, s1.clone(), chain.sign("//Alice", &s1), chain.sign("//Bob", &s1)))
+		.submit(
+			&charlie,
+			"checkpoint",
+			(id, s1.clone(), chain.sign("//Alice", &s1), chain.sign("//Bob", &s1)),
+		)
 		.await?;
 	anyhow::ensure!(has(&ev, "Anchored") && has(&ev, "Checkpointed"), "{ev:?}");
 	// Replayed, wrongly signed and non-contiguous states are refused.
 	chain
-		.submit_fails(&charlie, "checkpoint", (id, s1.clone(), chain.sign("//Alice", &s1), chain.sign("//Bob", &s1)), "StaleState")
+		.submit_fails(
+			&charlie,
+			"checkpoint",
+			(id, s1.clone(), chain.sign("//Alice", &s1), chain.sign("//Bob", &s1)),
+			"StaleState",
+		)
 		.await?;
 	let s2 = state(id, 2, 9 * UNIT, 2 * UNIT, vec![], range(3, 2));
 	chain
-		.submit_fails(&charlie, "checkpoint", (id, s2.clone(), chain.sign("//Alice", &s2), chain.sign("//Charlie", &s2)), "BadSignature")
+		.submit_fails(
+			&charlie,
+			"checkpoint",
+			(id, s2.clone(), chain.sign("//Alice", &s2), chain.sign("//Charlie", &s2)),
+			"BadSignature",
+		)
 		.await?;
 	let gap = state(id, 2, 9 * UNIT, 2 * UNIT, vec![], range(4, 2));
 	chain
-		.submit_fails(&charlie, "checkpoint", (id, gap.clone(), chain.sign("//Alice", &gap), chain.sign("//Bob", &gap)), "NonContiguousRange")
+		.submit_fails(
+			&charlie,
+			"checkpoint",
+			(id, gap.clone(), chain.sign("//Alice", &gap), chain.sign("//Bob", &gap)),
+			"NonContiguousRange",
+		)
 		.await?;
 	let ev = chain
-		.submit(&alice, "close_cooperative", (id, s2.clone(), chain.sign("//Alice", &s2), chain.sign("//Bob", &s2)))
+		.submit(
+			&alice,
+			"close_cooperative",
+			(id, s2.clone(), chain.sign("//Alice", &s2), chain.sign("//Bob", &s2)),
+		)
 		.await?;
 	anyhow::ensure!(has(&ev, "ChannelClosed") && has(&ev, "Anchored"), "{ev:?}");
 
@@ -193,15 +202,31 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	let now = chain.block().await?;
 	let (claim_key, refund_key) = (BillKey([5; 32]), BillKey([6; 32]));
 	let htlcs = vec![
-		Htlc { payment_hash: payment_hash(&claim_key), amount: UNIT, expiry: now + 1_000, items: range(0, 2) },
-		Htlc { payment_hash: payment_hash(&refund_key), amount: UNIT, expiry: now + 2 * PERIOD + 10, items: range(2, 1) },
+		Htlc {
+			payment_hash: payment_hash(&claim_key),
+			amount: UNIT,
+			expiry: now + 1_000,
+			items: range(0, 2),
+		},
+		Htlc {
+			payment_hash: payment_hash(&refund_key),
+			amount: UNIT,
+			expiry: now + 2 * PERIOD + 10,
+			items: range(2, 1),
+		},
 	];
 	let old = state(id2, 1, 8 * UNIT, 0, htlcs.clone(), range(0, 3));
 	let newer = state(id2, 2, 7 * UNIT, UNIT, htlcs, range(0, 3));
-	let ev = chain.submit(&alice, "close_unilateral", (id2, Some((old.clone(), chain.sign("//Bob", &old))))).await?;
+	let ev = chain
+		.submit(&alice, "close_unilateral", (id2, Some((old.clone(), chain.sign("//Bob", &old)))))
+		.await?;
 	anyhow::ensure!(has(&ev, "CloseStarted"), "{ev:?}");
 	let ev = chain
-		.submit(&charlie, "challenge", (id2, newer.clone(), chain.sign("//Alice", &newer), chain.sign("//Bob", &newer)))
+		.submit(
+			&charlie,
+			"challenge",
+			(id2, newer.clone(), chain.sign("//Alice", &newer), chain.sign("//Bob", &newer)),
+		)
 		.await?;
 	anyhow::ensure!(has(&ev, "Challenged"), "{ev:?}");
 	chain.submit_fails(&charlie, "settle", id2, "ChallengePeriodNotOver").await?;
@@ -209,16 +234,33 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	let ev = chain.submit(&charlie, "settle", id2).await?;
 	anyhow::ensure!(has(&ev, "ChannelClosed") && has(&ev, "Anchored"), "{ev:?}");
 
-	chain.submit_fails(&bob, "claim_htlc", (id2, payment_hash(&claim_key), BillKey([7; 32])), "WrongBillKey").await?;
+	chain
+		.submit_fails(
+			&bob,
+			"claim_htlc",
+			(id2, payment_hash(&claim_key), BillKey([7; 32])),
+			"WrongBillKey",
+		)
+		.await?;
 	let ev = chain.submit(&bob, "claim_htlc", (id2, payment_hash(&claim_key), claim_key)).await?;
-	let claimed = &ev.iter().find(|(n, _)| n == "HtlcClaimed").ok_or_else(|| anyhow::anyhow!("{ev:?}"))?.1;
+	let claimed =
+		&ev.iter().find(|(n, _)| n == "HtlcClaimed").ok_or_else(|| anyhow::anyhow!("{ev:?}"))?.1;
 	let (_, _, revealed) = <(Hash, Hash, BillKey)>::decode(&mut &claimed[..])?;
 	anyhow::ensure!(revealed == claim_key, "the claim event reveals the bill key");
-	chain.submit_fails(&alice, "refund_htlc", (id2, payment_hash(&refund_key)), "HtlcNotExpired").await?;
+	chain
+		.submit_fails(&alice, "refund_htlc", (id2, payment_hash(&refund_key)), "HtlcNotExpired")
+		.await?;
 	chain.wait_for_block(now + 2 * PERIOD + 11).await?;
 	let ev = chain.submit(&alice, "refund_htlc", (id2, payment_hash(&refund_key))).await?;
 	anyhow::ensure!(has(&ev, "HtlcRefunded"), "{ev:?}");
-	chain.submit_fails(&bob, "claim_htlc", (id2, payment_hash(&refund_key), refund_key), "UnknownHtlc").await?;
+	chain
+		.submit_fails(
+			&bob,
+			"claim_htlc",
+			(id2, payment_hash(&refund_key), refund_key),
+			"UnknownHtlc",
+		)
+		.await?;
 
 	let ev = chain.submit(&bob, "unregister_verifier", ()).await?;
 	anyhow::ensure!(has(&ev, "VerifierUnregistered"), "{ev:?}");

@@ -1,10 +1,8 @@
 //! Smoke test: a dev node starts, produces and finalizes blocks with Aura + GRANDPA, and
 //! accepts a signed balance transfer submitted over JSON-RPC by subxt.
 
-mod common;
-
+use attest_testkit::Node;
 use codec::Decode;
-use common::Node;
 use std::time::Duration;
 use subxt::{dynamic, OnlineClient, PolkadotConfig};
 use subxt_signer::sr25519::dev;
@@ -13,7 +11,7 @@ const AMOUNT: u128 = 12_345_678_900;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_node_finalizes_and_accepts_a_transfer() -> anyhow::Result<()> {
-	let mut node = Node::start(&["--dev"]);
+	let mut node = Node::spawn(env!("CARGO_BIN_EXE_attest-node").as_ref(), &["--dev"]);
 	node.wait_for_rpc(Duration::from_secs(120));
 	let result = tokio::time::timeout(Duration::from_secs(180), run(&node)).await;
 	match result {
@@ -29,7 +27,8 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	// Finalized blocks: GRANDPA must finalize at least block 3.
 	let mut finalized = api.stream_blocks().await?;
 	loop {
-		let block = finalized.next().await.ok_or_else(|| anyhow::anyhow!("block stream ended"))??;
+		let block =
+			finalized.next().await.ok_or_else(|| anyhow::anyhow!("block stream ended"))??;
 		if block.number() >= 3 {
 			break;
 		}

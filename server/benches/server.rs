@@ -125,7 +125,7 @@ async fn records_per_second(
 }
 
 async fn blob_ingest(node: &common::Node) -> anyhow::Result<()> {
-	let dir = tempfile::tempdir_in(common::target_dir())?;
+	let dir = tempfile::tempdir_in(attest_testkit::target_dir())?;
 	let server = start(node, &dir.path().join("data"), None).await?;
 	let size: usize = 1 << 30;
 	let file = dir.path().join("blob.bin");
@@ -369,7 +369,7 @@ fn main() -> anyhow::Result<()> {
 		std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
 	let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
 	rt.block_on(async {
-		let node = common::Node::start();
+		let node = common::Node::dev(&[]);
 		let pg = common::postgres::Postgres::start();
 		let g = attest_server::chain::Chain::connect(&node.ws_url()).await?.genesis();
 		let t = Instant::now();

@@ -25,7 +25,7 @@ const MAX_UPLOAD: u64 = 4 * 1024 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_on_sqlite() {
-	let node = Node::start();
+	let node = Node::dev(&[]);
 	let dir = tempfile::tempdir().expect("temp dir");
 	let data = dir.path().join("data");
 	let server = Server::start(&data, &node.ws_url(), &limits());
@@ -35,7 +35,7 @@ async fn every_endpoint_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_on_postgres() {
 	let pg = common::postgres::Postgres::start();
-	let node = Node::start();
+	let node = Node::dev(&[]);
 	let dir = tempfile::tempdir().expect("temp dir");
 	let data = dir.path().join("data");
 	let mut args = limits();

@@ -48,7 +48,7 @@ fn slow_body() -> reqwest::Body {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_on_sqlite() {
-	let node = Node::start();
+	let node = Node::dev(&[]);
 	let dir = tempfile::tempdir().expect("temp dir");
 	let mut server = Server::start(&dir.path().join("data"), &node.ws_url(), &[]);
 	if let Err(e) = scenario(&node, &mut server).await {
@@ -59,7 +59,7 @@ async fn kill9_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_on_postgres() {
 	let pg = common::postgres::Postgres::start();
-	let node = Node::start();
+	let node = Node::dev(&[]);
 	let dir = tempfile::tempdir().expect("temp dir");
 	let url = pg.url();
 	let mut server =

@@ -14,7 +14,7 @@ use std::time::Duration;
 async fn node_relays_anchors_with_retries() {
 	let port = free_port();
 	let url = format!("http://127.0.0.1:{port}");
-	let node = Node::start_with(&["--attestation-server", &url]);
+	let node = Node::dev(&["--attestation-server", &url]);
 	let dir = tempfile::tempdir().expect("temp dir");
 	if let Err(e) = scenario(&node, port, dir.path()).await {
 		panic!("{e:?}\nnode log:\n{}", node.log_tail(30));

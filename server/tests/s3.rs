@@ -60,7 +60,7 @@ async fn blobs_in_object_storage() {
 	std::env::set_var("AWS_ACCESS_KEY_ID", "test");
 	std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
 	std::env::set_var("AWS_REGION", "us-east-1");
-	let node = Node::start();
+	let node = Node::dev(&[]);
 	let dir = tempfile::tempdir().expect("temp dir");
 	let data = dir.path().join("data");
 	let server = Server::start(

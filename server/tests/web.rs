@@ -39,7 +39,7 @@ fn run_page(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_page_in_headless_chromium() {
-	let node = Node::start();
+	let node = Node::dev(&[]);
 	let dir = tempfile::tempdir().expect("temp dir");
 	let server = Server::start(&dir.path().join("data"), &node.ws_url(), &[]);
 	if let Err(e) = scenario(&node, &server, dir.path()).await {
@@ -81,7 +81,7 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 	}
 	anyhow::ensure!(anchored, "item 3 not anchored");
 
-	let shots = common::target_dir().join("attest-web");
+	let shots = attest_testkit::target_dir().join("attest-web");
 	std::fs::create_dir_all(&shots)?;
 	let file = dir.join("item-3.bin");
 	std::fs::write(&file, &items[3])?;

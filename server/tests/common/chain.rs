@@ -4,51 +4,11 @@ use attest_primitives::{
 	channel_id, signing::sign, ChannelState, DataRef, FirstRecord, Hash, ItemClaim, ItemRange,
 	SecondRecord,
 };
+pub use attest_testkit::chain::{account, pair, UNIT};
+use attest_testkit::chain::{keypair, submit};
 use codec::Encode;
-use sp_core::{sr25519, Pair};
-use sp_runtime::{AccountId32, MultiSignature};
-use subxt::{
-	ext::{scale_encode, scale_type_resolver::TypeResolver},
-	transactions::StaticPayload,
-	OnlineClient, PolkadotConfig,
-};
-use subxt_signer::sr25519::{dev, Keypair};
-
-pub const UNIT: u128 = 1_000_000_000_000;
-
-/// Call arguments already SCALE-encoded with the primitives' types.
-struct Raw(Vec<u8>);
-
-impl scale_encode::EncodeAsFields for Raw {
-	fn encode_as_fields_to<R: TypeResolver>(
-		&self,
-		_fields: &mut dyn scale_encode::FieldIter<'_, R::TypeId>,
-		_types: &R,
-		out: &mut Vec<u8>,
-	) -> Result<(), scale_encode::Error> {
-		out.extend_from_slice(&self.0);
-		Ok(())
-	}
-}
-
-pub fn pair(uri: &str) -> sr25519::Pair {
-	sr25519::Pair::from_string(uri, None).expect("dev key")
-}
-
-pub fn account(uri: &str) -> AccountId32 {
-	pair(uri).public().into()
-}
-
-fn keypair(uri: &str) -> Keypair {
-	match uri {
-		"//Alice" => dev::alice(),
-		"//Bob" => dev::bob(),
-		"//Charlie" => dev::charlie(),
-		"//Dave" => dev::dave(),
-		"//Eve" => dev::eve(),
-		_ => dev::ferdie(),
-	}
-}
+use sp_runtime::MultiSignature;
+use subxt::{OnlineClient, PolkadotConfig};
 
 /// A client of the dev chain.
 pub struct Chain {
@@ -67,16 +27,7 @@ impl Chain {
 
 	/// Submit `Attestation.<call>(args)` signed by `who`; wait until finalized.
 	pub async fn submit(&self, who: &str, call: &str, args: impl Encode) -> anyhow::Result<()> {
-		let payload = StaticPayload::new("Attestation", call, Raw(args.encode()));
-		self.api
-			.at_current_block()
-			.await?
-			.transactions()
-			.sign_and_submit_then_watch_default(&payload, &keypair(who))
-			.await?
-			.wait_for_finalized_success()
-			.await?;
-		Ok(())
+		submit(&self.api, &keypair(who), call, args).await.map(drop)
 	}
 
 	/// Open a channel (the `n`-th opened on this chain, counted by this client) from

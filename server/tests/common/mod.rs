@@ -1,110 +1,18 @@
-//! Test harness: a dev node, PostgreSQL, and the server as a real process, each on free
-//! loopback ports and always stopped (on drop, so also when a test fails).
+//! Test harness: a dev node (`attest-testkit`), PostgreSQL, and the server as a real process,
+//! each on free loopback ports and always stopped (on drop, so also when a test fails).
 
 #![allow(dead_code)]
 
 pub mod chain;
 pub mod postgres;
 
+use attest_testkit::log_tail;
+pub use attest_testkit::{free_port, Node};
 use std::{
-	net::TcpListener,
 	path::{Path, PathBuf},
-	process::{Child, Command, Stdio},
+	process::{Child, Command},
 	time::{Duration, Instant},
 };
-
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0")
-		.and_then(|l| l.local_addr())
-		.map(|a| a.port())
-		.expect("the OS gives out a free loopback port")
-}
-
-/// `target/<profile>/`, where cargo put this test and the workspace's binaries.
-pub fn target_dir() -> PathBuf {
-	let exe = std::env::current_exe().expect("test executable path");
-	exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
-}
-
-fn log_tail(path: &Path, lines: usize) -> String {
-	let log = std::fs::read_to_string(path).unwrap_or_default();
-	let all: Vec<&str> = log.lines().collect();
-	all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// A running `attest-node --dev`.
-pub struct Node {
-	child: Child,
-	pub rpc_port: u16,
-	log_path: PathBuf,
-	_dir: tempfile::TempDir,
-}
-
-impl Node {
-	/// Start a dev node that seals (and finalizes) a block every 250 ms.
-	pub fn start() -> Self {
-		Self::start_with(&[])
-	}
-
-	/// [`Node::start`] with more flags.
-	pub fn start_with(extra: &[&str]) -> Self {
-		let bin = std::env::var_os("ATTEST_NODE_BIN")
-			.map(PathBuf::from)
-			.unwrap_or_else(|| target_dir().join("attest-node"));
-		assert!(
-			bin.is_file(),
-			"{} not built: run `cargo test --release --workspace` (it builds the node) or set ATTEST_NODE_BIN",
-			bin.display()
-		);
-		let dir = tempfile::tempdir().expect("temp dir");
-		let rpc_port = free_port();
-		let log_path = dir.path().join("node.log");
-		let log = std::fs::File::create(&log_path).expect("log file");
-		let child = Command::new(bin)
-			.args(["--dev", "--sealing", "250", "--no-telemetry", "--no-mdns", "--no-prometheus"])
-			.args(["--rpc-port", &rpc_port.to_string(), "--port", &free_port().to_string()])
-			.args(extra)
-			.arg("--base-path")
-			.arg(dir.path().join("base"))
-			.stdout(Stdio::null())
-			.stderr(log)
-			.spawn()
-			.expect("attest-node starts");
-		let mut node = Node { child, rpc_port, log_path, _dir: dir };
-		node.wait_for_rpc(Duration::from_secs(120));
-		node
-	}
-
-	pub fn ws_url(&self) -> String {
-		format!("ws://127.0.0.1:{}", self.rpc_port)
-	}
-
-	pub fn log_tail(&self, lines: usize) -> String {
-		log_tail(&self.log_path, lines)
-	}
-
-	fn wait_for_rpc(&mut self, timeout: Duration) {
-		let deadline = Instant::now() + timeout;
-		while Instant::now() < deadline {
-			if let Ok(Some(status)) = self.child.try_wait() {
-				panic!("attest-node exited early with {status}:\n{}", self.log_tail(40));
-			}
-			if std::net::TcpStream::connect(("127.0.0.1", self.rpc_port)).is_ok() {
-				return;
-			}
-			std::thread::sleep(Duration::from_millis(200));
-		}
-		panic!("attest-node RPC not up after {timeout:?}:\n{}", self.log_tail(40));
-	}
-}
-
-impl Drop for Node {
-	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
-	}
-}
 
 /// The server as a process, restartable on the same data.
 pub struct Server {

@@ -1,0 +1,135 @@
+//! Test harness shared by the integration tests of `attest-node` and `attest-server`.
+//!
+//! * [`Node`]: `attest-node` as a real process on free loopback ports with a temporary base
+//!   path and its log captured, always stopped (on drop, so also when a test panics).
+//! * [`chain`]: signed calls of pallet-attestation whose arguments are encoded with the
+//!   `attest-primitives` types, and the dev accounts.
+//!
+//! Development only (`publish = false`): it panics with the node's log where a test cannot
+//! go on.
+
+pub mod chain;
+
+use std::{
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+
+/// A free TCP port on 127.0.0.1 (the OS picks it; the listener is closed before use).
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0")
+		.and_then(|l| l.local_addr())
+		.map(|a| a.port())
+		.expect("the OS gives out a free loopback port")
+}
+
+/// `target/<profile>/`, where cargo put the running test and the workspace's binaries.
+pub fn target_dir() -> PathBuf {
+	let exe = std::env::current_exe().expect("test executable path");
+	exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+/// The last `lines` lines of the file at `path` (empty when it cannot be read).
+pub fn log_tail(path: &Path, lines: usize) -> String {
+	let log = std::fs::read_to_string(path).unwrap_or_default();
+	let all: Vec<&str> = log.lines().collect();
+	all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The `attest-node` binary: `$ATTEST_NODE_BIN`, else the one next to the running test.
+pub fn node_bin() -> PathBuf {
+	let bin = std::env::var_os("ATTEST_NODE_BIN")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| target_dir().join("attest-node"));
+	assert!(
+		bin.is_file(),
+		"{} not built: run `cargo test --release --workspace` (it builds the node) or set \
+		 ATTEST_NODE_BIN",
+		bin.display()
+	);
+	bin
+}
+
+/// A running node.
+pub struct Node {
+	child: Option<Child>,
+	/// JSON-RPC (WebSocket and HTTP) port.
+	pub rpc_port: u16,
+	/// libp2p port.
+	pub p2p_port: u16,
+	/// Prometheus port.
+	pub prometheus_port: u16,
+	log_path: PathBuf,
+	_dir: tempfile::TempDir,
+}
+
+impl Node {
+	/// Start `bin` with `args` plus free RPC, P2P and Prometheus ports and a temporary base
+	/// path. Does not wait: see [`Node::wait_for_rpc`].
+	pub fn spawn(bin: &Path, args: &[&str]) -> Self {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
+		let log_path = dir.path().join("node.log");
+		let log = std::fs::File::create(&log_path).expect("log file");
+		let child = Command::new(bin)
+			.args(args)
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--port", &p2p_port.to_string()])
+			.args(["--prometheus-port", &prometheus_port.to_string()])
+			.args(["--no-telemetry", "--no-mdns"])
+			.arg("--base-path")
+			.arg(dir.path().join("base"))
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("attest-node starts");
+		Node { child: Some(child), rpc_port, p2p_port, prometheus_port, log_path, _dir: dir }
+	}
+
+	/// A dev chain (`--dev`) that seals and finalizes a block every 250 ms, with `extra`
+	/// flags, its RPC up.
+	pub fn dev(extra: &[&str]) -> Self {
+		let mut args = vec!["--dev", "--sealing", "250"];
+		args.extend_from_slice(extra);
+		let mut node = Self::spawn(&node_bin(), &args);
+		node.wait_for_rpc(Duration::from_secs(120));
+		node
+	}
+
+	/// `ws://` URL of the RPC server.
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// The node's log so far (for failure messages).
+	pub fn log_tail(&self, lines: usize) -> String {
+		log_tail(&self.log_path, lines)
+	}
+
+	/// Wait until the RPC port accepts connections, or panic with the log.
+	pub fn wait_for_rpc(&mut self, timeout: Duration) {
+		let deadline = Instant::now() + timeout;
+		while Instant::now() < deadline {
+			if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+				panic!("attest-node exited early with {status}:\n{}", self.log_tail(40));
+			}
+			if std::net::TcpStream::connect(("127.0.0.1", self.rpc_port)).is_ok() {
+				return;
+			}
+			std::thread::sleep(Duration::from_millis(200));
+		}
+		panic!("attest-node RPC not up after {timeout:?}:\n{}", self.log_tail(40));
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		if let Some(mut child) = self.child.take() {
+			// SIGKILL is fine for a temporary base path; wait reaps the process.
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+}
