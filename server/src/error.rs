@@ -46,6 +46,9 @@ pub enum ApiError {
 	/// The chain could not be reached.
 	#[error("{0}")]
 	ChainUnavailable(String),
+	/// The server's disk (or quota) is full: nothing was stored.
+	#[error("{0}")]
+	InsufficientStorage(String),
 	/// A fault of the server (database, disk); details are logged.
 	#[error("{0}")]
 	Internal(String),
@@ -67,6 +70,7 @@ impl ApiError {
 			ApiError::AnchorNotOnChain(_) => StatusCode::UNPROCESSABLE_ENTITY,
 			ApiError::NotReady(_) => StatusCode::CONFLICT,
 			ApiError::ChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+			ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
 			ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
 		}
 	}
@@ -86,6 +90,7 @@ impl ApiError {
 			ApiError::AnchorNotOnChain(_) => "anchor_not_on_chain",
 			ApiError::NotReady(_) => "not_ready",
 			ApiError::ChainUnavailable(_) => "chain_unavailable",
+			ApiError::InsufficientStorage(_) => "insufficient_storage",
 			ApiError::Internal(_) => "internal",
 		}
 	}
@@ -101,6 +106,12 @@ impl From<crate::store::StoreError> for ApiError {
 impl From<std::io::Error> for ApiError {
 	fn from(e: std::io::Error) -> Self {
 		tracing::error!("io: {e}");
+		if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) {
+			return ApiError::InsufficientStorage(format!(
+				"the server's disk is full ({e}); nothing was stored: retry later, and tell the \
+				 server's operator"
+			));
+		}
 		ApiError::Internal(format!("disk operation failed: {e}; retry later"))
 	}
 }
@@ -118,5 +129,21 @@ impl IntoResponse for ApiError {
 	fn into_response(self) -> Response {
 		let body = ErrorBody { error: self.code().to_string(), message: self.to_string() };
 		(self.status(), Json(body)).into_response()
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_full_disk_is_507_other_disk_faults_500() {
+		for errno in [libc::ENOSPC, libc::EDQUOT] {
+			let e = ApiError::from(std::io::Error::from_raw_os_error(errno));
+			assert_eq!((e.status().as_u16(), e.code()), (507, "insufficient_storage"));
+			assert!(e.to_string().contains("nothing was stored"), "{e}");
+		}
+		let e = ApiError::from(std::io::Error::from_raw_os_error(libc::EIO));
+		assert_eq!((e.status().as_u16(), e.code()), (500, "internal"));
 	}
 }
