@@ -56,7 +56,7 @@ const SEND_BATCH: usize = 1 << 20;
 
 /// Size of a spool block: bytes gathered before one write to the temporary file.
 const BLOCK_BYTES: usize = 4 << 20;
-/// Spool blocks per upload: one being filled, one being written, one spare.
+/// Spool blocks per upload: one being filled, one handed over, one being written.
 const BLOCKS: usize = 3;
 /// Alignment of direct I/O buffers, offsets and lengths (a page; covers 512-byte and
 /// 4096-byte logical blocks).
