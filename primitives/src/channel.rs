@@ -233,8 +233,8 @@ pub struct FirstRecord {
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
 pub enum DataRef {
-	/// The bytes themselves.
-	Inline(Vec<u8>),
+	/// The bytes themselves (JSON: `0x`-hex; a JSON array of byte values is also read).
+	Inline(#[cfg_attr(feature = "std", serde(with = "hex_bytes"))] Vec<u8>),
 	/// A blob already uploaded, addressed by its SHA-256.
 	Blob(Hash),
 }
@@ -285,6 +285,47 @@ pub mod balance_string {
 	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
 		let s = String::deserialize(d)?;
 		s.parse().map_err(|_| D::Error::custom(format!("`{s}` is not a decimal u128 balance")))
+	}
+}
+
+/// Bytes as a `0x`-prefixed hex string in JSON. Reading also takes hex without the prefix
+/// and a JSON array of byte values (serde's default form for bytes).
+#[cfg(feature = "std")]
+pub mod hex_bytes {
+	use serde::{
+		de::{Error, SeqAccess, Visitor},
+		Deserializer, Serializer,
+	};
+
+	pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+		s.serialize_str(&format!("0x{}", hex::encode(v)))
+	}
+
+	struct Bytes;
+
+	impl<'de> Visitor<'de> for Bytes {
+		type Value = Vec<u8>;
+
+		fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+			f.write_str("bytes as a 0x-hex string (or an array of byte values)")
+		}
+
+		fn visit_str<E: Error>(self, v: &str) -> Result<Vec<u8>, E> {
+			hex::decode(v.strip_prefix("0x").unwrap_or(v))
+				.map_err(|e| E::custom(format!("expected bytes as 0x-hex: {e}")))
+		}
+
+		fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+			let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+			while let Some(b) = seq.next_element::<u8>()? {
+				out.push(b);
+			}
+			Ok(out)
+		}
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+		d.deserialize_any(Bytes)
 	}
 }
 

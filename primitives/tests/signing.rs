@@ -155,6 +155,29 @@ fn json_uses_hex_and_decimal_strings() {
 	assert_eq!(format!("{key:?}"), "BillKey(..)");
 }
 
+#[test]
+fn inline_data_is_hex_in_json_and_arrays_are_read_too() {
+	let data = DataRef::Inline(vec![0x00, 0x7f, 0xff]);
+	let json = serde_json::to_string(&data).unwrap();
+	assert_eq!(json, r#"{"inline":"0x007fff"}"#);
+	let forms = [r#"{"inline":"0x007fff"}"#, r#"{"inline":"007FFF"}"#, r#"{"inline":[0,127,255]}"#];
+	for form in forms {
+		assert_eq!(serde_json::from_str::<DataRef>(form).unwrap(), data, "{form}");
+	}
+	let empty = DataRef::Inline(Vec::new());
+	assert_eq!(serde_json::to_string(&empty).unwrap(), r#"{"inline":"0x"}"#);
+	assert_eq!(serde_json::from_str::<DataRef>(r#"{"inline":"0x"}"#).unwrap(), empty);
+	let bad_forms =
+		[r#"{"inline":"0x123"}"#, r#"{"inline":"0xzz"}"#, r#"{"inline":[256]}"#, r#"{"inline":7}"#];
+	for bad in bad_forms {
+		assert!(serde_json::from_str::<DataRef>(bad).is_err(), "{bad} accepted");
+	}
+	let blob = DataRef::Blob(Hash([0x11; 32]));
+	let json = serde_json::to_string(&blob).unwrap();
+	assert_eq!(json, format!(r#"{{"blob":"0x{}"}}"#, "11".repeat(32)));
+	assert_eq!(serde_json::from_str::<DataRef>(&json).unwrap(), blob);
+}
+
 proptest! {
 	#![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
