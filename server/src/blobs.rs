@@ -74,7 +74,7 @@ struct Block {
 impl Block {
 	fn new() -> Self {
 		let buf = vec![0u8; BLOCK_BYTES + DIRECT_ALIGN];
-		let start = buf.as_ptr().align_offset(DIRECT_ALIGN);
+		let start = (DIRECT_ALIGN - buf.as_ptr() as usize % DIRECT_ALIGN) % DIRECT_ALIGN;
 		Block { buf, start, len: 0 }
 	}
 
