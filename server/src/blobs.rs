@@ -587,6 +587,41 @@ mod tests {
 		}
 	}
 
+	/// The same blob uploaded by several clients at once: every upload succeeds, one file
+	/// holds it, no temporary file is left.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn concurrent_uploads_of_one_blob() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = std::sync::Arc::new(BlobStore::open(dir.path(), None, true).unwrap());
+		let bytes = std::sync::Arc::new(data(2 * BLOCK_BYTES + 99, 4));
+		let digest = sha256(&bytes);
+		let uploads = (0..4).map(|i| {
+			let (store, bytes) = (store.clone(), bytes.clone());
+			tokio::spawn(async move {
+				let chunk = [65_536, 1 << 20][i % 2];
+				store.ingest(Some(digest), chunks(&bytes, chunk), u64::MAX, IDLE).await
+			})
+		});
+		for result in futures::future::join_all(uploads).await {
+			assert_eq!(result.unwrap().unwrap(), (digest, bytes.len() as u64));
+		}
+		assert!(std::fs::read(store.path(&digest)).unwrap() == *bytes);
+		let files: Vec<_> = walk(dir.path());
+		assert_eq!(files, vec![store.path(&digest)], "one blob file and nothing else");
+	}
+
+	fn walk(dir: &Path) -> Vec<PathBuf> {
+		let mut out = Vec::new();
+		for e in std::fs::read_dir(dir).unwrap().flatten() {
+			if e.path().is_dir() {
+				out.extend(walk(&e.path()));
+			} else {
+				out.push(e.path());
+			}
+		}
+		out
+	}
+
 	/// Bytes that hash to another digest leave nothing behind.
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 	async fn mismatch_keeps_nothing() {
