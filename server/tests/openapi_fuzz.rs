@@ -11,19 +11,11 @@
 mod common;
 
 use common::{Node, Server};
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
 #[test]
 fn api_matches_its_openapi_document() {
-	let bin = std::env::var_os("SCHEMATHESIS").map(PathBuf::from).unwrap_or_else(|| {
-		PathBuf::from(std::env::var("HOME").unwrap_or_default())
-			.join(".cache/attest/venv/bin/schemathesis")
-	});
-	assert!(
-		bin.is_file(),
-		"{} missing: `./x setup` installs schemathesis (or set SCHEMATHESIS)",
-		bin.display()
-	);
+	let bin = attest_testkit::venv_tool("SCHEMATHESIS", "schemathesis");
 	let node = Node::dev(&[]);
 	let dir = tempfile::tempdir().expect("temp dir");
 	let server = Server::start(&dir.path().join("data"), &node.ws_url(), &[]);

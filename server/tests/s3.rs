@@ -10,7 +10,6 @@ use codec::Encode;
 use common::{chain::*, files_under, free_port, Node, Server};
 use reqwest::StatusCode;
 use std::{
-	path::PathBuf,
 	process::{Child, Command, Stdio},
 	time::{Duration, Instant},
 };
@@ -25,15 +24,7 @@ impl Drop for Moto {
 }
 
 fn moto(port: u16) -> Moto {
-	let bin = std::env::var_os("MOTO_SERVER").map(PathBuf::from).unwrap_or_else(|| {
-		PathBuf::from(std::env::var("HOME").unwrap_or_default())
-			.join(".cache/attest/venv/bin/moto_server")
-	});
-	assert!(
-		bin.is_file(),
-		"{} missing: `./x setup` installs moto[server] (or set MOTO_SERVER)",
-		bin.display()
-	);
+	let bin = attest_testkit::venv_tool("MOTO_SERVER", "moto_server");
 	let child = Command::new(bin)
 		.args(["-H", "127.0.0.1", "-p", &port.to_string()])
 		.stdout(Stdio::null())

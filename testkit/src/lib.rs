@@ -38,6 +38,20 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
 	all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// A tool that `./x setup` installs into the project's Python venv: `$<env>` when set, else
+/// `<venv>/bin/<name>` with `<venv>` = `$ATTEST_VENV` or `~/.cache/attest/venv`. Panics with
+/// how to get it when it is missing.
+pub fn venv_tool(env: &str, name: &str) -> PathBuf {
+	let bin = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| {
+		let venv = std::env::var_os("ATTEST_VENV").map(PathBuf::from).unwrap_or_else(|| {
+			PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/attest/venv")
+		});
+		venv.join("bin").join(name)
+	});
+	assert!(bin.is_file(), "{} missing: `./x setup` installs it (or set {env})", bin.display());
+	bin
+}
+
 /// The `attest-node` binary: `$ATTEST_NODE_BIN`, else the one next to the running test.
 pub fn node_bin() -> PathBuf {
 	let bin = std::env::var_os("ATTEST_NODE_BIN")
