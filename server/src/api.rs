@@ -330,14 +330,9 @@ fn count(state: &AppState, record: &BatchRecord, result: &str) {
 async fn settle_data(state: &AppState, mut r: SecondRecord) -> ApiResult<SecondRecord> {
 	match std::mem::replace(&mut r.data, DataRef::Blob(r.claim.digest)) {
 		DataRef::Inline(bytes) => {
-			let len = bytes.len() as u64;
-			if len > state.config.max_upload_bytes {
-				return Err(ApiError::TooLarge(format!(
-					"data of {len} bytes exceeds the limit of {} bytes",
-					state.config.max_upload_bytes
-				)));
+			if inline_needs_storing(state, &r.claim.digest, bytes.len()).await? {
+				store_blob_bytes(state, r.claim.digest, bytes).await?;
 			}
-			store_blob_bytes(state, r.claim.digest, bytes).await?;
 		}
 		DataRef::Blob(d) => {
 			if d != r.claim.digest {
@@ -357,10 +352,19 @@ async fn settle_data(state: &AppState, mut r: SecondRecord) -> ApiResult<SecondR
 	Ok(r)
 }
 
-async fn store_blob_bytes(state: &AppState, digest: Hash, bytes: Vec<u8>) -> ApiResult<()> {
-	if state.store.blob(&digest).await?.is_some() {
-		return Ok(());
+/// Whether inline data of `len` bytes for `digest` must still be stored (false: stored
+/// already); too large: an error.
+async fn inline_needs_storing(state: &AppState, digest: &Hash, len: usize) -> ApiResult<bool> {
+	if len as u64 > state.config.max_upload_bytes {
+		return Err(ApiError::TooLarge(format!(
+			"data of {len} bytes exceeds the limit of {} bytes",
+			state.config.max_upload_bytes
+		)));
 	}
+	Ok(state.store.blob(digest).await?.is_none())
+}
+
+async fn store_blob_bytes(state: &AppState, digest: Hash, bytes: Vec<u8>) -> ApiResult<()> {
 	let (d, size) = state.blobs.put_bytes(digest, bytes).await.map_err(ingest_error)?;
 	state.store.put_blob(&d, size).await?;
 	state.metrics.blob_bytes.inc_by(size);
@@ -506,17 +510,51 @@ async fn submit_batch(
 	})
 	.await
 	.map_err(|e| ApiError::Internal(e.to_string()))?;
+	let mut prepared: Vec<ApiResult<Record>> = Vec::with_capacity(records.len());
+	// Inline data not stored yet, stored all together below: (position, digest, bytes).
+	let mut inline: Vec<(usize, Hash, Vec<u8>)> = Vec::new();
+	for (i, (record, check)) in records.iter().zip(checks).enumerate() {
+		prepared.push(match (check, record) {
+			(Err(e), _) => Err(e),
+			(Ok(()), BatchRecord::First(r)) => Ok(Record::First(r.clone())),
+			(Ok(()), BatchRecord::Second(r)) => match &r.data {
+				DataRef::Inline(bytes) => {
+					let digest = r.claim.digest;
+					match inline_needs_storing(&state, &digest, bytes.len()).await {
+						Err(e) => Err(e),
+						Ok(needed) => {
+							if needed {
+								inline.push((i, digest, bytes.clone()));
+							}
+							let mut r = r.clone();
+							r.data = DataRef::Blob(digest);
+							Ok(Record::Second(r))
+						}
+					}
+				}
+				DataRef::Blob(_) => settle_data(&state, r.clone()).await.map(Record::Second),
+			},
+		});
+	}
+	if !inline.is_empty() {
+		let (positions, items): (Vec<usize>, Vec<(Hash, Vec<u8>)>) =
+			inline.into_iter().map(|(i, d, b)| (i, (d, b))).unzip();
+		let mut stored = Vec::new();
+		for (i, outcome) in positions.into_iter().zip(state.blobs.put_many(items).await) {
+			match outcome {
+				Ok(blob) => stored.push(blob),
+				Err(e) => prepared[i] = Err(ingest_error(e)),
+			}
+		}
+		state.store.put_blobs(&stored).await?;
+		stored.sort_unstable_by_key(|(d, _)| d.0);
+		stored.dedup_by_key(|(d, _)| d.0);
+		state.metrics.blob_bytes.inc_by(stored.iter().map(|(_, size)| size).sum());
+	}
 	let mut results: Vec<Option<SubmitResult>> = vec![None; records.len()];
 	let mut to_store = Vec::new();
 	let mut positions = Vec::new();
-	for (i, (record, check)) in records.iter().zip(checks).enumerate() {
-		let prepared = match (check, record) {
-			(Err(e), _) => Err(e),
-			(Ok(()), BatchRecord::First(r)) => Ok(Record::First(r.clone())),
-			(Ok(()), BatchRecord::Second(r)) => {
-				settle_data(&state, r.clone()).await.map(Record::Second)
-			}
-		};
+	for (i, (record, prepared)) in records.iter().zip(prepared).enumerate() {
 		match prepared {
 			Ok(r) => {
 				to_store.push(r);

@@ -641,6 +641,29 @@ impl Store {
 		Ok(())
 	}
 
+	/// Record many stored blobs in one transaction.
+	pub async fn put_blobs(&self, blobs: &[(Hash, u64)]) -> Result<()> {
+		if blobs.is_empty() {
+			return Ok(());
+		}
+		let _w = self.write_guard().await;
+		let now = now_ms();
+		let mut tx = self.pool.begin().await?;
+		for (digest, size) in blobs {
+			sqlx::query(
+				"INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) \
+				 ON CONFLICT (digest) DO NOTHING",
+			)
+			.bind(digest.0.to_vec())
+			.bind(*size as i64)
+			.bind(now)
+			.execute(&mut *tx)
+			.await?;
+		}
+		tx.commit().await?;
+		Ok(())
+	}
+
 	/// Remove blob `digest` from the index (the file is the caller's business).
 	pub async fn forget_blob(&self, digest: &Hash) -> Result<()> {
 		let _w = self.write_guard().await;

@@ -307,8 +307,9 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 			&& !p.starts_with(server.data_dir.join("blobs/tmp"))),
 		"partial upload visible: {leftovers:?}"
 	);
-	// Items 3..9 with inline data in a batch.
-	let batch: Vec<BatchRecord> = (3..10)
+	// Items 3..9 with inline data in a batch, and one record whose data is not its item's:
+	// that one alone is refused.
+	let mut batch: Vec<BatchRecord> = (3..10)
 		.map(|i| {
 			BatchRecord::Second(second(
 				&g,
@@ -319,9 +320,23 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 			))
 		})
 		.collect();
+	let not_the_data = DataRef::Inline(b"not item 9".to_vec());
+	batch.push(BatchRecord::Second(second(&g, "//Alice", id, claims[9], not_the_data)));
 	let r: BatchResult =
 		post("/v1/records/batch", &Batch { records: batch }).send().await?.json().await?;
-	anyhow::ensure!(r.results.iter().all(|r| r.outcome == "stored"), "{:?}", r.results);
+	anyhow::ensure!(r.results[..7].iter().all(|r| r.outcome == "stored"), "{:?}", r.results);
+	anyhow::ensure!(
+		r.results.len() == 8
+			&& r.results[7].outcome == "rejected"
+			&& r.results[7].error.as_deref() == Some("digest_mismatch"),
+		"{:?}",
+		r.results
+	);
+	let blob_files = files_under(&server.data_dir.join("blobs"));
+	for (i, c) in claims.iter().enumerate().skip(3) {
+		let stored = blob_files.iter().any(|p| p.ends_with(hex::encode(c.digest.0)));
+		anyhow::ensure!(stored, "item {i}'s inline data is not in the blob store");
+	}
 
 	// Status: pending, both records, data stored.
 	let status: ItemStatus =
