@@ -12,6 +12,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::chain::pair;
+
 use attest_primitives::{
 	merkle, signing::sign, Anchor, DataRef, FirstRecord, Hash, ItemClaim, ItemRange,
 };
@@ -19,10 +21,6 @@ use attest_server::{api::Batch, api::BatchRecord, store::Parties, store::Record,
 use rayon::prelude::*;
 use sp_core::Pair;
 use std::{path::Path, sync::Arc, time::Instant};
-
-fn pair(uri: &str) -> sp_core::sr25519::Pair {
-	sp_core::sr25519::Pair::from_string(uri, None).expect("dev key")
-}
 
 fn digest_of(i: u64) -> Hash {
 	attest_primitives::sha256(&i.to_le_bytes())

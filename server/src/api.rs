@@ -327,18 +327,42 @@ fn count(state: &AppState, record: &BatchRecord, result: &str) {
 
 /// Make a second record's data a blob reference: inline data is checked and stored; a
 /// referenced blob must be stored and be the claimed digest.
-async fn settle_data(state: &AppState, mut r: SecondRecord) -> ApiResult<SecondRecord> {
-	match std::mem::replace(&mut r.data, DataRef::Blob(r.claim.digest)) {
+async fn settle_data(state: &AppState, r: SecondRecord) -> ApiResult<SecondRecord> {
+	let (r, inline) = take_inline(state, r).await?;
+	if let Some(bytes) = inline {
+		let stored = store_inline(state, vec![(r.claim.digest, bytes)]).await?;
+		stored
+			.into_iter()
+			.next()
+			.unwrap_or_else(|| Err(ApiError::Internal("no outcome".into())))?;
+	}
+	Ok(r)
+}
+
+/// Split a second record into the record with its data as a blob reference and the inline
+/// bytes still to store (none when the data was a reference, or is stored already). Too
+/// large inline data, a reference to another digest or to a blob not stored: an error.
+async fn take_inline(
+	state: &AppState,
+	mut r: SecondRecord,
+) -> ApiResult<(SecondRecord, Option<Vec<u8>>)> {
+	let digest = r.claim.digest;
+	match std::mem::replace(&mut r.data, DataRef::Blob(digest)) {
 		DataRef::Inline(bytes) => {
-			if inline_needs_storing(state, &r.claim.digest, bytes.len()).await? {
-				store_blob_bytes(state, r.claim.digest, bytes).await?;
+			let len = bytes.len();
+			if len as u64 > state.config.max_upload_bytes {
+				return Err(ApiError::TooLarge(format!(
+					"data of {len} bytes exceeds the limit of {} bytes",
+					state.config.max_upload_bytes
+				)));
 			}
+			let needed = state.store.blob(&digest).await?.is_none();
+			Ok((r, needed.then_some(bytes)))
 		}
 		DataRef::Blob(d) => {
-			if d != r.claim.digest {
+			if d != digest {
 				return Err(ApiError::DigestMismatch(format!(
-					"the record points at blob {d:?} but claims digest {:?}",
-					r.claim.digest
+					"the record points at blob {d:?} but claims digest {digest:?}"
 				)));
 			}
 			if state.store.blob(&d).await?.is_none() {
@@ -347,28 +371,33 @@ async fn settle_data(state: &AppState, mut r: SecondRecord) -> ApiResult<SecondR
 					 record) or send the data with POST /v1/records/second/stream"
 				)));
 			}
+			Ok((r, None))
 		}
 	}
-	Ok(r)
 }
 
-/// Whether inline data of `len` bytes for `digest` must still be stored (false: stored
-/// already); too large: an error.
-async fn inline_needs_storing(state: &AppState, digest: &Hash, len: usize) -> ApiResult<bool> {
-	if len as u64 > state.config.max_upload_bytes {
-		return Err(ApiError::TooLarge(format!(
-			"data of {len} bytes exceeds the limit of {} bytes",
-			state.config.max_upload_bytes
-		)));
+/// Store inline data (digest, bytes) as blobs, all together ([`crate::blobs::BlobStore::put_many`])
+/// and indexed in one transaction. One result per item, in order.
+async fn store_inline(
+	state: &AppState,
+	items: Vec<(Hash, Vec<u8>)>,
+) -> ApiResult<Vec<ApiResult<()>>> {
+	let mut stored = Vec::new();
+	let mut results = Vec::with_capacity(items.len());
+	for outcome in state.blobs.put_many(items).await {
+		match outcome {
+			Ok(blob) => {
+				stored.push(blob);
+				results.push(Ok(()));
+			}
+			Err(e) => results.push(Err(ingest_error(e))),
+		}
 	}
-	Ok(state.store.blob(digest).await?.is_none())
-}
-
-async fn store_blob_bytes(state: &AppState, digest: Hash, bytes: Vec<u8>) -> ApiResult<()> {
-	let (d, size) = state.blobs.put_bytes(digest, bytes).await.map_err(ingest_error)?;
-	state.store.put_blob(&d, size).await?;
-	state.metrics.blob_bytes.inc_by(size);
-	Ok(())
+	state.store.put_blobs(&stored).await?;
+	stored.sort_unstable_by_key(|(d, _)| d.0);
+	stored.dedup_by_key(|(d, _)| d.0);
+	state.metrics.blob_bytes.inc_by(stored.iter().map(|(_, size)| size).sum());
+	Ok(results)
 }
 
 fn ingest_error(e: IngestError) -> ApiError {
@@ -511,45 +540,29 @@ async fn submit_batch(
 	.await
 	.map_err(|e| ApiError::Internal(e.to_string()))?;
 	let mut prepared: Vec<ApiResult<Record>> = Vec::with_capacity(records.len());
-	// Inline data not stored yet, stored all together below: (position, digest, bytes).
-	let mut inline: Vec<(usize, Hash, Vec<u8>)> = Vec::new();
+	// Inline data not stored yet, stored all together below: positions and (digest, bytes).
+	let (mut positions, mut inline) = (Vec::new(), Vec::new());
 	for (i, (record, check)) in records.iter().zip(checks).enumerate() {
 		prepared.push(match (check, record) {
 			(Err(e), _) => Err(e),
 			(Ok(()), BatchRecord::First(r)) => Ok(Record::First(r.clone())),
-			(Ok(()), BatchRecord::Second(r)) => match &r.data {
-				DataRef::Inline(bytes) => {
-					let digest = r.claim.digest;
-					match inline_needs_storing(&state, &digest, bytes.len()).await {
-						Err(e) => Err(e),
-						Ok(needed) => {
-							if needed {
-								inline.push((i, digest, bytes.clone()));
-							}
-							let mut r = r.clone();
-							r.data = DataRef::Blob(digest);
-							Ok(Record::Second(r))
-						}
+			(Ok(()), BatchRecord::Second(r)) => {
+				take_inline(&state, r.clone()).await.map(|(r, bytes)| {
+					if let Some(bytes) = bytes {
+						positions.push(i);
+						inline.push((r.claim.digest, bytes));
 					}
-				}
-				DataRef::Blob(_) => settle_data(&state, r.clone()).await.map(Record::Second),
-			},
+					Record::Second(r)
+				})
+			}
 		});
 	}
 	if !inline.is_empty() {
-		let (positions, items): (Vec<usize>, Vec<(Hash, Vec<u8>)>) =
-			inline.into_iter().map(|(i, d, b)| (i, (d, b))).unzip();
-		let mut stored = Vec::new();
-		for (i, outcome) in positions.into_iter().zip(state.blobs.put_many(items).await) {
-			match outcome {
-				Ok(blob) => stored.push(blob),
-				Err(e) => prepared[i] = Err(ingest_error(e)),
+		for (i, stored) in positions.into_iter().zip(store_inline(&state, inline).await?) {
+			if let Err(e) = stored {
+				prepared[i] = Err(e);
 			}
 		}
-		state.store.put_blobs(&stored).await?;
-		stored.sort_unstable_by_key(|(d, _)| d.0);
-		stored.dedup_by_key(|(d, _)| d.0);
-		state.metrics.blob_bytes.inc_by(stored.iter().map(|(_, size)| size).sum());
 	}
 	let mut results: Vec<Option<SubmitResult>> = vec![None; records.len()];
 	let mut to_store = Vec::new();

@@ -586,10 +586,6 @@ fn put_many_blocking(
 			}
 		}
 	}
-	let fail =
-		|results: &mut Vec<Result<(Hash, u64), IngestError>>, k: usize, e: std::io::Error| {
-			results[k] = Err(IngestError::Io(e));
-		};
 	// Durable contents, then names.
 	let mut placed: Vec<usize> = Vec::new();
 	for (k, path) in staged {
@@ -603,7 +599,7 @@ fn put_many_blocking(
 			Ok(()) => placed.push(k),
 			Err(e) => {
 				let _ = std::fs::remove_file(&path);
-				fail(&mut results, k, e);
+				results[k] = Err(IngestError::Io(e));
 			}
 		}
 	}
@@ -615,7 +611,7 @@ fn put_many_blocking(
 			// The names in this directory may not survive a crash: report them failed (the
 			// files are complete, so a retry just replaces them).
 			for &k in placed.iter().filter(|&&k| dests[k].parent() == Some(dir)) {
-				fail(&mut results, k, std::io::Error::new(e.kind(), e.to_string()));
+				results[k] = Err(IngestError::Io(std::io::Error::new(e.kind(), e.to_string())));
 			}
 		}
 	}
