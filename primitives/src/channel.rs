@@ -4,7 +4,7 @@
 //! with serde as JSON (byte strings as `0x`-prefixed hex). `docs/protocol.md` gives the exact
 //! bytes of each.
 
-use crate::Hash;
+use crate::{merkle::MerkleError, Hash};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -100,10 +100,70 @@ pub struct Htlc {
 	pub items: ItemRange,
 }
 
+/// The head of a channel's append-only item log: how many items were attested in the channel
+/// so far (sequence numbers `0 .. size`) and the RFC 6962 Merkle tree hash over their
+/// digests, in sequence order.
+///
+/// A newer head extends an older one: the parties only ever append, and the chain checks a
+/// consistency proof (RFC 9162 §2.1.4) from the last anchored head to every head it anchors.
+#[derive(
+	Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking,
+	MaxEncodedLen, TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+pub struct LogHead {
+	/// Number of items in the log.
+	pub size: u64,
+	/// `MTH` over the items' digests (`SHA-256("")` when `size == 0`).
+	pub root: Hash,
+}
+
+impl LogHead {
+	/// The log of a channel that has attested nothing: size 0, root `SHA-256("")`.
+	pub fn empty() -> Self {
+		Self { size: 0, root: crate::merkle::empty_root() }
+	}
+
+	/// The head of the log holding `digests` (items `0 .. digests.len()`).
+	pub fn of_digests(digests: &[Hash]) -> Self {
+		Self { size: digests.len() as u64, root: crate::merkle::root_of_digests(digests) }
+	}
+
+	/// An empty log must carry the empty-tree root; every other root is possible.
+	pub fn is_well_formed(&self) -> bool {
+		self.size > 0 || self.root == crate::merkle::empty_root()
+	}
+
+	/// Check that this log extends `older` (holds its items, then possibly more), given the
+	/// consistency proof `PROOF(older.size, D[self.size])` (RFC 9162 §2.1.4). Every log
+	/// extends the empty one (the proof must then be empty); a log extends an equal one
+	/// with an empty proof.
+	pub fn check_extends(&self, older: &LogHead, proof: &[Hash]) -> Result<(), MerkleError> {
+		if self.size < older.size {
+			return Err(MerkleError::InvalidSizes { first: older.size, second: self.size });
+		}
+		if older.size == 0 {
+			return if proof.is_empty() { Ok(()) } else { Err(MerkleError::WrongProofLength) };
+		}
+		crate::merkle::ConsistencyProof {
+			first_size: older.size,
+			second_size: self.size,
+			path: proof.to_vec(),
+		}
+		.verify(&older.root, &self.root)
+	}
+}
+
 /// The state both parties sign. A higher `nonce` supersedes every lower one.
 ///
 /// Conservation: `requester_balance + verifier_balance + sum(htlcs.amount)` equals the channel's
 /// total deposit at every nonce.
+///
+/// Message order: the requester signs every state first and the verifier countersigns it;
+/// nonces are consecutive (each state is the previous one plus 1), and neither party signs
+/// nonce `n + 1` before it holds state `n` signed by both. The chain's stale-close penalty
+/// rests on this order (`docs/protocol.md`).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
@@ -120,10 +180,12 @@ pub struct ChannelState {
 	pub verifier_balance: Balance,
 	/// Payments not yet resolved.
 	pub htlcs: PendingHtlcs,
-	/// Items attested since the last anchor: `first_seq` is where the last anchor ended.
-	pub unanchored: ItemRange,
+	/// Every item attested in the channel so far (not only since the last anchor).
+	pub log: LogHead,
+	/// The parties' agreed last state: it closes the channel at once (`close_cooperative`),
+	/// has no pending HTLCs, and neither party signs anything for the channel after it.
+	pub is_final: bool,
 }
-
 impl ChannelState {
 	/// Total value the state distributes, or `None` on overflow.
 	pub fn total(&self) -> Option<Balance> {
@@ -168,7 +230,7 @@ pub struct Bill {
 }
 
 /// The requester's attestation request: the new state, which adds the HTLC paying the bill and
-/// appends the items to the unanchored range. The request is the requester's signature on
+/// appends the items to the channel's log. The request is the requester's signature on
 /// `state` (kind [`crate::signing::kind::STATE`]); `digests` let the verifier re-derive the
 /// range root.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
@@ -256,21 +318,35 @@ pub struct SecondRecord {
 	pub requester: MultiSigner,
 }
 
-/// A range anchored on chain: the `index`-th anchor of `channel_id`, stored at block `block`.
+/// A checkpoint of a channel's item log stored on chain: the `index`-th anchor of
+/// `channel_id`, stored at block `block`.
+///
+/// Items `first_seq .. log.size` are new in this anchor (`first_seq` is the previous anchor's
+/// `log.size`, 0 for the first); an inclusion proof of item `seq` is `PATH(seq, D[log.size])`
+/// under `log.root`.
 #[derive(
 	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
 pub struct Anchor {
-	/// Channel of the range.
+	/// Channel of the log.
 	pub channel_id: ChannelId,
 	/// Position among the channel's anchors (0, 1, ...).
 	pub index: u32,
-	/// The anchored items.
-	pub range: ItemRange,
+	/// First item new in this anchor: the previous anchor's log size.
+	pub first_seq: Seq,
+	/// The log at this anchor: its size and root.
+	pub log: LogHead,
 	/// Block in which the anchor was stored.
 	pub block: BlockNumber,
+}
+
+impl Anchor {
+	/// Number of items new in this anchor.
+	pub fn new_items(&self) -> u64 {
+		self.log.size.saturating_sub(self.first_seq)
+	}
 }
 
 /// Balances as decimal strings in JSON: a `u128` does not fit a JavaScript number.

@@ -25,6 +25,9 @@ pub const LEAF_PREFIX: u8 = 0x00;
 pub const NODE_PREFIX: u8 = 0x01;
 /// Deepest possible tree: sizes are `u64`.
 pub const MAX_DEPTH: usize = 64;
+/// Most hashes in a consistency proof between trees of at most `2^64 - 1` leaves: one sibling
+/// per level below the root (at most 64) plus the root of the older tree's last subtree.
+pub const MAX_CONSISTENCY_PATH: u32 = MAX_DEPTH as u32 + 1;
 
 /// Why a proof was refused or could not be built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //!
 //! Every signed payload is the SCALE encoding of the tuple
 //! `(kind_tag: Vec<u8>, genesis_hash: [u8; 32], channel_id: [u8; 32], message)`, where the
-//! tag names the message kind and version (`"attest/state/v1"`, ...). The signature is over
+//! tag names the message kind and version (`"attest/state/v2"`, ...). The signature is over
 //! those bytes as they are (sr25519 and ed25519 sign them directly; ecdsa signs their
 //! `blake2_256`, as `sp_runtime::MultiSignature` does). So a signature made for one kind,
 //! chain or channel never verifies for another; within a channel, states carry a nonce, and
@@ -36,7 +36,7 @@ impl Kind {
 	/// The domain tag of this kind.
 	pub const fn tag(self) -> &'static [u8] {
 		match self {
-			Kind::State => b"attest/state/v1",
+			Kind::State => b"attest/state/v2",
 			Kind::Bill => b"attest/bill/v1",
 			Kind::FirstRecord => b"attest/record1/v1",
 			Kind::SecondRecord => b"attest/record2/v1",

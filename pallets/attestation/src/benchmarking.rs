@@ -5,13 +5,14 @@
 //! chain's genesis hash, exactly as the parties do off chain.
 
 use super::*;
-use crate::pallet::{
-	BalanceOf, ChannelStatus, Channels, ClaimableHtlcs, Pallet as Attestation, Verifiers,
+use crate::{
+	pallet::{BalanceOf, Channels, ClaimableHtlcs, Pallet as Attestation, Verifiers},
+	types::{ChannelStatus, ConsistencyPath},
 };
 use alloc::vec::Vec;
 use attest_primitives::{
 	signing::{signing_payload, Kind},
-	BillKey, ChannelState, Hash, Htlc, ItemRange,
+	merkle, BillKey, ChannelState, Hash, Htlc, ItemRange, LogHead,
 };
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get};
@@ -53,6 +54,28 @@ fn digests(first: u64, n: u64) -> Vec<Hash> {
 	(first..first + n).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect()
 }
 
+/// The log of the first `n` benchmark items.
+fn log_of(n: u64) -> LogHead {
+	LogHead::of_digests(&digests(0, n))
+}
+
+/// `PROOF(from, D[to])` over the benchmark items.
+fn consistency(from: u64, to: u64) -> ConsistencyPath {
+	if from == 0 || from >= to {
+		return Default::default();
+	}
+	let leaves: Vec<Hash> = digests(0, to).iter().map(merkle::digest_leaf_hash).collect();
+	merkle::consistency_proof(&leaves, from)
+		.map(|p| p.path.try_into().unwrap_or_default())
+		.unwrap_or_default()
+}
+
+/// Items a benchmark state's log holds; the state before it anchored `ANCHORED` of them, so
+/// every state carries a real consistency proof (the weight does not depend on the sizes
+/// otherwise: a log is a root and a size).
+const ITEMS: u64 = 1000;
+const ANCHORED: u64 = 3;
+
 fn min_deposit<T: Config>() -> u128 {
 	T::MinChannelDeposit::get().max(1_000_000)
 }
@@ -64,6 +87,7 @@ fn open<T: Config>(requester: &Party, verifier: &Party, fundings: u32) -> Channe
 		RawOrigin::Signed(verifier.account.clone()).into(),
 		endpoint(T::MaxEndpointLen::get()),
 		1u32.into(),
+		T::MinChallengePeriod::get(),
 	);
 	let count = crate::pallet::ChannelCount::<T>::get();
 	let period = T::MinChallengePeriod::get();
@@ -80,20 +104,31 @@ fn open<T: Config>(requester: &Party, verifier: &Party, fundings: u32) -> Channe
 		&verifier.account,
 		count,
 	);
-	for i in 1..fundings {
+	let share = T::MaxFundings::get().saturating_sub(1) / 2;
+	let top_up = T::MinTopUp::get().max(1_000);
+	for i in 1..fundings.min(1 + 2 * share) {
 		let by = if i % 2 == 0 { &requester.account } else { &verifier.account };
-		Attestation::<T>::fund_channel(RawOrigin::Signed(by.clone()).into(), id, 1_000)
+		Attestation::<T>::fund_channel(RawOrigin::Signed(by.clone()).into(), id, top_up)
 			.expect("top-up");
 	}
 	id
 }
 
-/// A valid next state of `id` with `htlcs` HTLCs and a range of 1000 items (the weight does
-/// not depend on the item count: the range is a root).
+/// Checkpoint a first state with a log of `ANCHORED` items, so later states need a
+/// consistency proof.
+fn anchor_first<T: Config>(r: &Party, v: &Party, id: ChannelId) {
+	let mut s = next_state::<T>(id, 1, 0);
+	s.log = log_of(ANCHORED);
+	let (sr, sv) = (sign::<T>(r, &s), sign::<T>(v, &s));
+	Attestation::<T>::checkpoint(RawOrigin::Signed(r.account.clone()).into(), id, s, sr, sv, Default::default())
+		.expect("first checkpoint");
+}
+
+/// A valid next state of `id` with `htlcs` HTLCs and a log of `ITEMS` items.
 fn next_state<T: Config>(id: ChannelId, nonce: u64, htlcs: u32) -> ChannelState {
 	let ch = Channels::<T>::get(id).expect("channel exists");
 	let total = ch.total_held();
-	let items = ItemRange::of_digests(ch.next_seq, &digests(ch.next_seq, 8));
+	let items = ItemRange::of_digests(ANCHORED, &digests(ANCHORED, 8));
 	let pending: Vec<Htlc> = (0..htlcs)
 		.map(|i| Htlc {
 			payment_hash: attest_primitives::payment_hash(&BillKey([i as u8; 32])),
@@ -109,7 +144,8 @@ fn next_state<T: Config>(id: ChannelId, nonce: u64, htlcs: u32) -> ChannelState 
 		requester_balance: rest / 2,
 		verifier_balance: rest - rest / 2,
 		htlcs: pending.try_into().expect("htlcs <= MaxHtlcs <= MAX_PENDING_HTLCS"),
-		unanchored: ItemRange { first_seq: ch.next_seq, count: 1000, root: items.root },
+		log: log_of(ITEMS),
+		is_final: false,
 	}
 }
 
@@ -131,7 +167,11 @@ fn settled_with_one_htlc<T: Config>(
 	let mut state = next_state::<T>(id, 1, 1);
 	state.htlcs[0].expiry = expiry;
 	let sv = sign::<T>(v, &state);
-	Attestation::<T>::close_unilateral(RawOrigin::Signed(r.account.clone()).into(), id, Some((state, sv)))?;
+	Attestation::<T>::close_unilateral(
+		RawOrigin::Signed(r.account.clone()).into(),
+		id,
+		Some((state, sv, Default::default())),
+	)?;
 	advance_past_deadline::<T>(id);
 	Attestation::<T>::settle(RawOrigin::Signed(v.account.clone()).into(), id).map_err(|e| e.error)?;
 	Ok(id)
@@ -146,7 +186,7 @@ mod benchmarks {
 		let v = party::<T>("//Verifier");
 		let price: BalanceOf<T> = 1u32.into();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(v.account.clone()), endpoint(n), price);
+		_(RawOrigin::Signed(v.account.clone()), endpoint(n), price, T::MinChallengePeriod::get());
 		assert!(Verifiers::<T>::contains_key(&v.account));
 	}
 
@@ -157,9 +197,15 @@ mod benchmarks {
 			RawOrigin::Signed(v.account.clone()).into(),
 			endpoint(9),
 			1u32.into(),
+			T::MinChallengePeriod::get(),
 		)?;
 		#[extrinsic_call]
-		_(RawOrigin::Signed(v.account.clone()), Some(endpoint(n)), Some(2u32.into()));
+		_(
+			RawOrigin::Signed(v.account.clone()),
+			Some(endpoint(n)),
+			Some(2u32.into()),
+			Some(T::MinChallengePeriod::get()),
+		);
 		assert_eq!(Verifiers::<T>::get(&v.account).map(|i| i.endpoint.len() as u32), Some(n.max(9)));
 		Ok(())
 	}
@@ -171,6 +217,7 @@ mod benchmarks {
 			RawOrigin::Signed(v.account.clone()).into(),
 			endpoint(T::MaxEndpointLen::get()),
 			1u32.into(),
+			T::MinChallengePeriod::get(),
 		)?;
 		#[extrinsic_call]
 		_(RawOrigin::Signed(v.account.clone()));
@@ -185,6 +232,7 @@ mod benchmarks {
 			RawOrigin::Signed(v.account.clone()).into(),
 			endpoint(9),
 			1u32.into(),
+			T::MinChallengePeriod::get(),
 		)?;
 		let period = T::MinChallengePeriod::get();
 		#[extrinsic_call]
@@ -196,31 +244,36 @@ mod benchmarks {
 	#[benchmark]
 	fn fund_channel() {
 		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
-		let id = open::<T>(&r, &v, T::MaxFundings::get() - 1);
+		let share = T::MaxFundings::get().saturating_sub(1) / 2;
+		// Every top-up but the verifier's last.
+		let id = open::<T>(&r, &v, 2 * share);
+		let amount = T::MinTopUp::get().max(1_000);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(v.account.clone()), id, 1_000u128);
-		assert_eq!(Channels::<T>::get(id).map(|c| c.fundings.len() as u32), Some(T::MaxFundings::get()));
+		_(RawOrigin::Signed(v.account.clone()), id, amount);
+		assert_eq!(Channels::<T>::get(id).map(|c| c.fundings.len() as u32), Some(1 + 2 * share));
 	}
 
 	#[benchmark]
 	fn checkpoint(h: Linear<0, { T::MaxHtlcs::get() }>) {
 		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
 		let id = open::<T>(&r, &v, T::MaxFundings::get());
-		let state = next_state::<T>(id, 1, h);
+		anchor_first::<T>(&r, &v, id);
+		let state = next_state::<T>(id, 2, h);
 		let (sr, sv) = (sign::<T>(&r, &state), sign::<T>(&v, &state));
 		#[extrinsic_call]
-		_(RawOrigin::Signed(r.account.clone()), id, state, sr, sv);
-		assert_eq!(Channels::<T>::get(id).map(|c| c.anchor_count), Some(1));
+		_(RawOrigin::Signed(r.account.clone()), id, state, sr, sv, consistency(ANCHORED, ITEMS));
+		assert_eq!(Channels::<T>::get(id).map(|c| c.anchor_count), Some(2));
 	}
 
 	#[benchmark]
 	fn close_cooperative() {
 		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
 		let id = open::<T>(&r, &v, T::MaxFundings::get());
-		let state = next_state::<T>(id, 1, 0);
+		anchor_first::<T>(&r, &v, id);
+		let state = ChannelState { is_final: true, ..next_state::<T>(id, 2, 0) };
 		let (sr, sv) = (sign::<T>(&r, &state), sign::<T>(&v, &state));
 		#[extrinsic_call]
-		_(RawOrigin::Signed(r.account.clone()), id, state, sr, sv);
+		_(RawOrigin::Signed(r.account.clone()), id, state, sr, sv, consistency(ANCHORED, ITEMS));
 		assert!(!Channels::<T>::contains_key(id));
 	}
 
@@ -228,10 +281,11 @@ mod benchmarks {
 	fn close_unilateral(h: Linear<0, { T::MaxHtlcs::get() }>) {
 		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
 		let id = open::<T>(&r, &v, T::MaxFundings::get());
-		let state = next_state::<T>(id, 1, h);
+		anchor_first::<T>(&r, &v, id);
+		let state = next_state::<T>(id, 2, h);
 		let sv = sign::<T>(&v, &state);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(r.account.clone()), id, Some((state, sv)));
+		_(RawOrigin::Signed(r.account.clone()), id, Some((state, sv, consistency(ANCHORED, ITEMS))));
 		assert!(matches!(
 			Channels::<T>::get(id).map(|c| c.status),
 			Some(ChannelStatus::Closing { .. })
@@ -242,12 +296,13 @@ mod benchmarks {
 	fn challenge(h: Linear<0, { T::MaxHtlcs::get() }>) -> Result<(), BenchmarkError> {
 		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
 		let id = open::<T>(&r, &v, T::MaxFundings::get());
+		anchor_first::<T>(&r, &v, id);
 		Attestation::<T>::close_unilateral(RawOrigin::Signed(r.account.clone()).into(), id, None)?;
-		let state = next_state::<T>(id, 1, h);
+		let state = next_state::<T>(id, 3, h);
 		let (sr, sv) = (sign::<T>(&r, &state), sign::<T>(&v, &state));
 		#[extrinsic_call]
-		_(RawOrigin::Signed(v.account.clone()), id, state, sr, sv);
-		assert_eq!(Channels::<T>::get(id).map(|c| c.state.nonce), Some(1));
+		_(RawOrigin::Signed(v.account.clone()), id, state, sr, sv, consistency(ANCHORED, ITEMS));
+		assert_eq!(Channels::<T>::get(id).map(|c| c.state.nonce), Some(3));
 		Ok(())
 	}
 
@@ -260,17 +315,43 @@ mod benchmarks {
 		Attestation::<T>::close_unilateral(
 			RawOrigin::Signed(r.account.clone()).into(),
 			id,
-			Some((state.clone(), sv)),
+			Some((state.clone(), sv, Default::default())),
 		)?;
 		// A proven stale close adds the penalty computation.
-		let newer = ChannelState { nonce: 2, ..state };
+		let newer = ChannelState { nonce: 3, ..state };
 		let (sr, sv) = (sign::<T>(&r, &newer), sign::<T>(&v, &newer));
-		Attestation::<T>::challenge(RawOrigin::Signed(v.account.clone()).into(), id, newer, sr, sv)?;
+		Attestation::<T>::challenge(
+			RawOrigin::Signed(v.account.clone()).into(),
+			id,
+			newer,
+			sr,
+			sv,
+			Default::default(),
+		)?;
+
 		advance_past_deadline::<T>(id);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(v.account.clone()), id);
 		assert!(!Channels::<T>::contains_key(id));
 		assert_eq!(ClaimableHtlcs::<T>::iter_prefix(id).count() as u32, h);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn reveal_bill_key() -> Result<(), BenchmarkError> {
+		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
+		let id = open::<T>(&r, &v, T::MaxFundings::get());
+		// The search for an earlier reveal walks every earlier one.
+		for i in 1..T::MaxHtlcs::get() {
+			Attestation::<T>::reveal_bill_key(
+				RawOrigin::Signed(v.account.clone()).into(),
+				id,
+				BillKey([i as u8; 32]),
+			)?;
+		}
+		#[extrinsic_call]
+		_(RawOrigin::Signed(v.account.clone()), id, BillKey([0; 32]));
+		assert_eq!(Channels::<T>::get(id).map(|c| c.revealed.len() as u32), Some(T::MaxHtlcs::get()));
 		Ok(())
 	}
 

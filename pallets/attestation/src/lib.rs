@@ -6,25 +6,28 @@
 //!
 //! Requesters and verifiers attest large numbers of data items off chain and touch the chain
 //! only to register, to open and close payment channels, and to anchor the Merkle root
-//! ("summary digest") of everything attested since the last anchor.
+//! ("summary digest") of the items they attested.
 //!
-//! - **Verifier registry**: a verifier publishes the endpoint of its service and its price per
-//!   item, and puts [`Config::VerifierDeposit`] on hold for the storage it occupies; the
-//!   deposit is released when it unregisters.
+//! - **Verifier registry**: a verifier publishes the endpoint of its service, its price per
+//!   item and the shortest challenge period it accepts, and puts [`Config::VerifierDeposit`]
+//!   on hold for the storage it occupies; the deposit is released when it unregisters.
 //! - **Channels**: a requester opens a channel to a verifier with a deposit on hold
 //!   ([`HoldReason::ChannelDeposit`]); either party may add funds. Off chain, both sign
-//!   [`ChannelState`]s (balances, pending HTLCs, the range of items attested since the last
-//!   anchor). On chain, a state signed by both is checkpointed (anchoring its range) or closes
-//!   the channel cooperatively; a unilateral close opens a challenge period during which
-//!   anyone holding a newer state signed by both replaces it; after the period `settle` pays
-//!   out and moves pending HTLCs to [`ClaimableHtlcs`], claimable with the bill key before
-//!   expiry and refundable after it.
-//! - **Anchors**: each checkpoint or close stores the Merkle root of the items attested since
-//!   the last anchor ([`Anchors`]), indexes it by root ([`AnchorsByRoot`]), and writes it to
+//!   [`ChannelState`]s (balances, pending HTLCs, the head of the channel's append-only item
+//!   log). On chain, a state signed by both is checkpointed (anchoring its log); a *final*
+//!   state signed by both closes the channel at once; a unilateral close opens a challenge
+//!   period during which anyone holding a newer state signed by both replaces it; after the
+//!   period `settle` pays out. HTLCs whose bill key the verifier revealed on chain in time
+//!   pay the verifier at settlement; the others move to [`ClaimableHtlcs`], claimable with
+//!   the bill key until expiry and refundable after it.
+//! - **Anchors**: each checkpoint or close whose log is longer than the last anchored one
+//!   stores the log's size and root ([`Anchors`]) after checking an RFC 9162 consistency proof
+//!   from the last anchored log, indexes it by root ([`AnchorsByRoot`]), and writes it to
 //!   offchain storage with offchain indexing (see [`anchor_index_key`]).
 //!
-//! The byte formats are those of `attest-primitives` (`docs/protocol.md`); settlement weight
-//! does not depend on the number of items in a range.
+//! The byte formats are those of `attest-primitives` (`docs/protocol.md`); the rules and every
+//! call, event, error and stored type are in `docs/pallet.md`. Settlement weight does not
+//! depend on the number of items in a log.
 //!
 //! ## Terminology
 //!
@@ -35,41 +38,49 @@
 //! - *Funding*: the initial deposit or a later top-up. A state's total must equal the sum of a
 //!   prefix of the channel's fundings; fundings after that prefix go back to their funders at
 //!   settlement, so a top-up never invalidates states signed before it.
-//! - *Stale close*: a unilateral close overruled by a newer state. The closer forfeits
-//!   [`Config::StaleClosePenalty`] of its balance in the newer state to the counterparty
-//!   (zero gives Perun's rule of only replacing the state; Lightning takes everything).
+//! - *Log*: every item attested in a channel, in sequence order; a state carries its head
+//!   ([`LogHead`]: size and RFC 6962 root). Logs only grow.
+//! - *Final state*: a state both parties signed with `is_final` set, as the last one of the
+//!   channel; only [`Pallet::close_cooperative`] takes it.
+//! - *Stale close*: a unilateral close overruled by a newer state that proves the closer held
+//!   something newer ([`types::proves_stale`]). The closer forfeits
+//!   [`Config::StaleClosePenalty`] of its balance in the newer state to the counterparty.
 //!
 //! ## Assumptions
 //!
 //! - The currency implements `fungible::MutateHold`; the pallet's own [`HoldReason`] keeps
 //!   its holds apart from every other pallet's.
 //! - Dispatchables check everything before the first storage write, so a failed call has no
-//!   side effects.
+//!   side effects; settlement and claims never fail because of an account's state.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
 pub use pallet::*;
+pub use types::*;
 pub use weights::WeightInfo;
 
+mod anchoring;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+pub mod relay;
+mod settlement;
 #[cfg(test)]
 mod tests;
-pub mod relay;
+pub mod types;
 pub mod weights;
 
 /// Prefix of the offchain-indexing keys of anchors; see [`anchor_index_key`].
-pub const ANCHOR_INDEX_PREFIX: &[u8] = b"attest/anchor/v1/";
+pub const ANCHOR_INDEX_PREFIX: &[u8] = b"attest/anchor/v2/";
 /// Prefix of the offchain-indexing key holding how many anchors a block stored.
-pub const ANCHOR_COUNT_PREFIX: &[u8] = b"attest/anchor-count/v1/";
+pub const ANCHOR_COUNT_PREFIX: &[u8] = b"attest/anchor-count/v2/";
 
 /// Offchain-indexing key of the `n`-th anchor (from 0) stored in block `block`:
-/// `b"attest/anchor/v1/" ++ u32_le(block) ++ u32_le(n)`; the value is the SCALE-encoded
-/// [`attest_primitives::Anchor`]. `b"attest/anchor-count/v1/" ++ u32_le(block)` holds the
+/// `b"attest/anchor/v2/" ++ u32_le(block) ++ u32_le(n)`; the value is the SCALE-encoded
+/// [`attest_primitives::Anchor`]. `b"attest/anchor-count/v2/" ++ u32_le(block)` holds the
 /// number of anchors of the block as a `u32`.
 pub fn anchor_index_key(block: u32, n: u32) -> alloc::vec::Vec<u8> {
 	let mut key = ANCHOR_INDEX_PREFIX.to_vec();
@@ -88,16 +99,17 @@ pub fn anchor_count_key(block: u32) -> alloc::vec::Vec<u8> {
 #[frame_support::pallet]
 pub mod pallet {
 	use super::WeightInfo;
+	use crate::types::*;
 	use alloc::vec::Vec;
 	pub use attest_primitives::{
-		Anchor, BillKey, ChannelId, ChannelState, Hash, Htlc, ItemRange, MAX_PENDING_HTLCS,
+		Anchor, BillKey, ChannelId, ChannelState, Hash, Htlc, ItemRange, LogHead, MAX_PENDING_HTLCS,
 	};
-	use attest_primitives::{merkle, signing};
+	use attest_primitives::signing;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
-			fungible::{Inspect, InspectHold, Mutate, MutateHold},
-			tokens::{Fortitude, Precision, Restriction},
+			fungible::{Inspect, Mutate, MutateHold},
+			tokens::Precision,
 		},
 	};
 	use frame_system::pallet_prelude::*;
@@ -113,163 +125,11 @@ pub mod pallet {
 	/// A verifier's endpoint URL, bounded by [`Config::MaxEndpointLen`].
 	pub type EndpointOf<T> = BoundedVec<u8, <T as Config>::MaxEndpointLen>;
 
-	/// What the registry stores about one verifier.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo,
-		MaxEncodedLen,
-	)]
-	#[scale_info(skip_type_params(T))]
-	pub struct VerifierInfo<T: Config> {
-		/// URL of the verifier's off-chain service.
-		pub endpoint: EndpointOf<T>,
-		/// Price the verifier bills per attested item.
-		pub price: BalanceOf<T>,
-		/// Deposit held for this entry; released on unregister.
-		pub deposit: BalanceOf<T>,
-	}
-
-	/// A party of a channel.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo,
-		MaxEncodedLen,
-	)]
-	pub enum Party {
-		/// The account that opened the channel and pays for attestations.
-		Requester,
-		/// The account that attests and is paid.
-		Verifier,
-	}
-
-	/// Funds put into a channel: the opening deposit, then top-ups, in order.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo,
-		MaxEncodedLen,
-	)]
-	pub struct Funding {
-		/// Who put the funds on hold.
-		pub by: Party,
-		/// How much.
-		pub amount: u128,
-	}
-
-	/// Lifecycle of a channel on chain.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo,
-		MaxEncodedLen,
-	)]
-	pub enum ChannelStatus<BlockNumber> {
-		/// Parties transact off chain; checkpoints anchor ranges.
-		Open,
-		/// A unilateral close is pending: newer states may replace `state` until `deadline`
-		/// (inclusive); `settle` works after it.
-		Closing {
-			/// Last block of the challenge period.
-			deadline: BlockNumber,
-			/// The party that started the close.
-			closer: Party,
-			/// Whether a challenge proved the closer's state stale (the closer pays
-			/// [`Config::StaleClosePenalty`] at settlement).
-			stale: bool,
-		},
-	}
-
-	/// A channel on chain.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo,
-		MaxEncodedLen,
-	)]
-	#[scale_info(skip_type_params(T))]
-	pub struct Channel<T: Config> {
-		/// Who opened the channel (pays).
-		pub requester: AccountId32,
-		/// Who attests (is paid).
-		pub verifier: AccountId32,
-		/// Blocks a unilateral close stays open to challenges.
-		pub challenge_period: BlockNumberFor<T>,
-		/// Opening deposit and top-ups, in order.
-		pub fundings: BoundedVec<Funding, T::MaxFundings>,
-		/// The newest state the chain has accepted: the opening state (nonce 0), the last
-		/// checkpoint, or the state of a pending close.
-		pub state: ChannelState,
-		/// Sequence number where the next anchor must start (end of the last one).
-		pub next_seq: u64,
-		/// Number of anchors stored so far.
-		pub anchor_count: u32,
-		/// Open or closing.
-		pub status: ChannelStatus<BlockNumberFor<T>>,
-	}
-
-	impl<T: Config> Channel<T> {
-		/// Account of a party.
-		pub fn account(&self, party: Party) -> &AccountId32 {
-			match party {
-				Party::Requester => &self.requester,
-				Party::Verifier => &self.verifier,
-			}
-		}
-
-		/// Which party `who` is, if any.
-		pub fn party_of(&self, who: &AccountId32) -> Option<Party> {
-			if *who == self.requester {
-				Some(Party::Requester)
-			} else if *who == self.verifier {
-				Some(Party::Verifier)
-			} else {
-				None
-			}
-		}
-
-		/// Total a party has on hold for this channel.
-		pub fn held_by(&self, party: Party) -> u128 {
-			self.fundings
-				.iter()
-				.filter(|f| f.by == party)
-				.fold(0u128, |acc, f| acc.saturating_add(f.amount))
-		}
-
-		/// Total on hold for this channel.
-		pub fn total_held(&self) -> u128 {
-			self.fundings.iter().fold(0u128, |acc, f| acc.saturating_add(f.amount))
-		}
-	}
-
-	/// An HTLC left pending at settlement: claimable by the verifier with the bill key until
-	/// `expiry`, refundable to the requester after it. Its amount stays on hold on the
-	/// requester's account.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo,
-		MaxEncodedLen,
-	)]
-	pub struct ClaimableHtlc {
-		/// Pays (and gets a refund).
-		pub requester: AccountId32,
-		/// Is paid on a claim.
-		pub verifier: AccountId32,
-		/// Amount on hold.
-		pub amount: u128,
-		/// Last block at which a claim succeeds.
-		pub expiry: u32,
-		/// The items the HTLC paid for.
-		pub items: ItemRange,
-	}
-
-	/// An anchored range as stored: the channel id and index are the storage key.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo,
-		MaxEncodedLen,
-	)]
-	pub struct AnchorInfo {
-		/// Sequence number of the first item.
-		pub first_seq: u64,
-		/// Number of items.
-		pub count: u64,
-		/// Merkle root (RFC 6962) over the items' digests.
-		pub root: Hash,
-		/// Block that stored the anchor.
-		pub block: u32,
-	}
+	/// The storage layout version: 1 since logs replaced per-anchor ranges.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Why this pallet holds funds.
@@ -306,7 +166,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type MinChannelDeposit: Get<BalanceOf<Self>>;
 
-		/// Shortest challenge period a channel may choose.
+		/// Smallest top-up of a channel: top-ups are few ([`Config::MaxFundings`]), so dust
+		/// must not use them up.
+		#[pallet::constant]
+		type MinTopUp: Get<BalanceOf<Self>>;
+
+		/// Shortest challenge period a channel may choose (a verifier may require more).
 		#[pallet::constant]
 		type MinChallengePeriod: Get<BlockNumberFor<Self>>;
 
@@ -315,15 +180,18 @@ pub mod pallet {
 		type MaxChallengePeriod: Get<BlockNumberFor<Self>>;
 
 		/// Most pending HTLCs in a state accepted on chain (at most
-		/// [`MAX_PENDING_HTLCS`]).
+		/// [`MAX_PENDING_HTLCS`]); also the most bill keys a verifier reveals in one channel
+		/// while it is open or closing.
 		#[pallet::constant]
 		type MaxHtlcs: Get<u32>;
 
-		/// Most fundings (opening deposit plus top-ups) of one channel.
+		/// Most fundings (opening deposit plus top-ups) of one channel. Each party may make at
+		/// most `(MaxFundings - 1) / 2` top-ups, so neither can use up the other's.
 		#[pallet::constant]
 		type MaxFundings: Get<u32>;
 
-		/// Share of a stale closer's balance (in the newer state) paid to the counterparty.
+		/// Share of a stale closer's balance (in the newer state) paid to the counterparty,
+		/// rounded down.
 		#[pallet::constant]
 		type StaleClosePenalty: Get<Perbill>;
 
@@ -336,11 +204,12 @@ pub mod pallet {
 	pub type Verifiers<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, VerifierInfo<T>, OptionQuery>;
 
-	/// Number of channels ever opened (feeds channel id derivation).
+	/// Number of channels ever opened: the `open_nonce` of the next channel id (read before
+	/// the increment).
 	#[pallet::storage]
 	pub type ChannelCount<T: Config> = StorageValue<_, u64, ValueQuery>;
 
-	/// Open and closing channels.
+	/// Open and closing channels (their ids are derived by the chain, never chosen by callers).
 	#[pallet::storage]
 	pub type Channels<T: Config> = StorageMap<_, Identity, ChannelId, Channel<T>, OptionQuery>;
 
@@ -349,16 +218,15 @@ pub mod pallet {
 	pub type Anchors<T: Config> =
 		StorageDoubleMap<_, Identity, ChannelId, Twox64Concat, u32, AnchorInfo, OptionQuery>;
 
-	/// Anchor index by root and channel: find where a root is anchored (the first anchor,
-	/// if the same items were anchored twice).
+	/// Anchor index by log root and channel: where a root is anchored.
 	#[pallet::storage]
 	pub type AnchorsByRoot<T: Config> =
-		StorageDoubleMap<_, Identity, Hash, Identity, ChannelId, u32, OptionQuery>;
+		StorageDoubleMap<_, Blake2_128Concat, Hash, Identity, ChannelId, u32, OptionQuery>;
 
 	/// HTLCs left pending at settlement, by channel and payment hash.
 	#[pallet::storage]
 	pub type ClaimableHtlcs<T: Config> =
-		StorageDoubleMap<_, Identity, ChannelId, Identity, Hash, ClaimableHtlc, OptionQuery>;
+		StorageDoubleMap<_, Identity, ChannelId, Blake2_128Concat, Hash, ClaimableHtlc, OptionQuery>;
 
 	/// Block number and number of anchors stored in it so far (for offchain indexing keys).
 	#[pallet::storage]
@@ -372,13 +240,20 @@ pub mod pallet {
 			verifier: T::AccountId,
 			endpoint: EndpointOf<T>,
 			price: BalanceOf<T>,
+			min_challenge_period: BlockNumberFor<T>,
 			deposit: BalanceOf<T>,
 		},
-		/// A verifier changed its endpoint or price.
-		VerifierUpdated { verifier: T::AccountId, endpoint: EndpointOf<T>, price: BalanceOf<T> },
+		/// A verifier changed its endpoint, price or minimum challenge period.
+		VerifierUpdated {
+			verifier: T::AccountId,
+			endpoint: EndpointOf<T>,
+			price: BalanceOf<T>,
+			min_challenge_period: BlockNumberFor<T>,
+		},
 		/// A verifier left the registry; its deposit was released.
 		VerifierUnregistered { verifier: T::AccountId, deposit_released: BalanceOf<T> },
-		/// A channel was opened with the requester's deposit on hold.
+		/// A channel was opened with the requester's deposit on hold. The only place the
+		/// channel id is published.
 		ChannelOpened {
 			channel_id: ChannelId,
 			requester: T::AccountId,
@@ -390,14 +265,8 @@ pub mod pallet {
 		ChannelFunded { channel_id: ChannelId, by: T::AccountId, amount: BalanceOf<T> },
 		/// A state signed by both was accepted without closing.
 		Checkpointed { channel_id: ChannelId, nonce: u64 },
-		/// A range of attested items was anchored.
-		Anchored {
-			channel_id: ChannelId,
-			index: u32,
-			first_seq: u64,
-			count: u64,
-			root: Hash,
-		},
+		/// The channel's log was anchored: items `first_seq .. size` are new in it.
+		Anchored { channel_id: ChannelId, index: u32, first_seq: u64, size: u64, root: Hash },
 		/// A unilateral close started; the state can be challenged until `deadline`.
 		CloseStarted {
 			channel_id: ChannelId,
@@ -405,23 +274,33 @@ pub mod pallet {
 			nonce: u64,
 			deadline: BlockNumberFor<T>,
 		},
-		/// A pending close was replaced by a newer state signed by both: the close was stale.
-		Challenged { channel_id: ChannelId, by: T::AccountId, nonce: u64 },
+		/// A pending close was replaced by a newer state signed by both; `stale` tells whether
+		/// this state proves the close stale (the closer pays the penalty at settlement).
+		Challenged { channel_id: ChannelId, by: T::AccountId, nonce: u64, stale: bool },
+		/// The verifier put a bill key on chain while the channel was open or closing; an HTLC
+		/// of the final state with this payment hash pays the verifier at settlement if
+		/// `block` is not after its expiry.
+		BillKeyRevealed { channel_id: ChannelId, payment_hash: Hash, bill_key: BillKey, block: u32 },
 		/// A channel closed: balances paid (after moving `stale_close_penalty` from a proven
-		/// stale closer to its counterparty), `pending_htlcs` became claimable.
+		/// stale closer to its counterparty; `verifier_paid` includes `revealed_htlcs_paid`),
+		/// `pending_htlcs` became claimable.
 		ChannelClosed {
 			channel_id: ChannelId,
 			requester_paid: BalanceOf<T>,
 			verifier_paid: BalanceOf<T>,
+			revealed_htlcs_paid: BalanceOf<T>,
 			pending_htlcs: u32,
 			stale_close_penalty: BalanceOf<T>,
 		},
-		/// An HTLC was claimed with its bill key (revealed here), paying the verifier.
+		/// An HTLC was claimed with its bill key (revealed here). `paid` is what the verifier
+		/// received: the amount, or 0 if its account could not take it (below the existential
+		/// deposit), in which case it stayed with the requester.
 		HtlcClaimed {
 			channel_id: ChannelId,
 			payment_hash: Hash,
 			bill_key: BillKey,
 			amount: BalanceOf<T>,
+			paid: BalanceOf<T>,
 		},
 		/// An expired HTLC was refunded to the requester.
 		HtlcRefunded { channel_id: ChannelId, payment_hash: Hash, amount: BalanceOf<T> },
@@ -441,7 +320,7 @@ pub mod pallet {
 		/// The account cannot cover the deposit: free balance (above the existential deposit)
 		/// is too low.
 		InsufficientDeposit,
-		/// `update_verifier` was called with neither a new endpoint nor a new price.
+		/// `update_verifier` was called with nothing to change.
 		NothingToUpdate,
 		/// The requester cannot open a channel to itself.
 		SelfChannel,
@@ -449,18 +328,23 @@ pub mod pallet {
 		DepositTooLow,
 		/// The challenge period is outside `MinChallengePeriod..=MaxChallengePeriod`.
 		InvalidChallengePeriod,
+		/// The challenge period is shorter than the verifier's `min_challenge_period`.
+		ChallengePeriodTooShort,
 		/// No channel with this id is open or closing.
 		UnknownChannel,
 		/// Only the channel's requester or verifier can do this.
 		NotAParty,
-		/// The channel is closing: only `challenge`, `close_cooperative` and `settle` apply.
+		/// Only the channel's verifier can do this.
+		NotVerifier,
+		/// The channel is closing: only `challenge`, `close_cooperative`, `reveal_bill_key`
+		/// and `settle` apply.
 		ChannelClosing,
 		/// The channel is not closing: start with `close_unilateral`.
 		ChannelNotClosing,
-		/// The channel has reached `MaxFundings` fundings.
+		/// The channel has reached `MaxFundings` fundings, or the caller its share of them.
 		TooManyFundings,
-		/// The amount must be above zero.
-		ZeroAmount,
+		/// A top-up must be at least `MinTopUp`.
+		TopUpTooLow,
 		/// The state belongs to another channel.
 		WrongChannel,
 		/// The state's nonce is not above the newest nonce the chain accepted: it is stale
@@ -471,14 +355,17 @@ pub mod pallet {
 		/// The state's balances and HTLCs do not add up to the channel's deposit (or to the
 		/// deposit before some of its top-ups).
 		TotalMismatch,
-		/// The state's unanchored range does not start where the last anchor ended, or is
-		/// malformed (empty with a non-empty root, overflowing).
-		NonContiguousRange,
-		/// The state holds more than `MaxHtlcs` HTLCs or two with one payment hash.
+		/// The state's log does not extend the last anchored log: it is shorter, an empty log
+		/// with a non-empty root, or the consistency proof does not check.
+		InconsistentLog,
+		/// The state holds more than `MaxHtlcs` HTLCs, two with one payment hash, or HTLCs
+		/// worth more than the requester funded.
 		InvalidHtlcs,
-		/// A cooperative close must not leave HTLCs pending.
-		PendingHtlcs,
-		/// A checkpoint must anchor at least one item.
+		/// `close_cooperative` needs a final state (`is_final`) without pending HTLCs.
+		NotFinal,
+		/// A final state is only accepted by `close_cooperative`.
+		FinalState,
+		/// A checkpoint must anchor at least one new item.
 		NothingToAnchor,
 		/// The challenge period is over; call `settle`.
 		ChallengePeriodOver,
@@ -488,6 +375,10 @@ pub mod pallet {
 		UnknownHtlc,
 		/// The bill key does not hash to the payment hash.
 		WrongBillKey,
+		/// This bill key was already revealed in this channel.
+		AlreadyRevealed,
+		/// The verifier revealed `MaxHtlcs` bill keys in this channel already: close it.
+		TooManyRevealedKeys,
 		/// The HTLC expired: it can only be refunded.
 		HtlcExpired,
 		/// The HTLC has not expired yet: it can only be claimed with its bill key.
@@ -509,6 +400,7 @@ pub mod pallet {
 				T::MinChallengePeriod::get() <= T::MaxChallengePeriod::get(),
 				"MinChallengePeriod must not exceed MaxChallengePeriod"
 			);
+			assert!(!T::MinTopUp::get().is_zero(), "MinTopUp must be above zero");
 		}
 
 		/// Relay new anchors to the attestation server (see [`crate::relay`]).
@@ -524,7 +416,8 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Register the caller as a verifier serving at `endpoint` for `price` per item.
+		/// Register the caller as a verifier serving at `endpoint` for `price` per item, for
+		/// channels whose challenge period is at least `min_challenge_period` blocks.
 		///
 		/// Holds [`Config::VerifierDeposit`] from the caller. Emits `VerifierRegistered`.
 		#[pallet::call_index(0)]
@@ -533,22 +426,31 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			endpoint: Vec<u8>,
 			price: BalanceOf<T>,
+			min_challenge_period: BlockNumberFor<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(!Verifiers::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
 			let endpoint = Self::checked_endpoint(endpoint)?;
+			Self::check_challenge_period(min_challenge_period)?;
 			let deposit = T::VerifierDeposit::get();
 			T::Currency::hold(&HoldReason::VerifierDeposit.into(), &who, deposit)
 				.map_err(|_| Error::<T>::InsufficientDeposit)?;
 			Verifiers::<T>::insert(
 				&who,
-				VerifierInfo { endpoint: endpoint.clone(), price, deposit },
+				VerifierInfo { endpoint: endpoint.clone(), price, deposit, min_challenge_period },
 			);
-			Self::deposit_event(Event::VerifierRegistered { verifier: who, endpoint, price, deposit });
+			Self::deposit_event(Event::VerifierRegistered {
+				verifier: who,
+				endpoint,
+				price,
+				min_challenge_period,
+				deposit,
+			});
 			Ok(())
 		}
 
-		/// Change the caller's endpoint and/or price. Emits `VerifierUpdated`.
+		/// Change the caller's endpoint, price and/or minimum challenge period (channels
+		/// already open keep theirs). Emits `VerifierUpdated`.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::update_verifier(
 			endpoint.as_ref().map_or(0, |e| e.len() as u32)
@@ -557,9 +459,13 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			endpoint: Option<Vec<u8>>,
 			price: Option<BalanceOf<T>>,
+			min_challenge_period: Option<BlockNumberFor<T>>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(endpoint.is_some() || price.is_some(), Error::<T>::NothingToUpdate);
+			ensure!(
+				endpoint.is_some() || price.is_some() || min_challenge_period.is_some(),
+				Error::<T>::NothingToUpdate
+			);
 			let mut info = Verifiers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
 			if let Some(endpoint) = endpoint {
 				info.endpoint = Self::checked_endpoint(endpoint)?;
@@ -567,10 +473,15 @@ pub mod pallet {
 			if let Some(price) = price {
 				info.price = price;
 			}
+			if let Some(period) = min_challenge_period {
+				Self::check_challenge_period(period)?;
+				info.min_challenge_period = period;
+			}
 			Self::deposit_event(Event::VerifierUpdated {
 				verifier: who.clone(),
 				endpoint: info.endpoint.clone(),
 				price: info.price,
+				min_challenge_period: info.min_challenge_period,
 			});
 			Verifiers::<T>::insert(&who, info);
 			Ok(())
@@ -598,10 +509,14 @@ pub mod pallet {
 		}
 
 		/// Open a channel from the caller (requester) to a registered `verifier`, holding
-		/// `deposit` from the caller. Closes wait `challenge_period` blocks for challenges.
+		/// `deposit` from the caller. Closes wait `challenge_period` blocks for challenges; it
+		/// must lie within the chain's bounds and be at least the verifier's
+		/// `min_challenge_period`.
 		///
 		/// The channel id is `attest_primitives::channel_id(genesis_hash, requester, verifier,
-		/// ChannelCount)`. Emits `ChannelOpened`.
+		/// ChannelCount)` with `ChannelCount` read before it is incremented. The opening state
+		/// has nonce 0, the deposit as the requester's balance and the empty log; off-chain
+		/// states start at nonce 1. Emits `ChannelOpened`.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::open_channel())]
 		pub fn open_channel(
@@ -612,12 +527,12 @@ pub mod pallet {
 		) -> DispatchResult {
 			let requester = ensure_signed(origin)?;
 			ensure!(requester != verifier, Error::<T>::SelfChannel);
-			ensure!(Verifiers::<T>::contains_key(&verifier), Error::<T>::NotRegistered);
+			let info = Verifiers::<T>::get(&verifier).ok_or(Error::<T>::NotRegistered)?;
 			ensure!(deposit >= T::MinChannelDeposit::get(), Error::<T>::DepositTooLow);
+			Self::check_challenge_period(challenge_period)?;
 			ensure!(
-				challenge_period >= T::MinChallengePeriod::get() &&
-					challenge_period <= T::MaxChallengePeriod::get(),
-				Error::<T>::InvalidChallengePeriod
+				challenge_period >= info.min_challenge_period,
+				Error::<T>::ChallengePeriodTooShort
 			);
 			let count = ChannelCount::<T>::get();
 			let next_count = count.checked_add(1).ok_or(Error::<T>::Overflow)?;
@@ -642,11 +557,13 @@ pub mod pallet {
 					requester_balance: deposit,
 					verifier_balance: 0,
 					htlcs: Default::default(),
-					unanchored: ItemRange::empty(0),
+					log: LogHead::empty(),
+					is_final: false,
 				},
-				next_seq: 0,
+				anchored: LogHead::empty(),
 				anchor_count: 0,
 				status: ChannelStatus::Open,
+				revealed: Default::default(),
 			};
 			ChannelCount::<T>::put(next_count);
 			Channels::<T>::insert(channel_id, channel);
@@ -660,7 +577,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Add `amount` of the caller's funds to an open channel (either party). States signed
+		/// Add `amount` (at least [`Config::MinTopUp`]) of the caller's funds to an open
+		/// channel (either party, each at most `(MaxFundings - 1) / 2` times). States signed
 		/// before the top-up stay valid: the top-up is returned to the caller if the channel
 		/// settles with such a state. Emits `ChannelFunded`.
 		#[pallet::call_index(4)]
@@ -671,10 +589,12 @@ pub mod pallet {
 			amount: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
 			let by = channel.party_of(&who).ok_or(Error::<T>::NotAParty)?;
 			ensure!(channel.status == ChannelStatus::Open, Error::<T>::ChannelClosing);
+			ensure!(amount >= T::MinTopUp::get(), Error::<T>::TopUpTooLow);
+			let share = T::MaxFundings::get().saturating_sub(1) / 2;
+			ensure!(channel.top_ups_by(by) < share, Error::<T>::TooManyFundings);
 			channel.total_held().checked_add(amount).ok_or(Error::<T>::Overflow)?;
 			channel
 				.fundings
@@ -687,11 +607,12 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Anchor the unanchored range of `state`, signed by both parties, without closing.
+		/// Anchor the log of `state`, signed by both parties, without closing (anyone may
+		/// call).
 		///
-		/// The state's nonce must be above every nonce accepted so far and its range must
-		/// start where the last anchor ended and hold at least one item. Emits `Anchored` and
-		/// `Checkpointed`.
+		/// The state's nonce must be above every nonce accepted so far, it must not be final,
+		/// and its log must be longer than the last anchored one; `consistency` proves it
+		/// extends it. Emits `Anchored` and `Checkpointed`.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::checkpoint(state.htlcs.len() as u32))]
 		pub fn checkpoint(
@@ -700,25 +621,31 @@ pub mod pallet {
 			state: ChannelState,
 			requester_signature: MultiSignature,
 			verifier_signature: MultiSignature,
+			consistency: ConsistencyPath,
 		) -> DispatchResult {
 			ensure_signed(origin)?;
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
 			ensure!(channel.status == ChannelStatus::Open, Error::<T>::ChannelClosing);
-			Self::check_newer_state(&channel, channel_id, &state)?;
-			ensure!(state.unanchored.count > 0, Error::<T>::NothingToAnchor);
+			ensure!(!state.is_final, Error::<T>::FinalState);
+			Self::check_newer_state(&channel, channel_id, &state, &consistency)?;
+			ensure!(state.log.size > channel.anchored.size, Error::<T>::NothingToAnchor);
 			Self::check_both_signatures(&channel, &state, &requester_signature, &verifier_signature)?;
 
 			let nonce = state.nonce;
-			Self::anchor(channel_id, &mut channel, &state.unanchored)?;
+			Self::anchor(channel_id, &mut channel, &state.log)?;
 			channel.state = state;
 			Channels::<T>::insert(channel_id, channel);
 			Self::deposit_event(Event::Checkpointed { channel_id, nonce });
 			Ok(())
 		}
 
-		/// Close the channel with a final state signed by both parties: pay both balances,
-		/// anchor the final range, remove the channel. The state must have no pending HTLCs.
-		/// Works while open or during a pending unilateral close. Emits `ChannelClosed`.
+		/// Close the channel with the final state signed by both parties (anyone may call):
+		/// pay both balances, anchor the log, remove the channel. The state must be final
+		/// (`is_final`) without pending HTLCs.
+		///
+		/// Works while the channel is open, and during a pending unilateral close up to its
+		/// deadline; there the final state counts as a challenge: if it proves the close stale
+		/// ([`proves_stale`]) the closer pays the penalty. Emits `ChannelClosed`.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::close_cooperative())]
 		pub fn close_cooperative(
@@ -727,58 +654,64 @@ pub mod pallet {
 			state: ChannelState,
 			requester_signature: MultiSignature,
 			verifier_signature: MultiSignature,
+			consistency: ConsistencyPath,
 		) -> DispatchResult {
 			ensure_signed(origin)?;
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
-			Self::check_newer_state(&channel, channel_id, &state)?;
-			ensure!(state.htlcs.is_empty(), Error::<T>::PendingHtlcs);
+			let stale_closer = match channel.status {
+				ChannelStatus::Open => None,
+				ChannelStatus::Closing { deadline, closer, closed_nonce } => {
+					ensure!(Self::block() <= deadline, Error::<T>::ChallengePeriodOver);
+					proves_stale(closer, closed_nonce, state.nonce).then_some(closer)
+				},
+			};
+			ensure!(state.is_final && state.htlcs.is_empty(), Error::<T>::NotFinal);
+			Self::check_newer_state(&channel, channel_id, &state, &consistency)?;
 			Self::check_both_signatures(&channel, &state, &requester_signature, &verifier_signature)?;
 
 			channel.state = state;
-			// Both parties agreed on the final state: no stale-close penalty applies.
-			channel.status = ChannelStatus::Open;
-			Self::finish(channel_id, channel)
+			Self::finish(channel_id, channel, stale_closer)
 		}
 
 		/// Start closing a channel alone (either party). `state` is the newest state the
-		/// caller holds with the counterparty's signature; `None` closes with the state the
-		/// chain already has (the opening state or the last checkpoint). Starts a challenge
-		/// period of the channel's `challenge_period` blocks. Emits `CloseStarted`.
+		/// caller holds, with the counterparty's signature and the consistency proof of its
+		/// log from the last anchored one; `None` closes with the state the chain already has
+		/// (the opening state or the last checkpoint). A final state goes to
+		/// `close_cooperative` instead. Starts a challenge period of the channel's
+		/// `challenge_period` blocks. Emits `CloseStarted`.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::close_unilateral(
-			state.as_ref().map_or(0, |(s, _)| s.htlcs.len() as u32)
+			state.as_ref().map_or(0, |(s, _, _)| s.htlcs.len() as u32)
 		))]
 		pub fn close_unilateral(
 			origin: OriginFor<T>,
 			channel_id: ChannelId,
-			state: Option<(ChannelState, MultiSignature)>,
+			state: Option<(ChannelState, MultiSignature, ConsistencyPath)>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
 			let closer = channel.party_of(&who).ok_or(Error::<T>::NotAParty)?;
 			ensure!(channel.status == ChannelStatus::Open, Error::<T>::ChannelClosing);
-			if let Some((state, counterparty_signature)) = state {
-				Self::check_newer_state(&channel, channel_id, &state)?;
-				let counterparty = match closer {
-					Party::Requester => channel.verifier.clone(),
-					Party::Verifier => channel.requester.clone(),
-				};
+			if let Some((state, counterparty_signature, consistency)) = state {
+				ensure!(!state.is_final, Error::<T>::FinalState);
+				Self::check_newer_state(&channel, channel_id, &state, &consistency)?;
+				let counterparty = channel.account(closer.other()).clone();
 				Self::check_signature(&state, &counterparty_signature, &counterparty)?;
 				channel.state = state;
 			}
-			let deadline = frame_system::Pallet::<T>::block_number()
-				.saturating_add(channel.challenge_period);
-			channel.status = ChannelStatus::Closing { deadline, closer, stale: false };
+			let deadline = Self::block().saturating_add(channel.challenge_period);
 			let nonce = channel.state.nonce;
+			channel.status = ChannelStatus::Closing { deadline, closer, closed_nonce: nonce };
 			Channels::<T>::insert(channel_id, channel);
 			Self::deposit_event(Event::CloseStarted { channel_id, by: who, nonce, deadline });
 			Ok(())
 		}
 
 		/// Replace a pending close's state with a newer one signed by both parties (anyone may
-		/// call, e.g. a watchtower). This proves the close stale: at settlement the closer pays
-		/// [`Config::StaleClosePenalty`] of its balance in the final state to the counterparty.
-		/// Emits `Challenged`.
+		/// call, e.g. a watchtower), with the consistency proof of its log from the last
+		/// anchored one. If the state proves the close stale ([`proves_stale`]), the closer
+		/// pays [`Config::StaleClosePenalty`] of its balance in the final state to the
+		/// counterparty at settlement. Emits `Challenged`.
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::challenge(newer_state.htlcs.len() as u32))]
 		pub fn challenge(
@@ -787,49 +720,53 @@ pub mod pallet {
 			newer_state: ChannelState,
 			requester_signature: MultiSignature,
 			verifier_signature: MultiSignature,
+			consistency: ConsistencyPath,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
-			let ChannelStatus::Closing { deadline, closer, .. } = channel.status else {
+			let ChannelStatus::Closing { deadline, closer, closed_nonce } = channel.status else {
 				return Err(Error::<T>::ChannelNotClosing.into());
 			};
-			ensure!(
-				frame_system::Pallet::<T>::block_number() <= deadline,
-				Error::<T>::ChallengePeriodOver
-			);
-			Self::check_newer_state(&channel, channel_id, &newer_state)?;
-			Self::check_both_signatures(&channel, &newer_state, &requester_signature, &verifier_signature)?;
+			ensure!(Self::block() <= deadline, Error::<T>::ChallengePeriodOver);
+			ensure!(!newer_state.is_final, Error::<T>::FinalState);
+			Self::check_newer_state(&channel, channel_id, &newer_state, &consistency)?;
+			Self::check_both_signatures(
+				&channel,
+				&newer_state,
+				&requester_signature,
+				&verifier_signature,
+			)?;
 
 			let nonce = newer_state.nonce;
 			channel.state = newer_state;
-			channel.status = ChannelStatus::Closing { deadline, closer, stale: true };
 			Channels::<T>::insert(channel_id, channel);
-			Self::deposit_event(Event::Challenged { channel_id, by: who, nonce });
+			let stale = proves_stale(closer, closed_nonce, nonce);
+			Self::deposit_event(Event::Challenged { channel_id, by: who, nonce, stale });
 			Ok(())
 		}
 
-		/// After the challenge period of a pending close (anyone may call): pay out the
-		/// balances, anchor the range, make pending HTLCs claimable, remove the channel.
-		/// Emits `ChannelClosed`.
+		/// After the challenge period of a pending close (anyone may call): apply the
+		/// stale-close penalty if the newest state proves it, pay out the balances and the
+		/// HTLCs whose bill key was revealed in time, anchor the log, make the other HTLCs
+		/// claimable, remove the channel. Emits `ChannelClosed`.
 		#[pallet::call_index(9)]
 		#[pallet::weight(T::WeightInfo::settle(T::MaxHtlcs::get()))]
 		pub fn settle(origin: OriginFor<T>, channel_id: ChannelId) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
 			let channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
-			let ChannelStatus::Closing { deadline, .. } = channel.status else {
+			let ChannelStatus::Closing { deadline, closer, closed_nonce } = channel.status else {
 				return Err(Error::<T>::ChannelNotClosing.into());
 			};
-			ensure!(
-				frame_system::Pallet::<T>::block_number() > deadline,
-				Error::<T>::ChallengePeriodNotOver
-			);
+			ensure!(Self::block() > deadline, Error::<T>::ChallengePeriodNotOver);
+			let stale_closer =
+				proves_stale(closer, closed_nonce, channel.state.nonce).then_some(closer);
 			let htlcs = channel.state.htlcs.len() as u32;
-			Self::finish(channel_id, channel)?;
+			Self::finish(channel_id, channel, stale_closer)?;
 			Ok(Some(T::WeightInfo::settle(htlcs)).into())
 		}
 
-		/// Claim a pending HTLC with its bill key before it expires (anyone may call): pays
-		/// the verifier and reveals the key in `HtlcClaimed`.
+		/// Claim an HTLC left pending at settlement with its bill key, until its expiry
+		/// (anyone may call): pays the verifier and reveals the key in `HtlcClaimed`.
 		#[pallet::call_index(10)]
 		#[pallet::weight(T::WeightInfo::claim_htlc())]
 		pub fn claim_htlc(
@@ -841,31 +778,22 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			let htlc = ClaimableHtlcs::<T>::get(channel_id, payment_hash)
 				.ok_or(Error::<T>::UnknownHtlc)?;
-			ensure!(
-				Hash(sp_io::hashing::sha2_256(&bill_key.0)) == payment_hash,
-				Error::<T>::WrongBillKey
-			);
+			ensure!(attest_primitives::payment_hash(&bill_key) == payment_hash, Error::<T>::WrongBillKey);
 			ensure!(Self::now() <= htlc.expiry, Error::<T>::HtlcExpired);
-			T::Currency::transfer_on_hold(
-				&HoldReason::ChannelDeposit.into(),
-				&htlc.requester,
-				&htlc.verifier,
-				htlc.amount,
-				Precision::Exact,
-				Restriction::Free,
-				Fortitude::Polite,
-			)?;
+			let paid = Self::pay_from_hold(&htlc.requester, &htlc.verifier, htlc.amount)?;
 			ClaimableHtlcs::<T>::remove(channel_id, payment_hash);
 			Self::deposit_event(Event::HtlcClaimed {
 				channel_id,
 				payment_hash,
 				bill_key,
 				amount: htlc.amount,
+				paid,
 			});
 			Ok(())
 		}
 
-		/// Refund an expired pending HTLC to the requester (anyone may call).
+		/// Refund an expired HTLC left pending at settlement to the requester (anyone may
+		/// call).
 		#[pallet::call_index(11)]
 		#[pallet::weight(T::WeightInfo::refund_htlc())]
 		pub fn refund_htlc(
@@ -887,6 +815,32 @@ pub mod pallet {
 			Self::deposit_event(Event::HtlcRefunded { channel_id, payment_hash, amount: htlc.amount });
 			Ok(())
 		}
+
+		/// Put a bill key on chain while the channel is open or closing (the verifier only):
+		/// an HTLC with its payment hash in the state the channel settles with pays the
+		/// verifier if the key was revealed at or before the HTLC's expiry, however late the
+		/// settlement. After settlement, use `claim_htlc`. Emits `BillKeyRevealed`.
+		#[pallet::call_index(12)]
+		#[pallet::weight(T::WeightInfo::reveal_bill_key())]
+		pub fn reveal_bill_key(
+			origin: OriginFor<T>,
+			channel_id: ChannelId,
+			bill_key: BillKey,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
+			ensure!(channel.party_of(&who) == Some(Party::Verifier), Error::<T>::NotVerifier);
+			let payment_hash = attest_primitives::payment_hash(&bill_key);
+			ensure!(channel.revealed_at(&payment_hash).is_none(), Error::<T>::AlreadyRevealed);
+			let block = Self::now();
+			channel
+				.revealed
+				.try_push(RevealedKey { payment_hash, block })
+				.map_err(|_| Error::<T>::TooManyRevealedKeys)?;
+			Channels::<T>::insert(channel_id, channel);
+			Self::deposit_event(Event::BillKeyRevealed { channel_id, payment_hash, bill_key, block });
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -903,6 +857,15 @@ pub mod pallet {
 			Ok(endpoint)
 		}
 
+		/// A challenge period within the chain's bounds.
+		fn check_challenge_period(period: BlockNumberFor<T>) -> Result<(), Error<T>> {
+			ensure!(
+				period >= T::MinChallengePeriod::get() && period <= T::MaxChallengePeriod::get(),
+				Error::<T>::InvalidChallengePeriod
+			);
+			Ok(())
+		}
+
 		/// Hash of this chain's genesis block: part of every signing payload.
 		pub fn genesis_hash() -> Hash {
 			let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
@@ -914,9 +877,14 @@ pub mod pallet {
 			out
 		}
 
+		/// The current block number.
+		fn block() -> BlockNumberFor<T> {
+			frame_system::Pallet::<T>::block_number()
+		}
+
 		/// The current block number as the protocol's `u32`.
-		fn now() -> u32 {
-			let n: u64 = frame_system::Pallet::<T>::block_number().saturated_into();
+		pub(crate) fn now() -> u32 {
+			let n: u64 = Self::block().saturated_into();
 			n.try_into().unwrap_or(u32::MAX)
 		}
 
@@ -942,35 +910,43 @@ pub mod pallet {
 		}
 
 		/// Checks every state submitted on chain must pass: right channel, strictly newer
-		/// nonce, totals matching a prefix of the fundings, bounded unique HTLCs, and an
-		/// unanchored range that starts where the last anchor ended.
+		/// nonce, totals matching a prefix of the fundings, bounded unique HTLCs the
+		/// requester's funds cover, and a log that extends the last anchored one.
 		pub(crate) fn check_newer_state(
 			channel: &Channel<T>,
 			channel_id: ChannelId,
 			state: &ChannelState,
+			consistency: &[Hash],
 		) -> Result<(), Error<T>> {
 			ensure!(state.channel_id == channel_id, Error::<T>::WrongChannel);
 			ensure!(state.nonce > channel.state.nonce, Error::<T>::StaleState);
-			Self::funding_prefix(channel, state)?;
+			let prefix = Self::funding_prefix(channel, state)?;
 			ensure!(state.htlcs.len() as u32 <= T::MaxHtlcs::get(), Error::<T>::InvalidHtlcs);
+			let mut htlc_total = 0u128;
 			for (i, h) in state.htlcs.iter().enumerate() {
 				ensure!(
 					state.htlcs.iter().skip(i + 1).all(|o| o.payment_hash != h.payment_hash),
 					Error::<T>::InvalidHtlcs
 				);
+				htlc_total = htlc_total.checked_add(h.amount).ok_or(Error::<T>::Overflow)?;
 			}
-			let range = &state.unanchored;
-			ensure!(
-				range.first_seq == channel.next_seq &&
-					range.end().is_some() &&
-					(range.count > 0 || range.root == merkle::empty_root()),
-				Error::<T>::NonContiguousRange
-			);
-			Ok(())
+			// HTLCs pay the verifier from the requester's funds: what they lock must stay on
+			// the requester's hold until they resolve.
+			let requester_funded = channel
+				.fundings
+				.iter()
+				.take(prefix)
+				.filter(|f| f.by == Party::Requester)
+				.fold(0u128, |acc, f| acc.saturating_add(f.amount));
+			ensure!(htlc_total <= requester_funded, Error::<T>::InvalidHtlcs);
+			Self::check_log(channel, &state.log, consistency)
 		}
 
 		/// How many leading fundings the state's total covers.
-		fn funding_prefix(channel: &Channel<T>, state: &ChannelState) -> Result<usize, Error<T>> {
+		pub(crate) fn funding_prefix(
+			channel: &Channel<T>,
+			state: &ChannelState,
+		) -> Result<usize, Error<T>> {
 			let total = state.total().ok_or(Error::<T>::Overflow)?;
 			let mut sum = 0u128;
 			for (i, f) in channel.fundings.iter().enumerate() {
@@ -982,171 +958,22 @@ pub mod pallet {
 			Err(Error::<T>::TotalMismatch)
 		}
 
-		/// Store an anchor for `range` (if it holds items) and index it off chain.
-		fn anchor(
-			channel_id: ChannelId,
-			channel: &mut Channel<T>,
-			range: &ItemRange,
-		) -> Result<(), Error<T>> {
-			// Nothing to anchor, or a range the last checkpoint already anchored (closing with
-			// the on-chain state): every new state starts exactly at `next_seq`.
-			if range.count == 0 || range.first_seq != channel.next_seq {
-				return Ok(());
-			}
-			let end = range.end().ok_or(Error::<T>::Overflow)?;
-			let index = channel.anchor_count;
-			channel.anchor_count = index.checked_add(1).ok_or(Error::<T>::Overflow)?;
-			channel.next_seq = end;
-			let block = Self::now();
-			let info =
-				AnchorInfo { first_seq: range.first_seq, count: range.count, root: range.root, block };
-			Anchors::<T>::insert(channel_id, index, info);
-			// The same items attested again give the same root: keep the first anchor.
-			if !AnchorsByRoot::<T>::contains_key(range.root, channel_id) {
-				AnchorsByRoot::<T>::insert(range.root, channel_id, index);
-			}
-
-			let (counter_block, n) = AnchorCounter::<T>::get();
-			let n = if counter_block == block { n } else { 0 };
-			let anchor = Anchor { channel_id, index, range: *range, block };
-			sp_io::offchain_index::set(&super::anchor_index_key(block, n), &anchor.encode());
-			let next = n.saturating_add(1);
-			sp_io::offchain_index::set(&super::anchor_count_key(block), &next.encode());
-			AnchorCounter::<T>::put((block, next));
-
-			Self::deposit_event(Event::Anchored {
-				channel_id,
-				index,
-				first_seq: range.first_seq,
-				count: range.count,
-				root: range.root,
-			});
-			Ok(())
-		}
-
-		/// Settle `channel` with its current state: anchor, pay out, keep HTLCs claimable,
-		/// remove the channel.
-		///
-		/// Holds are per account, so the channel's funds are moved between the parties' holds
-		/// as needed: the requester ends with its balance (plus its unused top-ups) free and
-		/// the HTLC amounts still on hold; the verifier with its balance (plus its unused
-		/// top-ups) free.
-		fn finish(channel_id: ChannelId, mut channel: Channel<T>) -> DispatchResult {
-			let mut state = channel.state.clone();
-			let mut penalty = 0u128;
-			if let ChannelStatus::Closing { closer, stale: true, .. } = channel.status {
-				let (from, to) = match closer {
-					Party::Requester => (&mut state.requester_balance, &mut state.verifier_balance),
-					Party::Verifier => (&mut state.verifier_balance, &mut state.requester_balance),
-				};
-				penalty = T::StaleClosePenalty::get().mul_floor(*from);
-				*from = from.saturating_sub(penalty);
-				*to = to.checked_add(penalty).ok_or(Error::<T>::Overflow)?;
-			}
-			let prefix = Self::funding_prefix(&channel, &state)?;
-			let (mut unused_r, mut unused_v) = (0u128, 0u128);
-			for f in channel.fundings.iter().skip(prefix) {
-				match f.by {
-					Party::Requester => unused_r = unused_r.saturating_add(f.amount),
-					Party::Verifier => unused_v = unused_v.saturating_add(f.amount),
-				}
-			}
-			let htlc_total = state
-				.htlcs
-				.iter()
-				.try_fold(0u128, |acc, h| acc.checked_add(h.amount))
-				.ok_or(Error::<T>::Overflow)?;
-			let (held_r, held_v) =
-				(channel.held_by(Party::Requester), channel.held_by(Party::Verifier));
-			let pay_r = state.requester_balance.checked_add(unused_r).ok_or(Error::<T>::Overflow)?;
-			let pay_v = state.verifier_balance.checked_add(unused_v).ok_or(Error::<T>::Overflow)?;
-			let keep_r = pay_r.checked_add(htlc_total).ok_or(Error::<T>::Overflow)?;
-			// Conservation: what is paid and kept equals what is held.
-			ensure!(
-				keep_r.checked_add(pay_v) == held_r.checked_add(held_v),
-				Error::<T>::TotalMismatch
-			);
-			for h in state.htlcs.iter() {
-				ensure!(
-					!ClaimableHtlcs::<T>::contains_key(channel_id, h.payment_hash),
-					Error::<T>::InvalidHtlcs
-				);
-			}
-
-			Self::anchor(channel_id, &mut channel, &state.unanchored)?;
-
-			let reason: T::RuntimeHoldReason = HoldReason::ChannelDeposit.into();
-			let (requester, verifier) = (&channel.requester, &channel.verifier);
-			if held_r >= keep_r {
-				let surplus = held_r - keep_r;
-				if surplus > 0 {
-					T::Currency::transfer_on_hold(
-						&reason,
-						requester,
-						verifier,
-						surplus,
-						Precision::Exact,
-						Restriction::Free,
-						Fortitude::Polite,
-					)?;
-				}
-				if held_v > 0 {
-					T::Currency::release(&reason, verifier, held_v, Precision::Exact)?;
-				}
-			} else {
-				let deficit = keep_r - held_r;
-				T::Currency::transfer_on_hold(
-					&reason,
-					verifier,
-					requester,
-					deficit,
-					Precision::Exact,
-					Restriction::OnHold,
-					Fortitude::Polite,
-				)?;
-				let rest_v = held_v.saturating_sub(deficit);
-				if rest_v > 0 {
-					T::Currency::release(&reason, verifier, rest_v, Precision::Exact)?;
-				}
-			}
-			if pay_r > 0 {
-				T::Currency::release(&reason, requester, pay_r, Precision::Exact)?;
-			}
-			for h in state.htlcs.iter() {
-				ClaimableHtlcs::<T>::insert(
-					channel_id,
-					h.payment_hash,
-					ClaimableHtlc {
-						requester: requester.clone(),
-						verifier: verifier.clone(),
-						amount: h.amount,
-						expiry: h.expiry,
-						items: h.items,
-					},
-				);
-			}
-			Channels::<T>::remove(channel_id);
-			Self::deposit_event(Event::ChannelClosed {
-				channel_id,
-				requester_paid: pay_r,
-				verifier_paid: pay_v,
-				pending_htlcs: state.htlcs.len() as u32,
-				stale_close_penalty: penalty,
-			});
-			Ok(())
-		}
-
 		/// Invariants: the channel-deposit holds of every account equal what its open
-		/// channels and claimable HTLCs owe, and every channel's latest state conserves its
-		/// fundings.
+		/// channels and claimable HTLCs owe, every channel's latest state conserves its
+		/// fundings, and every channel's state extends its anchored log.
 		#[cfg(any(feature = "try-runtime", feature = "std"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
+			use frame_support::traits::fungible::InspectHold;
 			let mut owed: BTreeMap<AccountId32, u128> = BTreeMap::new();
 			for (id, channel) in Channels::<T>::iter() {
 				ensure!(id == channel.state.channel_id, "channel stored under another id");
 				Self::funding_prefix(&channel, &channel.state)
 					.map_err(|_| "channel state does not conserve its fundings")?;
+				ensure!(
+					channel.state.log.size >= channel.anchored.size,
+					"channel state's log is shorter than its anchored log"
+				);
 				for party in [Party::Requester, Party::Verifier] {
 					let e = owed.entry(channel.account(party).clone()).or_default();
 					*e = e.saturating_add(channel.held_by(party));

@@ -56,15 +56,17 @@ impl pallet_balances::Config for Test {
 pub const EXISTENTIAL_DEPOSIT: Balance = 10;
 pub const VERIFIER_DEPOSIT: Balance = 1_000;
 pub const MIN_CHANNEL_DEPOSIT: Balance = 100;
+pub const MIN_TOP_UP: Balance = 50;
 pub const MIN_CHALLENGE: u64 = 5;
 pub const MAX_CHALLENGE: u64 = 1_000;
 pub const MAX_HTLCS: u32 = 4;
-pub const MAX_FUNDINGS: u32 = 4;
+pub const MAX_FUNDINGS: u32 = 5;
 
 parameter_types! {
 	pub const ExistentialDeposit: Balance = EXISTENTIAL_DEPOSIT;
 	pub const VerifierDeposit: Balance = VERIFIER_DEPOSIT;
 	pub const MinChannelDeposit: Balance = MIN_CHANNEL_DEPOSIT;
+	pub const MinTopUp: Balance = MIN_TOP_UP;
 	pub static StaleClosePenalty: Perbill = Perbill::from_percent(10);
 }
 
@@ -74,6 +76,7 @@ impl pallet_attestation::Config for Test {
 	type VerifierDeposit = VerifierDeposit;
 	type MaxEndpointLen = ConstU32<64>;
 	type MinChannelDeposit = MinChannelDeposit;
+	type MinTopUp = MinTopUp;
 	type MinChallengePeriod = ConstU64<MIN_CHALLENGE>;
 	type MaxChallengePeriod = ConstU64<MAX_CHALLENGE>;
 	type MaxHtlcs = ConstU32<MAX_HTLCS>;

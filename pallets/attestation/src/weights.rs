@@ -53,6 +53,7 @@ pub trait WeightInfo {
 	fn settle(h: u32, ) -> Weight;
 	fn claim_htlc() -> Weight;
 	fn refund_htlc() -> Weight;
+	fn reveal_bill_key() -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -246,6 +247,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
+	/// Storage: `Attestation::Channels` (r:1 w:1)
+	fn reveal_bill_key() -> Weight {
+		Weight::from_parts(40_000_000, 8500)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
 }
 
 /// The same weights with ParityDB's database weights, for tests and mocks.
@@ -317,5 +324,10 @@ impl WeightInfo for () {
 		Weight::from_parts(66_759_000, 3661)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
+	}
+	fn reveal_bill_key() -> Weight {
+		Weight::from_parts(40_000_000, 8500)
+			.saturating_add(ParityDbWeight::get().reads(1_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 }

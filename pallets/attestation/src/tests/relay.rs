@@ -1,7 +1,7 @@
 //! The off-chain anchor relay against the offchain test externalities.
 
 use crate::{anchor_count_key, anchor_index_key, relay};
-use attest_primitives::{Anchor, Hash, ItemRange};
+use attest_primitives::{Anchor, Hash, LogHead};
 use codec::Encode;
 use sp_core::offchain::{
 	testing::{PendingRequest, TestOffchainExt},
@@ -12,7 +12,8 @@ fn anchor(block: u32, index: u32) -> Anchor {
 	Anchor {
 		channel_id: Hash([index as u8; 32]),
 		index,
-		range: ItemRange { first_seq: 0, count: 1, root: Hash([9; 32]) },
+		first_seq: 0,
+		log: LogHead { size: 1, root: Hash([9; 32]) },
 		block,
 	}
 }
