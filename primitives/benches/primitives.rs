@@ -56,7 +56,8 @@ fn signing_benches(c: &mut Criterion) {
 		requester_balance: 1_000,
 		verifier_balance: 10,
 		htlcs: Default::default(),
-		unanchored: ItemRange::empty(0),
+		log: LogHead::empty(),
+		is_final: false,
 	};
 	let sig = sign::sign_state(&pair, &genesis, &state);
 	let mut g = c.benchmark_group("sr25519");

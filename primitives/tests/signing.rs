@@ -22,7 +22,8 @@ fn state(channel: u8, nonce: u64, requester: u128, verifier: u128) -> ChannelSta
 		}]
 		.try_into()
 		.unwrap(),
-		unanchored: ItemRange::of_digests(0, &[sha256(b"item")]),
+		log: LogHead::of_digests(&[sha256(b"item")]),
+		is_final: false,
 	}
 }
 

@@ -139,7 +139,14 @@ fn sample_state() -> ChannelState {
 		}]
 		.try_into()
 		.unwrap(),
-		unanchored: ItemRange::of_digests(40, &[sha256(b"hello world\n"), sha256(b"second item")]),
+		// The channel's log: 40 earlier items (`SHA-256(u64_le(i))`) and the two billed ones.
+		log: LogHead::of_digests(
+			&(0..40u64)
+				.map(item_digest)
+				.chain([sha256(b"hello world\n"), sha256(b"second item")])
+				.collect::<Vec<_>>(),
+		),
+		is_final: false,
 	}
 }
 
@@ -152,8 +159,19 @@ fn signing_vectors() -> Value {
 	let channel = state.channel_id;
 	let bill = Bill { items: state.htlcs[0].items, amount: 10_000_000_000, payment_hash: state.htlcs[0].payment_hash, expiry: 1_200 };
 	let claim = ItemClaim { seq: 40, digest: sha256(b"hello world\n"), payment_hash: bill.payment_hash };
+	// The last state of the channel: the HTLC resolved into the verifier's balance, final.
+	let final_state = ChannelState {
+		nonce: state.nonce + 1,
+		verifier_balance: state.verifier_balance + state.htlcs[0].amount,
+		htlcs: Default::default(),
+		is_final: true,
+		..state.clone()
+	};
+	let blob_read = (claim.digest, 1_790_000_000_000u64);
 	let messages: Vec<(Kind, &str, Value, Vec<u8>)> = vec![
 		(Kind::State, "ChannelState", serde_json::to_value(&state).unwrap(), state.encode()),
+		(Kind::State, "ChannelState", serde_json::to_value(&final_state).unwrap(), final_state.encode()),
+		(Kind::BlobRead, "BlobRead", json!({"digest": claim.digest, "expiresAtUnixMs": 1_790_000_000_000u64}), blob_read.encode()),
 		(Kind::Bill, "Bill", serde_json::to_value(bill).unwrap(), bill.encode()),
 		(Kind::FirstRecord, "ItemClaim", serde_json::to_value(claim).unwrap(), claim.encode()),
 		(Kind::SecondRecord, "ItemClaim", serde_json::to_value(claim).unwrap(), claim.encode()),
@@ -184,9 +202,24 @@ fn signing_vectors() -> Value {
 			}));
 		}
 	}
+	// Channel ids: blake2_256(SCALE(("attest/channel-id/v1", genesis, requester, verifier, open_nonce))).
+	let mut ids = Vec::new();
+	for (requester, verifier, open_nonce) in [([0xd4u8; 32], [0x8eu8; 32], 0u64), ([0xd4; 32], [0x8e; 32], 1), ([0x8e; 32], [0xd4; 32], 0), ([0x01; 32], [0x02; 32], 1_000_000_007)] {
+		let (r, v) = (sp_runtime::AccountId32::new(requester), sp_runtime::AccountId32::new(verifier));
+		let preimage = (b"attest/channel-id/v1".as_slice(), genesis(), &r, &v, open_nonce).encode();
+		ids.push(json!({
+			"genesisHash": genesis(),
+			"requester": hex0x(requester),
+			"verifier": hex0x(verifier),
+			"openNonce": open_nonce,
+			"preimage": hex0x(&preimage),
+			"channelId": channel_id(&genesis(), &r, &v, open_nonce),
+		}));
+	}
 	json!({
-		"description": "Signing payloads: SCALE((kind_tag: Vec<u8>, genesis_hash: [u8;32], channel_id: [u8;32], message)). sr25519 and ed25519 sign the payload bytes; ecdsa signs blake2_256(payload). multiSignature is the SCALE-encoded sp_runtime::MultiSignature (0x00 ed25519, 0x01 sr25519, 0x02 ecdsa). See docs/protocol.md.",
+		"description": "Signing payloads: SCALE((kind_tag: Vec<u8>, genesis_hash: [u8;32], channel_id: [u8;32], message)). sr25519 and ed25519 sign the payload bytes; ecdsa signs blake2_256(payload). multiSignature is the SCALE-encoded sp_runtime::MultiSignature (0x00 ed25519, 0x01 sr25519, 0x02 ecdsa). BlobRead messages are the tuple (digest: [u8;32], expires_at_unix_ms: u64). channelIds: the on-chain derivation of channel ids (openNonce = the pallet's ChannelCount before the open). See docs/protocol.md.",
 		"vectors": out,
+		"channelIds": ids,
 	})
 }
 
@@ -223,6 +256,7 @@ fn merkle_vectors_match_the_code() {
 #[test]
 fn signing_vectors_match_the_code() {
 	check_or_write("signing.json", signing_vectors(), |committed, fresh| {
+		assert_eq!(committed["channelIds"], fresh["channelIds"], "channel-id vectors differ");
 		let (c, f) = (committed["vectors"].as_array().unwrap(), fresh["vectors"].as_array().unwrap());
 		assert_eq!(c.len(), f.len());
 		for (c, f) in c.iter().zip(f) {

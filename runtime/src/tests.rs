@@ -109,6 +109,7 @@ fn registry_calls_dispatch_through_runtime() {
 		let call = RuntimeCall::Attestation(AttestationCall::register_verifier {
 			endpoint: b"https://bob.example:8443".to_vec(),
 			price: MILLI_UNIT,
+			min_challenge_period: MINUTES,
 		});
 		assert_ok!(call.dispatch(RuntimeOrigin::signed(bob.clone())));
 		let reason: RuntimeHoldReason = pallet_attestation::HoldReason::VerifierDeposit.into();
@@ -118,6 +119,7 @@ fn registry_calls_dispatch_through_runtime() {
 		let again = RuntimeCall::Attestation(AttestationCall::register_verifier {
 			endpoint: b"https://bob.example".to_vec(),
 			price: 1,
+			min_challenge_period: MINUTES,
 		});
 		assert_noop!(
 			again.dispatch(RuntimeOrigin::signed(bob.clone())),
@@ -158,4 +160,37 @@ fn a_block_fits_over_a_thousand_cooperative_closes() {
 		max.ref_time()
 	);
 	assert!(fit >= 1_000, "only {fit} cooperative closes fit in a block");
+}
+
+/// Issue 11: fees must rise when blocks are full, so that filling blocks to censor a
+/// channel's challenge for its whole challenge period costs more and more; and they never
+/// fall below the base fee.
+#[test]
+fn fees_rise_with_full_blocks_and_never_fall_below_the_base() {
+	use frame_support::dispatch::DispatchClass;
+	use pallet_transaction_payment::Multiplier;
+	use sp_runtime::traits::Convert;
+	type Update = <Runtime as pallet_transaction_payment::Config>::FeeMultiplierUpdate;
+	ext_from_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		let weights = configs::RuntimeBlockWeights::get();
+		let full = weights.get(DispatchClass::Normal).max_total.unwrap_or(weights.max_block);
+		// A day of full blocks.
+		System::set_block_consumed_resources(full, 0);
+		let mut m = Multiplier::from_u32(1);
+		for _ in 0..DAYS {
+			m = Update::convert(m);
+		}
+		println!("fee multiplier after a day of full blocks: {m:?}");
+		assert!(m > Multiplier::from_u32(2), "fees only rose to {m:?} after a day of full blocks");
+		// Each full block raises the fee.
+		let next = Update::convert(m);
+		assert!(next > m);
+		// Empty blocks bring it down, but never below 1.
+		System::set_block_consumed_resources(frame_support::weights::Weight::zero(), 0);
+		let mut low = m;
+		for _ in 0..10 * DAYS {
+			low = Update::convert(low);
+		}
+		assert_eq!(low, Multiplier::from_u32(1));
+	});
 }

@@ -15,7 +15,7 @@ mod common;
 use common::chain::pair;
 
 use attest_primitives::{
-	merkle, signing::sign, Anchor, DataRef, FirstRecord, Hash, ItemClaim, ItemRange,
+	merkle, signing::sign, Anchor, DataRef, FirstRecord, Hash, ItemClaim, LogHead,
 };
 use attest_server::{api::Batch, api::BatchRecord, store::Parties, store::Record, Config};
 use rayon::prelude::*;
@@ -345,11 +345,8 @@ async fn proof_latency(
 		let anchor = Anchor {
 			channel_id: channel,
 			index: 0,
-			range: ItemRange {
-				first_seq: 0,
-				count: per_anchor,
-				root: merkle::root_of_digests(&digests),
-			},
+			first_seq: 0,
+			log: LogHead { size: per_anchor, root: merkle::root_of_digests(&digests) },
 			block: 1,
 		};
 		server.state.store.insert_anchor(&anchor).await?;

@@ -38,17 +38,17 @@ pub async fn accept(state: &AppState, anchor: &Anchor, source: &str) -> Result<A
 			anchor.index, anchor.channel_id
 		))),
 		Some(real) if real != *anchor => Err(ApiError::AnchorNotOnChain(format!(
-			"the finalized chain holds anchor {} of channel {:?} as range {}+{} root {:?} at block {}, \
+			"the finalized chain holds anchor {} of channel {:?} as items {}..{} root {:?} at block {}, \
 			 not what was sent",
-			anchor.index, anchor.channel_id, real.range.first_seq, real.range.count, real.range.root, real.block
+			anchor.index, anchor.channel_id, real.first_seq, real.log.size, real.log.root, real.block
 		))),
 		Some(real) => {
 			let new = state.store.insert_anchor(&real).await?;
 			if new {
 				state.metrics.anchors.with_label_values(&[source]).inc();
 				tracing::info!(
-					"anchor {} of {:?} ({} items from {}) at block {} accepted ({source})",
-					real.index, real.channel_id, real.range.count, real.range.first_seq, real.block
+					"anchor {} of {:?} (log of {} items, new from {}) at block {} accepted ({source})",
+					real.index, real.channel_id, real.log.size, real.first_seq, real.block
 				);
 			}
 			complete(state, &real).await?;
@@ -57,9 +57,10 @@ pub async fn accept(state: &AppState, anchor: &Anchor, source: &str) -> Result<A
 	}
 }
 
-/// The Merkle tree of an anchored range as this server stores it: `None` unless every item
-/// of the range is stored and their digests give the anchored root. Trees are kept in a
-/// small LRU cache, so the proofs asked for right after anchoring do not rebuild them.
+/// The Merkle tree of an anchored log as this server stores it: `None` unless every item
+/// of the log (`0 .. log.size`) is stored and their digests give the anchored root. Trees are
+/// kept in a small LRU cache, so the proofs asked for right after anchoring do not rebuild
+/// them.
 pub async fn tree(state: &AppState, anchor: &Anchor) -> Result<Option<Arc<MerkleTree>>, ApiError> {
 	let key = (anchor.channel_id, anchor.index);
 	if let Some(t) = state.trees.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
@@ -67,23 +68,23 @@ pub async fn tree(state: &AppState, anchor: &Anchor) -> Result<Option<Arc<Merkle
 	}
 	let items = state
 		.store
-		.range_digests(&anchor.channel_id, anchor.range.first_seq, anchor.range.count)
+		.range_digests(&anchor.channel_id, 0, anchor.log.size)
 		.await?;
-	if items.len() as u64 != anchor.range.count {
+	if items.len() as u64 != anchor.log.size {
 		return Ok(None);
 	}
 	let digests: Vec<Hash> = items.into_iter().map(|(_, d)| d).collect();
 	let tree = tokio::task::spawn_blocking(move || MerkleTree::from_digests(&digests))
 		.await
 		.map_err(|e| ApiError::Internal(e.to_string()))?;
-	if tree.root() != anchor.range.root {
+	if tree.root() != anchor.log.root {
 		tracing::warn!(
 			"anchor {} of {:?}: the stored records give root {:?}, the chain {:?}; \
 			 items stay unanchored here",
 			anchor.index,
 			anchor.channel_id,
 			tree.root(),
-			anchor.range.root
+			anchor.log.root
 		);
 		return Ok(None);
 	}

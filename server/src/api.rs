@@ -820,8 +820,8 @@ async fn item_status(State(state): St, Path(digest): Path<String>) -> ApiResult<
 pub struct AttestationProof {
 	/// The anchor on chain (checked against finalized storage).
 	pub anchor: Anchor,
-	/// Inclusion of the item's digest under `anchor.range.root`; leaf index is
-	/// `seq - anchor.range.first_seq`.
+	/// Inclusion of the item's digest under `anchor.log.root`: `PATH(seq, D[anchor.log.size])`,
+	/// the leaf index is the item's `seq`.
 	pub proof: InclusionProof,
 	/// The verifier's signed record (its claim holds the digest and seq).
 	pub first_record: FirstRecord,
@@ -881,12 +881,12 @@ async fn item_proof(
 		.anchor;
 	let tree = anchors::tree(&state, &anchor).await?.ok_or_else(|| {
 		ApiError::NotReady(
-			"the records of this anchored range are not all stored here, or do not give the \
+			"the records of this anchored log are not all stored here, or do not give the \
 			 anchored root"
 				.into(),
 		)
 	})?;
-	let leaf = item.claim.seq - anchor.range.first_seq;
+	let leaf = item.claim.seq;
 	let proof = tree.inclusion_proof(leaf).map_err(|e| ApiError::Internal(e.to_string()))?;
 	let proof = AttestationProof { anchor, proof, first_record, second_record: item.second };
 	let scale = proof.encode();

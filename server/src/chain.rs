@@ -3,7 +3,7 @@
 //! pallet's storage layout (documented in `docs/pallet.md`); values are SCALE-decoded.
 
 use crate::store::Parties;
-use attest_primitives::{channel::ChannelId, channel::ItemRange, Anchor, Hash};
+use attest_primitives::{channel::ChannelId, Anchor, Hash, LogHead};
 use codec::Decode;
 use subxt::{
 	config::{PolkadotConfig, RpcConfigFor},
@@ -61,8 +61,7 @@ pub fn anchor_key(channel_id: &ChannelId, index: u32) -> Vec<u8> {
 #[derive(Decode)]
 struct AnchorInfo {
 	first_seq: u64,
-	count: u64,
-	root: Hash,
+	log: LogHead,
 	block: u32,
 }
 
@@ -139,7 +138,8 @@ impl Chain {
 		Ok(Some(Anchor {
 			channel_id: *channel_id,
 			index,
-			range: ItemRange { first_seq: info.first_seq, count: info.count, root: info.root },
+			first_seq: info.first_seq,
+			log: info.log,
 			block: info.block,
 		}))
 	}

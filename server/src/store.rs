@@ -493,9 +493,9 @@ impl Store {
 		)
 		.bind(anchor.channel_id.0.to_vec())
 		.bind(i64::from(anchor.index))
-		.bind(anchor.range.first_seq as i64)
-		.bind(anchor.range.count as i64)
-		.bind(anchor.range.root.0.to_vec())
+		.bind(anchor.first_seq as i64)
+		.bind(anchor.new_items() as i64)
+		.bind(anchor.log.root.0.to_vec())
 		.bind(i64::from(anchor.block))
 		.bind(now_ms())
 		.execute(&mut *tx)
@@ -523,9 +523,9 @@ impl Store {
 			anchor: Anchor {
 				channel_id: hash_of(row.try_get("channel_id")?, "anchors.channel_id")?,
 				index: u32::try_from(idx).map_err(|_| StoreError::Corrupt("anchors.idx"))?,
-				range: attest_primitives::channel::ItemRange {
-					first_seq: first_seq as u64,
-					count: count as u64,
+				first_seq: first_seq as u64,
+				log: attest_primitives::LogHead {
+					size: (first_seq as u64).saturating_add(count as u64),
 					root: hash_of(row.try_get("root")?, "anchors.root")?,
 				},
 				block: u32::try_from(block).map_err(|_| StoreError::Corrupt("anchors.block"))?,
@@ -613,8 +613,8 @@ impl Store {
 		)
 		.bind(i64::from(anchor.index))
 		.bind(anchor.channel_id.0.to_vec())
-		.bind(anchor.range.first_seq as i64)
-		.bind(anchor.range.first_seq.saturating_add(anchor.range.count) as i64)
+		.bind(anchor.first_seq as i64)
+		.bind(anchor.log.size as i64)
 		.execute(&mut *tx)
 		.await?;
 		sqlx::query("UPDATE anchors SET complete = 1 WHERE channel_id = $1 AND idx = $2")
@@ -768,8 +768,8 @@ mod tests {
 		let recs: Vec<_> = (0..5).map(|i| rec(3, i, 20 + i as u8)).collect();
 		s.submit(&recs).await.expect("submit");
 		let digests: Vec<Hash> = (0..3).map(|i| Hash([20 + i; 32])).collect();
-		let range = attest_primitives::ItemRange::of_digests(0, &digests);
-		let anchor = Anchor { channel_id: Hash([3; 32]), index: 0, range, block: 9 };
+		let log = attest_primitives::LogHead::of_digests(&digests);
+		let anchor = Anchor { channel_id: Hash([3; 32]), index: 0, first_seq: 0, log, block: 9 };
 		assert!(s.insert_anchor(&anchor).await.expect("insert"));
 		assert!(!s.insert_anchor(&anchor).await.expect("insert again"), "idempotent");
 		assert_eq!(s.incomplete_anchors().await.expect("incomplete"), vec![anchor]);

@@ -6,7 +6,7 @@ mod common;
 
 use attest_primitives::{
 	signing::{sign::sign, Kind},
-	DataRef, Hash, InclusionProof, ItemRange, SecondRecord,
+	DataRef, Hash, InclusionProof, SecondRecord,
 };
 use attest_server::api::{
 	AttestationProof, Batch, BatchRecord, BatchResult, ItemStatus, ProofResponse,
@@ -373,12 +373,11 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 
 	// Anchor items 0..8 on chain. Forged relays are refused; the real one is accepted.
 	let digests: Vec<Hash> = claims.iter().map(|c| c.digest).collect();
-	let range = ItemRange::of_digests(0, &digests[..8]);
-	chain.checkpoint(id, 1, range, "//Alice", "//Bob").await?;
-	let real = attest_primitives::Anchor { channel_id: id, index: 0, range, block: 0 };
+	let log = chain.checkpoint(id, 1, &digests[..8], 0, "//Alice", "//Bob").await?;
+	let real = attest_primitives::Anchor { channel_id: id, index: 0, first_seq: 0, log, block: 0 };
 	let relay = |a: &attest_primitives::Anchor| post("/v1/anchors", a);
 	let mut forged_root = real;
-	forged_root.range.root = Hash([3; 32]);
+	forged_root.log.root = Hash([3; 32]);
 	expect_error(
 		relay(&forged_root).send().await?,
 		StatusCode::UNPROCESSABLE_ENTITY,
@@ -405,7 +404,7 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 	let accepted = accepted.ok_or_else(|| anyhow::anyhow!("the watcher did not find anchor 0"))?;
-	anyhow::ensure!(accepted.range == range && accepted.block > 0, "{accepted:?}");
+	anyhow::ensure!(accepted.log == log && accepted.first_seq == 0 && accepted.block > 0, "{accepted:?}");
 	let mut wrong_block = accepted;
 	wrong_block.block += 1;
 	expect_error(
@@ -426,7 +425,7 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	// A relayed anchor the watcher does not know yet (a channel without records here): it is
 	// checked against the chain and accepted.
 	let id2 = chain.open_channel("//Charlie", "//Bob").await?;
-	chain.checkpoint(id2, 1, ItemRange::of_digests(0, &digests[..1]), "//Charlie", "//Bob").await?;
+	chain.checkpoint(id2, 1, &digests[..1], 0, "//Charlie", "//Bob").await?;
 	let reader = attest_server::chain::Chain::connect(&node.ws_url()).await?;
 	let real2 = reader
 		.finalized_anchor(&id2, 0)
@@ -451,7 +450,7 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	// Proofs: JSON and SCALE, checked against the anchored root.
 	let p: ProofResponse = http.get(proof_url(&claims[5].digest)).send().await?.json().await?;
 	anyhow::ensure!(p.genesis == g && p.proof.anchor == accepted, "{p:?}");
-	p.proof.proof.verify_digest(&claims[5].digest, &range.root)?;
+	p.proof.proof.verify_digest(&claims[5].digest, &log.root)?;
 	anyhow::ensure!(p.proof.proof.leaf_index == 5 && p.proof.proof.tree_size == 8);
 	p.proof.first_record.verify(&g)?;
 	p.proof
@@ -472,7 +471,7 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	anyhow::ensure!(format!("0x{}", hex::encode(&scale)) == p.scale);
 	let mut flipped: InclusionProof = p.proof.proof.clone();
 	flipped.path[0].0[0] ^= 1;
-	anyhow::ensure!(flipped.verify_digest(&claims[5].digest, &range.root).is_err());
+	anyhow::ensure!(flipped.verify_digest(&claims[5].digest, &log.root).is_err());
 	// Items 8, 9 are not anchored yet; the watcher finds the next checkpoint by itself.
 	expect_error(
 		http.get(proof_url(&claims[9].digest)).send().await?,
@@ -480,7 +479,8 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		"not_ready",
 	)
 	.await?;
-	chain.checkpoint(id, 2, ItemRange::of_digests(8, &digests[8..]), "//Alice", "//Bob").await?;
+	// The second anchor covers the whole log (items 0..10); items 8 and 9 are new in it.
+	chain.checkpoint(id, 2, &digests, 8, "//Alice", "//Bob").await?;
 	let mut anchored = false;
 	for _ in 0..100 {
 		let s: ItemStatus = http
@@ -498,7 +498,11 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	}
 	anyhow::ensure!(anchored, "the watcher did not anchor item 9");
 	let p: ProofResponse = http.get(proof_url(&claims[9].digest)).send().await?.json().await?;
-	p.proof.proof.verify_digest(&claims[9].digest, &p.proof.anchor.range.root)?;
+	p.proof.proof.verify_digest(&claims[9].digest, &p.proof.anchor.log.root)?;
+	anyhow::ensure!(
+		p.proof.anchor.first_seq == 8 && p.proof.proof.leaf_index == 9 && p.proof.proof.tree_size == 10,
+		"{p:?}"
+	);
 
 	// Data reads: only the parties, only with a fresh signature.
 	let read = |who: &str, d: &Hash, expires: u64| {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use attest_primitives::{Anchor, Hash, ItemRange};
+use attest_primitives::{Anchor, Hash};
 use common::{chain::*, free_port, Node, Server};
 use std::time::Duration;
 
@@ -26,8 +26,7 @@ async fn scenario(node: &Node, port: u16, dir: &std::path::Path) -> anyhow::Resu
 	let id = chain.open_channel("//Alice", "//Bob").await?;
 	let digests: Vec<Hash> =
 		(0..4u64).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect();
-	let range = ItemRange::of_digests(0, &digests);
-	chain.checkpoint(id, 1, range, "//Alice", "//Bob").await?;
+	let log = chain.checkpoint(id, 1, &digests, 0, "//Alice", "//Bob").await?;
 	// Let the relay fail a few times against the closed port.
 	tokio::time::sleep(Duration::from_secs(2)).await;
 	let server =
@@ -37,7 +36,7 @@ async fn scenario(node: &Node, port: u16, dir: &std::path::Path) -> anyhow::Resu
 		let r = http.get(format!("{}/v1/channels/{id:?}/anchors/0", server.url())).send().await?;
 		if r.status().is_success() {
 			let a: Anchor = r.json().await?;
-			anyhow::ensure!(a.range == range && a.channel_id == id, "{a:?}");
+			anyhow::ensure!(a.log == log && a.first_seq == 0 && a.channel_id == id, "{a:?}");
 			let m = http.get(format!("{}/metrics", server.url())).send().await?.text().await?;
 			anyhow::ensure!(
 				m.contains("attest_server_anchors_accepted_total{source=\"relay\"} 1"),

@@ -5,7 +5,7 @@
 
 use attest_primitives::{
 	merkle::MerkleTree, payment_hash, signing::sign, Anchor, BillKey, DataRef, Hash, ItemClaim,
-	ItemRange,
+	LogHead,
 };
 use attest_server::api::AttestationProof;
 use codec::{Decode, Encode};
@@ -20,7 +20,8 @@ fn vector() -> (Hash, AttestationProof) {
 	let anchor = Anchor {
 		channel_id: channel,
 		index: 0,
-		range: ItemRange { first_seq: 0, count: 5, root: tree.root() },
+		first_seq: 0,
+		log: LogHead { size: 5, root: tree.root() },
 		block: 42,
 	};
 	let claim =
@@ -48,7 +49,7 @@ fn attestation_proof_vector() {
 	// The vector is a valid proof.
 	proof
 		.proof
-		.verify_digest(&proof.first_record.claim.digest, &proof.anchor.range.root)
+		.verify_digest(&proof.first_record.claim.digest, &proof.anchor.log.root)
 		.expect("inclusion");
 	proof.first_record.verify(&genesis).expect("verifier's signature");
 	proof

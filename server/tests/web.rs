@@ -5,7 +5,7 @@
 
 mod common;
 
-use attest_primitives::{DataRef, ItemRange};
+use attest_primitives::DataRef;
 use attest_server::api::ItemStatus;
 use common::{chain::*, Node, Server};
 use std::{path::PathBuf, process::Command, time::Duration};
@@ -68,7 +68,7 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 			.error_for_status()?;
 	}
 	let digests: Vec<_> = claims.iter().map(|c| c.digest).collect();
-	chain.checkpoint(id, 1, ItemRange::of_digests(0, &digests), "//Alice", "//Bob").await?;
+	chain.checkpoint(id, 1, &digests, 0, "//Alice", "//Bob").await?;
 	let mut anchored = false;
 	for _ in 0..100 {
 		let s: ItemStatus =

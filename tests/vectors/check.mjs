@@ -50,12 +50,15 @@ function h256(hex) {
 }
 const itemRange = (r) => u8aConcat(u64(r.firstSeq), u64(r.count), h256(r.root));
 const htlc = (h) => u8aConcat(h256(h.paymentHash), u128(h.amount), u32(h.expiry), itemRange(h.items));
+const logHead = (l) => u8aConcat(u64(l.size), h256(l.root));
+const bool = (b) => Uint8Array.of(b ? 1 : 0);
 const channelState = (s) => u8aConcat(
   h256(s.channelId), u64(s.nonce), u128(s.requesterBalance), u128(s.verifierBalance),
-  compact(s.htlcs.length), ...s.htlcs.map(htlc), itemRange(s.unanchored));
+  compact(s.htlcs.length), ...s.htlcs.map(htlc), logHead(s.log), bool(s.isFinal));
 const bill = (b) => u8aConcat(itemRange(b.items), u128(b.amount), h256(b.paymentHash), u32(b.expiry));
 const itemClaim = (c) => u8aConcat(u64(c.seq), h256(c.digest), h256(c.paymentHash));
-const encoders = { ChannelState: channelState, Bill: bill, ItemClaim: itemClaim };
+const blobRead = (m) => u8aConcat(h256(m.digest), u64(m.expiresAtUnixMs));
+const encoders = { ChannelState: channelState, Bill: bill, ItemClaim: itemClaim, BlobRead: blobRead };
 const bytes = (s) => new TextEncoder().encode(s);
 
 // --- Merkle (RFC 6962 / RFC 9162) -------------------------------------------------------
@@ -174,7 +177,7 @@ function checkSigning() {
     const result = signatureVerify(payload, hexToU8a(v.multiSignature), pub);
     check(result.isValid && result.crypto === v.scheme, `${v.name}: ${v.scheme} signature verifies`);
     // The same signature under another kind tag must not verify.
-    const otherTag = bytes(v.kind === 'attest/bill/v1' ? 'attest/state/v1' : 'attest/bill/v1');
+    const otherTag = bytes(v.kind === 'attest/bill/v1' ? 'attest/state/v2' : 'attest/bill/v1');
     const other = u8aConcat(compact(otherTag.length), otherTag, h256(v.genesisHash), h256(v.channelId), message);
     check(!signatureVerify(other, hexToU8a(v.multiSignature), pub).isValid, `${v.name}: rejected under another kind`);
     // Nor under another genesis hash.
@@ -184,8 +187,34 @@ function checkSigning() {
   }
 }
 
+function checkChannelIds() {
+  const s = JSON.parse(readFileSync(join(vectors, 'signing.json'), 'utf8'));
+  check(Array.isArray(s.channelIds) && s.channelIds.length > 0, 'channel-id vectors present');
+  for (const c of s.channelIds ?? []) {
+    const tag = bytes('attest/channel-id/v1');
+    const preimage = u8aConcat(compact(tag.length), tag, h256(c.genesisHash), h256(c.requester), h256(c.verifier), u64(c.openNonce));
+    check(u8aToHex(preimage) === c.preimage, `channel id ${c.openNonce}: preimage bytes`);
+    check(u8aToHex(blake2AsU8a(preimage, 256)) === c.channelId, `channel id ${c.openNonce}: blake2_256 of the preimage`);
+  }
+}
+
+/// A state's log must extend the log of every earlier anchor: check the sample state's log
+/// root from the documented item digests.
+function checkStateLogs() {
+  const s = JSON.parse(readFileSync(join(vectors, 'signing.json'), 'utf8'));
+  for (const v of s.vectors.filter((v) => v.messageType === 'ChannelState')) {
+    const log = v.message.log;
+    const digests = [];
+    for (let i = 0; i < log.size - 2; i++) digests.push(itemDigest(i));
+    digests.push(sha256(bytes('hello world\n')), sha256(bytes('second item')));
+    check(u8aToHex(mth(digests.map(leafHash))) === log.root, `${v.name}: log root over the documented items`);
+  }
+}
+
 await cryptoWaitReady();
 checkMerkle();
 checkSigning();
+checkChannelIds();
+checkStateLogs();
 console.log(`test vectors: ${checks - failures}/${checks} checks passed`);
 process.exit(failures === 0 ? 0 : 1);

@@ -9,9 +9,9 @@ use frame_support::{
 	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{traits::Bounded, FixedPointNumber, Perbill, Perquintill};
 use sp_version::RuntimeVersion;
 
 use super::{
@@ -102,8 +102,25 @@ impl pallet_balances::Config for Runtime {
 }
 
 parameter_types! {
-	pub FeeMultiplier: Multiplier = Multiplier::one();
+	/// Fees start to rise when blocks are more than a quarter full, as on Polkadot.
+	pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
+	/// How fast they rise: Polkadot's rate per 6 s block (about x2.3 per day of full blocks,
+	/// much faster than linearly over longer stretches).
+	pub AdjustmentVariable: Multiplier = Multiplier::saturating_from_rational(75, 1_000_000);
+	/// Fees never fall below the base fee: filling blocks to censor a channel's challenge
+	/// always costs at least the base fee of every block (see docs/pallet.md).
+	pub MinimumMultiplier: Multiplier = Multiplier::saturating_from_integer(1);
+	pub MaximumMultiplier: Multiplier = Bounded::max_value();
 }
+
+/// The fee multiplier after each block: up when the block was fuller than the target.
+pub type SlowAdjustingFeeUpdate<R> = TargetedFeeAdjustment<
+	R,
+	TargetBlockFullness,
+	AdjustmentVariable,
+	MinimumMultiplier,
+	MaximumMultiplier,
+>;
 
 impl pallet_transaction_payment::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
@@ -111,7 +128,7 @@ impl pallet_transaction_payment::Config for Runtime {
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
 	type LengthToFee = IdentityFee<Balance>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	type FeeMultiplierUpdate = SlowAdjustingFeeUpdate<Self>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
@@ -126,6 +143,8 @@ parameter_types! {
 	pub const VerifierDeposit: Balance = UNIT;
 	/// Smallest channel deposit (also covers the channel's storage).
 	pub const MinChannelDeposit: Balance = UNIT / 10;
+	/// Smallest top-up: each channel has only 15 (7 per party).
+	pub const MinTopUp: Balance = UNIT / 100;
 	/// A stale closer pays 10% of its final balance to the counterparty.
 	pub const StaleClosePenalty: Perbill = Perbill::from_percent(10);
 }
@@ -136,6 +155,7 @@ impl pallet_attestation::Config for Runtime {
 	type VerifierDeposit = VerifierDeposit;
 	type MaxEndpointLen = ConstU32<256>;
 	type MinChannelDeposit = MinChannelDeposit;
+	type MinTopUp = MinTopUp;
 	/// One minute at least.
 	type MinChallengePeriod = ConstU32<{ MINUTES }>;
 	/// One week at most.

@@ -1,7 +1,7 @@
 //! Calls to the dev chain (subxt) and signed protocol messages for tests.
 
 use attest_primitives::{
-	channel_id, signing::sign, ChannelState, DataRef, FirstRecord, Hash, ItemClaim, ItemRange,
+	channel_id, merkle, signing::sign, ChannelState, DataRef, FirstRecord, Hash, ItemClaim, LogHead,
 	SecondRecord,
 };
 pub use attest_testkit::chain::{account, pair, UNIT};
@@ -38,7 +38,7 @@ impl Chain {
 			self.submit(
 				verifier,
 				"register_verifier",
-				(b"https://verifier.example/v1".to_vec(), UNIT / 1000),
+				(b"https://verifier.example/v1".to_vec(), UNIT / 1000, 10u32),
 			)
 			.await?;
 			if let Ok(mut r) = self.registered.lock() {
@@ -50,26 +50,38 @@ impl Chain {
 		Ok(channel_id(&self.genesis, &account(requester), &account(verifier), n))
 	}
 
-	/// Checkpoint state `nonce` of channel `id` with `range` unanchored, signed by both.
+	/// Checkpoint state `nonce` of channel `id` whose log holds `digests` (every item of
+	/// the channel so far), signed by both; `anchored` is the log size the chain anchored
+	/// before (for the consistency proof). Returns the log head.
 	pub async fn checkpoint(
 		&self,
 		id: Hash,
 		nonce: u64,
-		range: ItemRange,
+		digests: &[Hash],
+		anchored: u64,
 		requester: &str,
 		verifier: &str,
-	) -> anyhow::Result<()> {
+	) -> anyhow::Result<LogHead> {
+		let log = LogHead::of_digests(digests);
 		let state = ChannelState {
 			channel_id: id,
 			nonce,
 			requester_balance: 10 * UNIT,
 			verifier_balance: 0,
 			htlcs: Default::default(),
-			unanchored: range,
+			log,
+			is_final: false,
+		};
+		let proof = if anchored == 0 {
+			vec![]
+		} else {
+			let leaves: Vec<Hash> = digests.iter().map(merkle::digest_leaf_hash).collect();
+			merkle::consistency_proof(&leaves, anchored)?.path
 		};
 		let sa: MultiSignature = sign::sign_state(&pair(requester), &self.genesis, &state);
 		let sb: MultiSignature = sign::sign_state(&pair(verifier), &self.genesis, &state);
-		self.submit(requester, "checkpoint", (id, state, sa, sb)).await
+		self.submit(requester, "checkpoint", (id, state, sa, sb, proof)).await?;
+		Ok(log)
 	}
 }
 
