@@ -38,7 +38,9 @@ impl SubstrateCli for Cli {
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development_chain_spec()?),
 			"" | "local" => Box::new(chain_spec::local_chain_spec()?),
-			path => Box::new(chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))?),
+			path => {
+				Box::new(chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))?)
+			},
 		})
 	}
 }
@@ -131,8 +133,8 @@ pub fn run() -> sc_cli::Result<()> {
 			let sealing = cli.sealing;
 			let server = cli.attestation_server.clone();
 			runner.run_node_until_exit(|mut config| async move {
-				if sealing != Sealing::Aura &&
-					config.chain_spec.chain_type() != ChainType::Development
+				if sealing != Sealing::Aura
+					&& config.chain_spec.chain_type() != ChainType::Development
 				{
 					return Err(sc_cli::Error::Input(
 						"--sealing instant|<ms> only works on a single-node development chain: \
@@ -144,14 +146,21 @@ pub fn run() -> sc_cli::Result<()> {
 				// off-chain worker can relay it without scanning blocks: always on.
 				config.offchain_worker.indexing_enabled = true;
 				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p =>
+					sc_network::config::NetworkBackendType::Libp2p => {
 						service::new_full::<
-							sc_network::NetworkWorker<Block, <Block as sp_runtime::traits::Block>::Hash>,
+							sc_network::NetworkWorker<
+								Block,
+								<Block as sp_runtime::traits::Block>::Hash,
+							>,
 						>(config, sealing, server)
-						.map_err(sc_cli::Error::Service),
-					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing, server)
-							.map_err(sc_cli::Error::Service),
+						.map_err(sc_cli::Error::Service)
+					},
+					sc_network::config::NetworkBackendType::Litep2p => {
+						service::new_full::<sc_network::Litep2pNetworkBackend>(
+							config, sealing, server,
+						)
+						.map_err(sc_cli::Error::Service)
+					},
 				}
 			})
 		},

@@ -14,8 +14,11 @@ use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPai
 use sp_runtime::traits::Block as BlockT;
 use std::{sync::Arc, time::Duration};
 
-pub(crate) type FullClient =
-	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>>;
+pub(crate) type FullClient = sc_service::TFullClient<
+	Block,
+	RuntimeApi,
+	sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>,
+>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type GrandpaBlockImport =
@@ -61,7 +64,13 @@ fn manual_seal_timestamp(
 		.header(parent)
 		.ok()
 		.flatten()
-		.and_then(|h| sc_consensus_aura::find_pre_digest::<Block, sp_consensus_aura::sr25519::AuthoritySignature>(&h).ok())
+		.and_then(|h| {
+			sc_consensus_aura::find_pre_digest::<
+				Block,
+				sp_consensus_aura::sr25519::AuthoritySignature,
+			>(&h)
+			.ok()
+		})
 		.map(u64::from)
 		.unwrap_or(0);
 	let next_slot_start = parent_slot.saturating_add(1).saturating_mul(slot_duration.as_millis());
@@ -119,8 +128,8 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 				telemetry.as_ref().map(|x| x.handle()),
 			)?;
 			let cidp_client = client.clone();
-			let import_queue =
-				sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
+			let import_queue = sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(
+				ImportQueueParams {
 					block_import: grandpa_block_import.clone(),
 					justification_import: Some(Box::new(grandpa_block_import.clone())),
 					client: client.clone(),
@@ -144,7 +153,8 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 					check_for_equivocation: Default::default(),
 					telemetry: telemetry.as_ref().map(|x| x.handle()),
 					compatibility_mode: Default::default(),
-				})?;
+				},
+			)?;
 			(
 				import_queue,
 				Consensus::Aura { block_import: grandpa_block_import, link: grandpa_link },
@@ -323,8 +333,9 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 				let timestamp = manual_seal_timestamp(&cidp_client, parent, slot_duration);
 				async move { Ok(timestamp) }
 			};
-			let consensus_data_provider: Option<Box<dyn sc_consensus_manual_seal::ConsensusDataProvider<Block>>> =
-				Some(Box::new(AuraConsensusDataProvider::new_with_slot_duration(slot_duration)));
+			let consensus_data_provider: Option<
+				Box<dyn sc_consensus_manual_seal::ConsensusDataProvider<Block>>,
+			> = Some(Box::new(AuraConsensusDataProvider::new_with_slot_duration(slot_duration)));
 			match interval_ms {
 				None => {
 					let params = sc_consensus_manual_seal::InstantSealParams {
@@ -405,9 +416,11 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 					},
 				)?;
 				// Authoring is essential: if it fails, the node stops.
-				task_manager
-					.spawn_essential_handle()
-					.spawn_blocking("aura", Some("block-authoring"), aura);
+				task_manager.spawn_essential_handle().spawn_blocking(
+					"aura",
+					Some("block-authoring"),
+					aura,
+				);
 			}
 
 			if enable_grandpa {

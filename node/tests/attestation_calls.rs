@@ -42,7 +42,7 @@ impl Chain {
 		match self.submit(who, call, args).await {
 			Ok(events) => {
 				anyhow::bail!("{call} succeeded ({events:?}) but should fail with {error}")
-			}
+			},
 			Err(e) => {
 				let text = format!("{e:?}");
 				anyhow::ensure!(
@@ -50,7 +50,7 @@ impl Chain {
 					"{call} failed with {text}, expected {error}"
 				);
 				Ok(())
-			}
+			},
 		}
 	}
 
@@ -67,7 +67,9 @@ impl Chain {
 }
 
 fn digests(first: u64, n: u64) -> Vec<Hash> {
-	(first..first + n).map(|i| attest_primitives::sha256(format!("item {i}").as_bytes())).collect()
+	(first..first + n)
+		.map(|i| attest_primitives::sha256(format!("item {i}").as_bytes()))
+		.collect()
 }
 
 fn range(first: u64, n: u64) -> ItemRange {
@@ -127,7 +129,11 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 
 	// Registry.
 	let ev = chain
-		.submit(&bob, "register_verifier", (b"https://bob.example/v1".to_vec(), UNIT / 1000, PERIOD))
+		.submit(
+			&bob,
+			"register_verifier",
+			(b"https://bob.example/v1".to_vec(), UNIT / 1000, PERIOD),
+		)
 		.await?;
 	anyhow::ensure!(has(&ev, "VerifierRegistered"), "{ev:?}");
 	chain
@@ -146,11 +152,15 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 			"InvalidEndpoint",
 		)
 		.await?;
-	let ev = chain.submit(&bob, "update_verifier", (None::<Vec<u8>>, Some(UNIT / 500), None::<u32>)).await?;
+	let ev = chain
+		.submit(&bob, "update_verifier", (None::<Vec<u8>>, Some(UNIT / 500), None::<u32>))
+		.await?;
 	anyhow::ensure!(has(&ev, "VerifierUpdated"), "{ev:?}");
 
 	// Channel 1: open, fund, checkpoint, cooperative close.
-	let ev = chain.submit(&alice, "open_channel", (account("//Bob"), 10 * UNIT, PERIOD)).await?;
+	let ev = chain
+		.submit(&alice, "open_channel", (account("//Bob"), 10 * UNIT, PERIOD))
+		.await?;
 	anyhow::ensure!(has(&ev, "ChannelOpened"), "{ev:?}");
 	let id = channel_id(&chain.genesis, &account("//Alice"), &account("//Bob"), 0);
 	let opened = &ev.iter().find(|(n, _)| n == "ChannelOpened").unwrap().1;
@@ -166,7 +176,13 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 		.submit(
 			&charlie,
 			"checkpoint",
-			(id, s1.clone(), chain.sign("//Alice", &s1), chain.sign("//Bob", &s1), consistency(0, 3)),
+			(
+				id,
+				s1.clone(),
+				chain.sign("//Alice", &s1),
+				chain.sign("//Bob", &s1),
+				consistency(0, 3),
+			),
 		)
 		.await?;
 	anyhow::ensure!(has(&ev, "Anchored") && has(&ev, "Checkpointed"), "{ev:?}");
@@ -175,7 +191,13 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 		.submit_fails(
 			&charlie,
 			"checkpoint",
-			(id, s1.clone(), chain.sign("//Alice", &s1), chain.sign("//Bob", &s1), consistency(0, 3)),
+			(
+				id,
+				s1.clone(),
+				chain.sign("//Alice", &s1),
+				chain.sign("//Bob", &s1),
+				consistency(0, 3),
+			),
 			"StaleState",
 		)
 		.await?;
@@ -194,7 +216,13 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 		.submit_fails(
 			&charlie,
 			"checkpoint",
-			(id, s2.clone(), chain.sign("//Alice", &s2), chain.sign("//Bob", &s2), consistency(2, 5)),
+			(
+				id,
+				s2.clone(),
+				chain.sign("//Alice", &s2),
+				chain.sign("//Bob", &s2),
+				consistency(2, 5),
+			),
 			"InconsistentLog",
 		)
 		.await?;
@@ -218,7 +246,9 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	anyhow::ensure!(has(&ev, "ChannelClosed") && has(&ev, "Anchored"), "{ev:?}");
 
 	// Channel 2: unilateral close with a stale state, challenge, settle, HTLC claim and refund.
-	chain.submit(&alice, "open_channel", (account("//Bob"), 10 * UNIT, PERIOD)).await?;
+	chain
+		.submit(&alice, "open_channel", (account("//Bob"), 10 * UNIT, PERIOD))
+		.await?;
 	let id2 = channel_id(&chain.genesis, &account("//Alice"), &account("//Bob"), 1);
 	let now = chain.block().await?;
 	let (claim_key, refund_key) = (BillKey([5; 32]), BillKey([6; 32]));
@@ -250,7 +280,13 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 		.submit(
 			&charlie,
 			"challenge",
-			(id2, newer.clone(), chain.sign("//Alice", &newer), chain.sign("//Bob", &newer), consistency(0, 3)),
+			(
+				id2,
+				newer.clone(),
+				chain.sign("//Alice", &newer),
+				chain.sign("//Bob", &newer),
+				consistency(0, 3),
+			),
 		)
 		.await?;
 	anyhow::ensure!(has(&ev, "Challenged"), "{ev:?}");
@@ -286,22 +322,40 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	anyhow::ensure!(has(&ev, "HtlcRefunded"), "{ev:?}");
 
 	// Channel 3: an HTLC claimed with its key after settlement.
-	chain.submit(&alice, "open_channel", (account("//Bob"), 10 * UNIT, PERIOD)).await?;
+	chain
+		.submit(&alice, "open_channel", (account("//Bob"), 10 * UNIT, PERIOD))
+		.await?;
 	let id3 = channel_id(&chain.genesis, &account("//Alice"), &account("//Bob"), 2);
 	let now = chain.block().await?;
 	let key3 = BillKey([9; 32]);
-	let h3 = Htlc { payment_hash: payment_hash(&key3), amount: UNIT, expiry: now + 1_000, items: range(0, 1) };
+	let h3 = Htlc {
+		payment_hash: payment_hash(&key3),
+		amount: UNIT,
+		expiry: now + 1_000,
+		items: range(0, 1),
+	};
 	let s3 = state(id3, 1, 9 * UNIT, 0, vec![h3], 1);
 	chain
-		.submit(&bob, "close_unilateral", (id3, Some((s3.clone(), chain.sign("//Alice", &s3), consistency(0, 1)))))
+		.submit(
+			&bob,
+			"close_unilateral",
+			(id3, Some((s3.clone(), chain.sign("//Alice", &s3), consistency(0, 1)))),
+		)
 		.await?;
 	chain.wait_for_block(now + PERIOD + 3).await?;
 	chain.submit(&charlie, "settle", id3).await?;
 	let ev = chain.submit(&charlie, "claim_htlc", (id3, payment_hash(&key3), key3)).await?;
-	let claimed =
-		&ev.iter().find(|(n, _)| n == "HtlcClaimed").ok_or_else(|| anyhow::anyhow!("{ev:?}"))?.1;
-	let (_, _, revealed, amount, paid) = <(Hash, Hash, BillKey, u128, u128)>::decode(&mut &claimed[..])?;
-	anyhow::ensure!(revealed == key3 && amount == UNIT && paid == UNIT, "the claim event reveals the key and pays");
+	let claimed = &ev
+		.iter()
+		.find(|(n, _)| n == "HtlcClaimed")
+		.ok_or_else(|| anyhow::anyhow!("{ev:?}"))?
+		.1;
+	let (_, _, revealed, amount, paid) =
+		<(Hash, Hash, BillKey, u128, u128)>::decode(&mut &claimed[..])?;
+	anyhow::ensure!(
+		revealed == key3 && amount == UNIT && paid == UNIT,
+		"the claim event reveals the key and pays"
+	);
 	chain
 		.submit_fails(
 			&bob,

@@ -65,3 +65,16 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	anyhow::ensure!(transfers == 1, "expected one Balances.Transfer event, saw {transfers}");
 	Ok(())
 }
+
+/// `attest-node --help` tells operators that offchain indexing is always on (the relay of
+/// anchors depends on it), as the README does.
+#[test]
+fn help_says_offchain_indexing_is_always_on() {
+	let out = std::process::Command::new(env!("CARGO_BIN_EXE_attest-node"))
+		.arg("--help")
+		.output()
+		.expect("attest-node runs");
+	let text = String::from_utf8_lossy(&out.stdout);
+	assert!(out.status.success(), "--help failed: {text}");
+	assert!(text.contains("Offchain indexing is always on"), "--help does not say it:\n{text}");
+}

@@ -72,10 +72,13 @@ fn signing_benches(c: &mut Criterion) {
 /// SHA-256 of a file: ours vs `openssl dgst -sha256` in the same run, best of 3 each, with
 /// the file in the page cache for both.
 fn digest_vs_openssl() {
-	let mib: usize =
-		std::env::var("ATTEST_BENCH_FILE_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+	let mib: usize = std::env::var("ATTEST_BENCH_FILE_MIB")
+		.ok()
+		.and_then(|v| v.parse().ok())
+		.unwrap_or(1024);
 	let mut file = tempfile::NamedTempFile::new().expect("temp file");
-	let block: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+	let block: Vec<u8> =
+		(0..1 << 20).map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
 	for _ in 0..mib {
 		file.write_all(&block).unwrap();
 	}
@@ -98,8 +101,11 @@ fn digest_vs_openssl() {
 		let f = std::fs::File::open(file.path()).unwrap();
 		assert_eq!(digest::sha256_reader(f).unwrap().0, expected)
 	});
-	println!("digest/file_{mib}mib: pipelined {:.0} MB/s, single-thread {:.0} MB/s",
-		bytes / ours / 1e6, bytes / ours_simple / 1e6);
+	println!(
+		"digest/file_{mib}mib: pipelined {:.0} MB/s, single-thread {:.0} MB/s",
+		bytes / ours / 1e6,
+		bytes / ours_simple / 1e6
+	);
 	match std::process::Command::new("openssl").arg("version").output() {
 		Ok(o) if o.status.success() => {
 			let openssl = best(&mut || {

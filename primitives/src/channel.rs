@@ -38,14 +38,24 @@ pub fn channel_id<A: Encode>(
 	open_nonce: u64,
 ) -> ChannelId {
 	let preimage =
-		(b"attest/channel-id/v1".as_slice(), genesis_hash, requester, verifier, open_nonce).encode();
+		(b"attest/channel-id/v1".as_slice(), genesis_hash, requester, verifier, open_nonce)
+			.encode();
 	Hash(sp_crypto_hashing::blake2_256(&preimage))
 }
 
 /// A contiguous range of attested items of one channel and the Merkle root (RFC 6962, entries
 /// are the items' SHA-256 digests in sequence order) over them.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
@@ -84,7 +94,16 @@ impl ItemRange {
 /// Claimable by the verifier with the preimage of `payment_hash` (the bill key) until block
 /// `expiry` (inclusive); refunded to the requester after it.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
@@ -107,8 +126,17 @@ pub struct Htlc {
 /// A newer head extends an older one: the parties only ever append, and the chain checks a
 /// consistency proof (RFC 9162 §2.1.4) from the last anchored head to every head it anchors.
 #[derive(
-	Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking,
-	MaxEncodedLen, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
@@ -164,7 +192,9 @@ impl LogHead {
 /// nonces are consecutive (each state is the previous one plus 1), and neither party signs
 /// nonce `n + 1` before it holds state `n` signed by both. The chain's stale-close penalty
 /// rests on this order (`docs/protocol.md`).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
 pub struct ChannelState {
@@ -213,7 +243,16 @@ impl core::fmt::Debug for BillKey {
 
 /// The verifier's bill for a batch of items it checked (signed by the verifier).
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
@@ -262,7 +301,16 @@ pub struct Confirmation {
 /// What each party signs about one attested item (kinds [`crate::signing::kind::FIRST_RECORD`]
 /// and [`crate::signing::kind::SECOND_RECORD`]).
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
@@ -325,7 +373,16 @@ pub struct SecondRecord {
 /// `log.size`, 0 for the first); an inclusion proof of item `seq` is `PATH(seq, D[log.size])`
 /// under `log.root`.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
@@ -360,7 +417,8 @@ pub mod balance_string {
 
 	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
 		let s = String::deserialize(d)?;
-		s.parse().map_err(|_| D::Error::custom(format!("`{s}` is not a decimal u128 balance")))
+		s.parse()
+			.map_err(|_| D::Error::custom(format!("`{s}` is not a decimal u128 balance")))
 	}
 }
 

@@ -38,7 +38,9 @@ pub fn sha256_reader_pipelined<R: Read + Send>(mut reader: R) -> io::Result<(Has
 	let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(2);
 	let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(3);
 	for _ in 0..3 {
-		empty_tx.send(vec![0u8; CHUNK]).map_err(|_| io::Error::other("buffer pool closed"))?;
+		empty_tx
+			.send(vec![0u8; CHUNK])
+			.map_err(|_| io::Error::other("buffer pool closed"))?;
 	}
 	std::thread::scope(|scope| {
 		let reading = scope.spawn(move || -> io::Result<()> {

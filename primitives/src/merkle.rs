@@ -30,8 +30,7 @@ pub const MAX_DEPTH: usize = 64;
 pub const MAX_CONSISTENCY_PATH: u32 = MAX_DEPTH as u32 + 1;
 
 /// Why a proof was refused or could not be built.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[derive(thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MerkleError {
 	/// The leaf index is not below the tree size.
 	#[error("leaf index {index} is out of range for a tree of {size} leaves")]
@@ -237,7 +236,10 @@ pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<InclusionProof, Me
 }
 
 /// `PROOF(m, D[n])` over leaf hashes, for `0 < m <= n` (empty when `m == n`).
-pub fn consistency_proof(leaves: &[Hash], first_size: u64) -> Result<ConsistencyProof, MerkleError> {
+pub fn consistency_proof(
+	leaves: &[Hash],
+	first_size: u64,
+) -> Result<ConsistencyProof, MerkleError> {
 	let second_size = leaves.len() as u64;
 	if first_size == 0 || first_size > second_size {
 		return Err(MerkleError::InvalidSizes { first: first_size, second: second_size });
@@ -287,8 +289,7 @@ impl MerkleTree {
 			}
 			let pairs = last.chunks_exact(2);
 			let carried = pairs.remainder().first().copied();
-			let next: Vec<Hash> =
-				pairs.map(|p| node_hash(&p[0], &p[1])).chain(carried).collect();
+			let next: Vec<Hash> = pairs.map(|p| node_hash(&p[0], &p[1])).chain(carried).collect();
 			levels.push(next);
 		}
 		Self { levels }
@@ -336,7 +337,10 @@ impl InclusionProof {
 	/// exactly (RFC 9162 §2.1.3.2).
 	pub fn root_from_leaf_hash(&self, leaf: &Hash) -> Result<Hash, MerkleError> {
 		if self.leaf_index >= self.tree_size {
-			return Err(MerkleError::IndexOutOfRange { index: self.leaf_index, size: self.tree_size });
+			return Err(MerkleError::IndexOutOfRange {
+				index: self.leaf_index,
+				size: self.tree_size,
+			});
 		}
 		let (mut fnode, mut snode) = (self.leaf_index, self.tree_size - 1);
 		let mut r = *leaf;

@@ -67,7 +67,9 @@ impl Signable for Bill {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SigningError {
 	/// The signature does not match the payload and signer.
-	#[error("bad signature: it was not made by this key over this kind, chain, channel and message")]
+	#[error(
+		"bad signature: it was not made by this key over this kind, chain, channel and message"
+	)]
 	BadSignature,
 }
 

@@ -33,7 +33,17 @@ fn known_answers() {
 
 #[test]
 fn all_readers_agree_across_chunk_boundaries() {
-	for len in [0usize, 1, 63, 64, 65, digest::CHUNK - 1, digest::CHUNK, digest::CHUNK + 1, 3 * digest::CHUNK + 17] {
+	for len in [
+		0usize,
+		1,
+		63,
+		64,
+		65,
+		digest::CHUNK - 1,
+		digest::CHUNK,
+		digest::CHUNK + 1,
+		3 * digest::CHUNK + 17,
+	] {
 		let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
 		let expected = sha256(&data);
 		assert_eq!(digest::sha256_reader(&data[..]).unwrap(), (expected, len as u64));

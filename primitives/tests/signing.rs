@@ -65,7 +65,10 @@ where
 	assert!(signing::verify_state(&genesis, &other, &sig, &who).is_err());
 	// Another kind with the same message bytes.
 	for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::State) {
-		assert!(signing::verify(kind, &genesis, &s.channel_id, &s, &sig, &who).is_err(), "{kind:?}");
+		assert!(
+			signing::verify(kind, &genesis, &s.channel_id, &s, &sig, &who).is_err(),
+			"{kind:?}"
+		);
 	}
 	// Another signer.
 	let stranger = sr25519::Pair::from_string("//Stranger", None).unwrap();
@@ -87,7 +90,13 @@ fn records_verify_and_reject_swaps() {
 	let requester = ed25519::Pair::from_string("//Alice", None).unwrap();
 	let claim = ItemClaim { seq: 4, digest: sha256(b"hello"), payment_hash: Hash::repeat_byte(5) };
 	let first = sign::first_record(&verifier, &genesis, channel, claim);
-	let second = sign::second_record(&requester, &genesis, channel, claim, DataRef::Inline(b"hello".to_vec()));
+	let second = sign::second_record(
+		&requester,
+		&genesis,
+		channel,
+		claim,
+		DataRef::Inline(b"hello".to_vec()),
+	);
 	first.verify(&genesis).unwrap();
 	second.verify(&genesis).unwrap();
 	assert!(first.verify(&Hash::repeat_byte(2)).is_err());

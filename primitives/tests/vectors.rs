@@ -100,9 +100,24 @@ fn signers() -> Vec<Signer> {
 	let ed = ed25519::Pair::from_string("//Bob", None).unwrap();
 	let ec = ecdsa::Pair::from_string("//Charlie", None).unwrap();
 	vec![
-		Signer { scheme: "sr25519", uri: "//Alice", public: sr.public().into(), sign: Box::new(move |m| sr.sign(m).into()) },
-		Signer { scheme: "ed25519", uri: "//Bob", public: ed.public().into(), sign: Box::new(move |m| ed.sign(m).into()) },
-		Signer { scheme: "ecdsa", uri: "//Charlie", public: ec.public().into(), sign: Box::new(move |m| ec.sign(m).into()) },
+		Signer {
+			scheme: "sr25519",
+			uri: "//Alice",
+			public: sr.public().into(),
+			sign: Box::new(move |m| sr.sign(m).into()),
+		},
+		Signer {
+			scheme: "ed25519",
+			uri: "//Bob",
+			public: ed.public().into(),
+			sign: Box::new(move |m| ed.sign(m).into()),
+		},
+		Signer {
+			scheme: "ecdsa",
+			uri: "//Charlie",
+			public: ec.public().into(),
+			sign: Box::new(move |m| ec.sign(m).into()),
+		},
 	]
 }
 
@@ -157,8 +172,14 @@ fn genesis() -> Hash {
 fn signing_vectors() -> Value {
 	let state = sample_state();
 	let channel = state.channel_id;
-	let bill = Bill { items: state.htlcs[0].items, amount: 10_000_000_000, payment_hash: state.htlcs[0].payment_hash, expiry: 1_200 };
-	let claim = ItemClaim { seq: 40, digest: sha256(b"hello world\n"), payment_hash: bill.payment_hash };
+	let bill = Bill {
+		items: state.htlcs[0].items,
+		amount: 10_000_000_000,
+		payment_hash: state.htlcs[0].payment_hash,
+		expiry: 1_200,
+	};
+	let claim =
+		ItemClaim { seq: 40, digest: sha256(b"hello world\n"), payment_hash: bill.payment_hash };
 	// The last state of the channel: the HTLC resolved into the verifier's balance, final.
 	let final_state = ChannelState {
 		nonce: state.nonce + 1,
@@ -170,8 +191,18 @@ fn signing_vectors() -> Value {
 	let blob_read = (claim.digest, 1_790_000_000_000u64);
 	let messages: Vec<(Kind, &str, Value, Vec<u8>)> = vec![
 		(Kind::State, "ChannelState", serde_json::to_value(&state).unwrap(), state.encode()),
-		(Kind::State, "ChannelState", serde_json::to_value(&final_state).unwrap(), final_state.encode()),
-		(Kind::BlobRead, "BlobRead", json!({"digest": claim.digest, "expiresAtUnixMs": 1_790_000_000_000u64}), blob_read.encode()),
+		(
+			Kind::State,
+			"ChannelState",
+			serde_json::to_value(&final_state).unwrap(),
+			final_state.encode(),
+		),
+		(
+			Kind::BlobRead,
+			"BlobRead",
+			json!({"digest": claim.digest, "expiresAtUnixMs": 1_790_000_000_000u64}),
+			blob_read.encode(),
+		),
 		(Kind::Bill, "Bill", serde_json::to_value(bill).unwrap(), bill.encode()),
 		(Kind::FirstRecord, "ItemClaim", serde_json::to_value(claim).unwrap(), claim.encode()),
 		(Kind::SecondRecord, "ItemClaim", serde_json::to_value(claim).unwrap(), claim.encode()),
@@ -181,9 +212,20 @@ fn signing_vectors() -> Value {
 		for (kind, ty, message, scale) in &messages {
 			// The tuple's SCALE is the concatenation of its fields' SCALE.
 			let payload = signing::signing_payload(*kind, &genesis(), &channel, &RawScale(scale));
-			assert_eq!(payload, [(kind.tag(), genesis(), channel).encode(), scale.clone()].concat());
+			assert_eq!(
+				payload,
+				[(kind.tag(), genesis(), channel).encode(), scale.clone()].concat()
+			);
 			let sig = (signer.sign)(&payload);
-			assert!(signing::verify(*kind, &genesis(), &channel, &RawScale(scale), &sig, &signer.public.clone().into_account()).is_ok());
+			assert!(signing::verify(
+				*kind,
+				&genesis(),
+				&channel,
+				&RawScale(scale),
+				&sig,
+				&signer.public.clone().into_account()
+			)
+			.is_ok());
 			out.push(json!({
 				"name": format!("{}/{}", String::from_utf8_lossy(kind.tag()), signer.scheme),
 				"kind": String::from_utf8_lossy(kind.tag()),
@@ -204,8 +246,14 @@ fn signing_vectors() -> Value {
 	}
 	// Channel ids: blake2_256(SCALE(("attest/channel-id/v1", genesis, requester, verifier, open_nonce))).
 	let mut ids = Vec::new();
-	for (requester, verifier, open_nonce) in [([0xd4u8; 32], [0x8eu8; 32], 0u64), ([0xd4; 32], [0x8e; 32], 1), ([0x8e; 32], [0xd4; 32], 0), ([0x01; 32], [0x02; 32], 1_000_000_007)] {
-		let (r, v) = (sp_runtime::AccountId32::new(requester), sp_runtime::AccountId32::new(verifier));
+	for (requester, verifier, open_nonce) in [
+		([0xd4u8; 32], [0x8eu8; 32], 0u64),
+		([0xd4; 32], [0x8e; 32], 1),
+		([0x8e; 32], [0xd4; 32], 0),
+		([0x01; 32], [0x02; 32], 1_000_000_007),
+	] {
+		let (r, v) =
+			(sp_runtime::AccountId32::new(requester), sp_runtime::AccountId32::new(verifier));
 		let preimage = (b"attest/channel-id/v1".as_slice(), genesis(), &r, &v, open_nonce).encode();
 		ids.push(json!({
 			"genesisHash": genesis(),
@@ -238,11 +286,11 @@ fn check_or_write(name: &str, fresh: Value, compare: impl Fn(&Value, &Value)) {
 		std::fs::write(&path, serde_json::to_string_pretty(&fresh).unwrap() + "\n").unwrap();
 		return;
 	}
-	let committed: Value = serde_json::from_str(
-		&std::fs::read_to_string(&path)
-			.unwrap_or_else(|e| panic!("{}: {e}; generate with ATTEST_WRITE_VECTORS=1", path.display())),
-	)
-	.unwrap();
+	let committed: Value =
+		serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| {
+			panic!("{}: {e}; generate with ATTEST_WRITE_VECTORS=1", path.display())
+		}))
+		.unwrap();
 	compare(&committed, &fresh);
 }
 
@@ -257,22 +305,45 @@ fn merkle_vectors_match_the_code() {
 fn signing_vectors_match_the_code() {
 	check_or_write("signing.json", signing_vectors(), |committed, fresh| {
 		assert_eq!(committed["channelIds"], fresh["channelIds"], "channel-id vectors differ");
-		let (c, f) = (committed["vectors"].as_array().unwrap(), fresh["vectors"].as_array().unwrap());
+		let (c, f) =
+			(committed["vectors"].as_array().unwrap(), fresh["vectors"].as_array().unwrap());
 		assert_eq!(c.len(), f.len());
 		for (c, f) in c.iter().zip(f) {
-			for field in ["name", "kind", "genesisHash", "channelId", "message", "messageScale", "payload", "publicKey", "accountId"] {
+			for field in [
+				"name",
+				"kind",
+				"genesisHash",
+				"channelId",
+				"message",
+				"messageScale",
+				"payload",
+				"publicKey",
+				"accountId",
+			] {
 				assert_eq!(c[field], f[field], "{}: {field} differs", c["name"]);
 			}
 			if c["scheme"] != "sr25519" {
-				assert_eq!(c["signature"], f["signature"], "{}: deterministic signature differs", c["name"]);
+				assert_eq!(
+					c["signature"], f["signature"],
+					"{}: deterministic signature differs",
+					c["name"]
+				);
 			}
 			// The committed signature verifies over the committed payload.
-			let sig_bytes = hex::decode(c["multiSignature"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+			let sig_bytes =
+				hex::decode(c["multiSignature"].as_str().unwrap().trim_start_matches("0x"))
+					.unwrap();
 			let sig = <MultiSignature as codec::Decode>::decode(&mut &sig_bytes[..]).unwrap();
-			let payload = hex::decode(c["payload"].as_str().unwrap().trim_start_matches("0x")).unwrap();
-			let account = hex::decode(c["accountId"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+			let payload =
+				hex::decode(c["payload"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+			let account =
+				hex::decode(c["accountId"].as_str().unwrap().trim_start_matches("0x")).unwrap();
 			let account = sp_runtime::AccountId32::new(account.try_into().unwrap());
-			assert!(sp_runtime::traits::Verify::verify(&sig, &payload[..], &account), "{}", c["name"]);
+			assert!(
+				sp_runtime::traits::Verify::verify(&sig, &payload[..], &account),
+				"{}",
+				c["name"]
+			);
 		}
 	});
 }
@@ -282,6 +353,7 @@ fn sign_helpers_produce_the_documented_payload() {
 	let pair = ed25519::Pair::from_string("//Bob", None).unwrap();
 	let state = sample_state();
 	let sig = sign::sign_state(&pair, &genesis(), &state);
-	let payload = [(Kind::State.tag(), genesis(), state.channel_id).encode(), state.encode()].concat();
+	let payload =
+		[(Kind::State.tag(), genesis(), state.channel_id).encode(), state.encode()].concat();
 	assert_eq!(MultiSignature::from(pair.sign(&payload)), sig);
 }

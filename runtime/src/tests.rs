@@ -85,9 +85,16 @@ fn dev_has_one_authority_and_local_three() {
 fn metadata_lists_attestation_pallet_and_its_calls() {
 	let metadata = Runtime::metadata_ir();
 	let names: Vec<&str> = metadata.pallets.iter().map(|p| p.name).collect();
-	for expected in
-		["System", "Timestamp", "Aura", "Grandpa", "Balances", "TransactionPayment", "Sudo", "Attestation"]
-	{
+	for expected in [
+		"System",
+		"Timestamp",
+		"Aura",
+		"Grandpa",
+		"Balances",
+		"TransactionPayment",
+		"Sudo",
+		"Attestation",
+	] {
 		assert!(names.contains(&expected), "metadata lacks {expected}: {names:?}");
 	}
 	let attestation = metadata.pallets.iter().find(|p| p.name == "Attestation").unwrap();
@@ -95,7 +102,15 @@ fn metadata_lists_attestation_pallet_and_its_calls() {
 	assert!(attestation.calls.is_some() && attestation.event.is_some());
 	// Runtime API metadata is what subxt and polkadot.js read.
 	let apis: Vec<&str> = metadata.apis.iter().map(|a| a.name).collect();
-	for expected in ["Core", "Metadata", "AccountNonceApi", "TransactionPaymentApi", "GenesisBuilder", "OffchainWorkerApi", "SessionKeys"] {
+	for expected in [
+		"Core",
+		"Metadata",
+		"AccountNonceApi",
+		"TransactionPaymentApi",
+		"GenesisBuilder",
+		"OffchainWorkerApi",
+		"SessionKeys",
+	] {
 		assert!(apis.contains(&expected), "runtime API {expected} missing: {apis:?}");
 	}
 }

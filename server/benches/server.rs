@@ -218,7 +218,7 @@ async fn blob_ingest(node: &common::Node) -> anyhow::Result<()> {
 				));
 				let r = http.put(&url).body(body).send().await?;
 				anyhow::ensure!(r.status().as_u16() == 201, "upload: {}", r.status());
-			}
+			},
 			Ok("curl") => {
 				let out = tokio::process::Command::new("curl")
 					.args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T"])
@@ -231,14 +231,14 @@ async fn blob_ingest(node: &common::Node) -> anyhow::Result<()> {
 					"curl: {}",
 					String::from_utf8_lossy(&out.stdout)
 				);
-			}
+			},
 			_ => {
 				let (addr, file) = (server.addr, file.clone());
 				let path = format!("/v1/blobs/{digest:?}");
 				let status =
 					tokio::task::spawn_blocking(move || sendfile_put(addr, &path, &file)).await??;
 				anyhow::ensure!(status == 201, "upload: {status}");
-			}
+			},
 		}
 		up_times.push(t.elapsed().as_secs_f64());
 		up_cpu.push(cpu_seconds() - cpu);
@@ -391,8 +391,10 @@ fn bench_channel_id(c: u64) -> [u8; 32] {
 }
 
 fn main() -> anyhow::Result<()> {
-	let n: u64 =
-		std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+	let n: u64 = std::env::var("BENCH_RECORDS")
+		.ok()
+		.and_then(|v| v.parse().ok())
+		.unwrap_or(200_000);
 	let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
 	rt.block_on(async {
 		let node = common::Node::dev(&[]);

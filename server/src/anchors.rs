@@ -66,10 +66,7 @@ pub async fn tree(state: &AppState, anchor: &Anchor) -> Result<Option<Arc<Merkle
 	if let Some(t) = state.trees.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
 		return Ok(Some(t));
 	}
-	let items = state
-		.store
-		.range_digests(&anchor.channel_id, 0, anchor.log.size)
-		.await?;
+	let items = state.store.range_digests(&anchor.channel_id, 0, anchor.log.size).await?;
 	if items.len() as u64 != anchor.log.size {
 		return Ok(None);
 	}

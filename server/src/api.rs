@@ -78,7 +78,7 @@ async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> 
 			.into_response();
 			*r.status_mut() = StatusCode::REQUEST_TIMEOUT;
 			r
-		}
+		},
 	}
 }
 
@@ -136,7 +136,7 @@ fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<By
 				"request body larger than {limit} bytes; upload data with PUT /v1/blobs/{{digest}} \
 				 and send smaller batches"
 			))
-		}
+		},
 		other => ApiError::Truncated(format!("could not read the request body: {other}")),
 	})
 }
@@ -230,7 +230,7 @@ impl AppState {
 				};
 				self.store.put_channel(channel, &p).await?;
 				p
-			}
+			},
 		};
 		if let Ok(mut c) = self.channels.write() {
 			c.insert(*channel, parties);
@@ -262,10 +262,10 @@ fn check_record(genesis: &Hash, record: &BatchRecord, parties: &Parties) -> ApiR
 	let (seq, signer, party, role) = match record {
 		BatchRecord::First(r) => {
 			(r.claim.seq, account_of(&r.verifier), parties.verifier, "verifier")
-		}
+		},
 		BatchRecord::Second(r) => {
 			(r.claim.seq, account_of(&r.requester), parties.requester, "requester")
-		}
+		},
 	};
 	if seq > i64::MAX as u64 {
 		return Err(ApiError::BadRequest(format!("seq {seq} is out of range (at most 2^63 - 1)")));
@@ -358,7 +358,7 @@ async fn take_inline(
 			}
 			let needed = state.store.blob(&digest).await?.is_none();
 			Ok((r, needed.then_some(bytes)))
-		}
+		},
 		DataRef::Blob(d) => {
 			if d != digest {
 				return Err(ApiError::DigestMismatch(format!(
@@ -372,7 +372,7 @@ async fn take_inline(
 				)));
 			}
 			Ok((r, None))
-		}
+		},
 	}
 }
 
@@ -389,7 +389,7 @@ async fn store_inline(
 			Ok(blob) => {
 				stored.push(blob);
 				results.push(Ok(()));
-			}
+			},
 			Err(e) => results.push(Err(ingest_error(e))),
 		}
 	}
@@ -405,10 +405,10 @@ fn ingest_error(e: IngestError) -> ApiError {
 		IngestError::TooLarge { .. } => ApiError::TooLarge(format!("{e}; nothing was stored")),
 		IngestError::Truncated { .. } => {
 			ApiError::Truncated(format!("{e}; nothing was stored, send it again"))
-		}
+		},
 		IngestError::Mismatch { .. } => {
 			ApiError::DigestMismatch(format!("{e}; nothing was stored"))
-		}
+		},
 		IngestError::Io(io) => io.into(),
 	}
 }
@@ -434,8 +434,10 @@ async fn submit_one(
 		BatchRecord::Second(r) => Record::Second(settle_data(state, r).await?),
 	};
 	let stored = state.store.submit(std::slice::from_ref(&to_store)).await?;
-	let (outcome, others) =
-		stored.into_iter().next().ok_or_else(|| ApiError::Internal("no outcome".into()))?;
+	let (outcome, others) = stored
+		.into_iter()
+		.next()
+		.ok_or_else(|| ApiError::Internal("no outcome".into()))?;
 	let result = result_of(&outcome, others);
 	count(state, &record, &result.outcome);
 	match outcome {
@@ -484,8 +486,10 @@ async fn submit_second_stream(
 	let record = BatchRecord::Second(record);
 	let BatchRecord::Second(r) = &record else { unreachable!() };
 	// Check who sends before taking any data.
-	let parties =
-		state.parties(&r.channel_id).await.inspect_err(|_| count(&state, &record, "rejected"))?;
+	let parties = state
+		.parties(&r.channel_id)
+		.await
+		.inspect_err(|_| count(&state, &record, "rejected"))?;
 	check_record(&state.genesis(), &record, &parties)
 		.inspect_err(|_| count(&state, &record, "rejected"))?;
 	let digest = r.claim.digest;
@@ -554,7 +558,7 @@ async fn submit_batch(
 					}
 					Record::Second(r)
 				})
-			}
+			},
 		});
 	}
 	if !inline.is_empty() {
@@ -572,11 +576,11 @@ async fn submit_batch(
 			Ok(r) => {
 				to_store.push(r);
 				positions.push(i);
-			}
+			},
 			Err(e) => {
 				count(&state, record, "rejected");
 				results[i] = Some(rejected(&e));
-			}
+			},
 		}
 	}
 	let outcomes = state.store.submit(&to_store).await?;
@@ -636,8 +640,9 @@ async fn put_blob(
 	body: Body,
 ) -> ApiResult<impl IntoResponse> {
 	let digest = parse_hash(&digest, "digest")?;
-	if let Some(len) =
-		headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+	if let Some(len) = headers
+		.get(header::CONTENT_LENGTH)
+		.and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
 	{
 		if len > state.config.max_upload_bytes {
 			return Err(ApiError::TooLarge(format!(
@@ -946,11 +951,17 @@ async fn get_anchor(
 	Path((channel, index)): Path<(String, String)>,
 ) -> ApiResult<Json<Anchor>> {
 	let channel = parse_hash(&channel, "channel")?;
-	let index: u32 =
-		index.parse().map_err(|_| ApiError::BadRequest("index must be a number".into()))?;
-	state.store.anchor(&channel, index).await?.map(|a| Json(a.anchor)).ok_or_else(|| {
-		ApiError::NotFound(format!("no accepted anchor {index} of channel {channel:?}"))
-	})
+	let index: u32 = index
+		.parse()
+		.map_err(|_| ApiError::BadRequest("index must be a number".into()))?;
+	state
+		.store
+		.anchor(&channel, index)
+		.await?
+		.map(|a| Json(a.anchor))
+		.ok_or_else(|| {
+			ApiError::NotFound(format!("no accepted anchor {index} of channel {channel:?}"))
+		})
 }
 
 // ---------------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ impl Spool {
 				self.direct = false;
 				clear_direct(&self.file)?;
 				self.file.write_all_at(data, self.written)?;
-			}
+			},
 			other => other?,
 		}
 		self.written += data.len() as u64;
@@ -172,7 +172,7 @@ fn open_spool(path: &Path, direct_io: bool) -> std::io::Result<(std::fs::File, b
 		let mut direct = options.clone();
 		match direct.custom_flags(libc::O_DIRECT).open(path) {
 			Ok(file) => return Ok((file, true)),
-			Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+			Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {},
 			Err(e) => return Err(e),
 		}
 	}
@@ -331,19 +331,19 @@ impl BlobStore {
 			None => {
 				let file = tokio::fs::File::open(self.path(digest)).await?;
 				Ok(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20).boxed())
-			}
+			},
 			Some(r) => {
 				let got = r.store.get(&r.key(digest)).await.map_err(|e| match e {
 					object_store::Error::NotFound { .. } => {
 						std::io::Error::from(std::io::ErrorKind::NotFound)
-					}
+					},
 					e => std::io::Error::other(e.to_string()),
 				})?;
 				Ok(got
 					.into_stream()
 					.map(|r| r.map_err(|e| std::io::Error::other(e.to_string())))
 					.boxed())
-			}
+			},
 		}
 	}
 
@@ -363,7 +363,7 @@ impl BlobStore {
 				Err(e) => {
 					let _ = out.abort().await;
 					Err(e)
-				}
+				},
 			};
 			let _ = tokio::fs::remove_file(&tmp).await;
 			return result;
@@ -453,17 +453,17 @@ impl BlobStore {
 						reason: format!("no data for {} s", idle.as_secs()),
 					});
 					break;
-				}
+				},
 				Ok(None) => {
 					if !batch.is_empty() {
 						let _ = hash_tx.send(std::mem::take(&mut batch)).await;
 					}
 					break;
-				}
+				},
 				Ok(Some(Err(e))) => {
 					failure = Some(IngestError::Truncated { received, reason: e.to_string() });
 					break;
-				}
+				},
 				Ok(Some(Ok(chunk))) => {
 					received += chunk.len() as u64;
 					if received > limit {
@@ -478,7 +478,7 @@ impl BlobStore {
 							break; // the writer failed; its error is reported below
 						}
 					}
-				}
+				},
 			}
 		}
 		drop(hash_tx);
@@ -493,24 +493,24 @@ impl BlobStore {
 				match expected {
 					Some(expected) if expected != actual => {
 						Err(IngestError::Mismatch { expected, actual, size })
-					}
+					},
 					_ => tokio::task::spawn_blocking(move || spool.finish(&mut last))
 						.await
 						.map_err(joined)?
 						.map(|size| (actual, size))
 						.map_err(IngestError::Io),
 				}
-			}
+			},
 		};
 		match result {
 			Ok((digest, size)) => {
 				self.commit(tmp_path, &digest).await?;
 				Ok((digest, size))
-			}
+			},
 			Err(e) => {
 				let _ = tokio::fs::remove_file(&tmp_path).await;
 				Err(e)
-			}
+			},
 		}
 	}
 
@@ -539,7 +539,9 @@ impl BlobStore {
 		})
 		.await;
 		joined.unwrap_or_else(|e| {
-			(0..n).map(|_| Err(IngestError::Io(std::io::Error::other(e.to_string())))).collect()
+			(0..n)
+				.map(|_| Err(IngestError::Io(std::io::Error::other(e.to_string()))))
+				.collect()
 		})
 	}
 
@@ -579,11 +581,11 @@ fn put_many_blocking(
 			Ok(()) => {
 				staged.push((k, path));
 				results.push(Ok((actual, size)));
-			}
+			},
 			Err(e) => {
 				let _ = std::fs::remove_file(&path);
 				results.push(Err(IngestError::Io(e)));
-			}
+			},
 		}
 	}
 	// Durable contents, then names.
@@ -600,7 +602,7 @@ fn put_many_blocking(
 			Err(e) => {
 				let _ = std::fs::remove_file(&path);
 				results[k] = Err(IngestError::Io(e));
-			}
+			},
 		}
 	}
 	let mut dirs: Vec<&Path> = placed.iter().map(|&k| dests[k].parent().unwrap_or(root)).collect();
@@ -623,7 +625,9 @@ mod tests {
 	use super::*;
 
 	fn data(len: usize, seed: u8) -> Vec<u8> {
-		(0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed ^ (i >> 12) as u8)).collect()
+		(0..len)
+			.map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed ^ (i >> 12) as u8))
+			.collect()
 	}
 
 	fn sha256(bytes: &[u8]) -> Hash {
@@ -635,8 +639,10 @@ mod tests {
 		bytes: &[u8],
 		chunk: usize,
 	) -> impl Stream<Item = Result<bytes::Bytes, std::io::Error>> + Unpin {
-		let parts: Vec<_> =
-			bytes.chunks(chunk.max(1)).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
+		let parts: Vec<_> = bytes
+			.chunks(chunk.max(1))
+			.map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+			.collect();
 		futures::stream::iter(parts)
 	}
 
@@ -754,7 +760,7 @@ mod tests {
 		match err {
 			Err(IngestError::Mismatch { expected, actual, size }) => {
 				assert_eq!((expected, actual, size), (claimed, sha256(&bytes), bytes.len() as u64))
-			}
+			},
 			other => panic!("expected a mismatch, got {other:?}"),
 		}
 		assert!(!store.contains(&sha256(&bytes)).await.unwrap());
@@ -787,7 +793,7 @@ mod tests {
 			Err(IngestError::Truncated { received, reason }) => {
 				assert_eq!(received, good.len() as u64);
 				assert!(reason.contains("connection reset"), "{reason}");
-			}
+			},
 			other => panic!("expected truncated, got {other:?}"),
 		}
 		let stalled = chunks(&good, 1 << 20).chain(futures::stream::pending());
@@ -795,7 +801,7 @@ mod tests {
 		match store.ingest(Some(sha256(&good)), stalled, u64::MAX, idle).await {
 			Err(IngestError::Truncated { received, .. }) => {
 				assert_eq!(received, good.len() as u64)
-			}
+			},
 			other => panic!("expected truncated, got {other:?}"),
 		}
 		assert!(!store.contains(&sha256(&good)).await.unwrap());

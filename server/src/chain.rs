@@ -113,10 +113,15 @@ impl Chain {
 	/// Number of the latest finalized block (a liveness check of the node).
 	pub async fn finalized_number(&self) -> Result<u64, ChainError> {
 		let head = self.rpc.chain_get_finalized_head().await.map_err(|e| self.rpc_err(e))?;
-		let header =
-			self.rpc.chain_get_header(Some(head)).await.map_err(|e| self.rpc_err(e))?.ok_or(
-				ChainError::Decode { url: self.url.clone(), what: "missing finalized header" },
-			)?;
+		let header = self
+			.rpc
+			.chain_get_header(Some(head))
+			.await
+			.map_err(|e| self.rpc_err(e))?
+			.ok_or(ChainError::Decode {
+				url: self.url.clone(),
+				what: "missing finalized header",
+			})?;
 		Ok(header.number)
 	}
 

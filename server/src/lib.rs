@@ -111,12 +111,12 @@ async fn connect_chain(url: &str) -> anyhow::Result<chain::Chain> {
 			Err(e) if tokio::time::Instant::now() < deadline => {
 				tracing::warn!("{e}; retrying");
 				tokio::time::sleep(Duration::from_secs(1)).await;
-			}
+			},
 			Err(e) => {
 				return Err(anyhow::anyhow!(e)).context(
 					"cannot reach the chain: start attest-node or pass --chain-rpc ws://HOST:PORT",
 				)
-			}
+			},
 		}
 	}
 }

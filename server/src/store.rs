@@ -148,7 +148,9 @@ pub fn now_ms() -> i64 {
 }
 
 fn hash_of(bytes: Vec<u8>, what: &'static str) -> Result<Hash> {
-	<[u8; 32]>::try_from(bytes.as_slice()).map(Hash).map_err(|_| StoreError::Corrupt(what))
+	<[u8; 32]>::try_from(bytes.as_slice())
+		.map(Hash)
+		.map_err(|_| StoreError::Corrupt(what))
 }
 
 impl Store {

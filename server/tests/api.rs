@@ -57,10 +57,10 @@ async fn run_or_show(
 	server: &Server,
 ) {
 	match tokio::time::timeout(Duration::from_secs(300), f).await {
-		Ok(Ok(())) => {}
+		Ok(Ok(())) => {},
 		Ok(Err(e)) => {
 			panic!("{e:?}\nserver log:\n{}\nnode log:\n{}", server.log_tail(40), node.log_tail(20))
-		}
+		},
 		Err(_) => panic!(
 			"timed out\nserver log:\n{}\nnode log:\n{}",
 			server.log_tail(40),
@@ -187,10 +187,17 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		"unknown_channel",
 	)
 	.await?;
-	let r = http.post(format!("{base}/v1/records/first")).body("{\"channelId\": 12").send().await?;
+	let r = http
+		.post(format!("{base}/v1/records/first"))
+		.body("{\"channelId\": 12")
+		.send()
+		.await?;
 	expect_error(r, StatusCode::BAD_REQUEST, "bad_request").await?;
-	let r =
-		http.post(format!("{base}/v1/records/first")).body(vec![b' '; MAX_JSON + 1]).send().await?;
+	let r = http
+		.post(format!("{base}/v1/records/first"))
+		.body(vec![b' '; MAX_JSON + 1])
+		.send()
+		.await?;
 	expect_error(r, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await?;
 	// The same slot claimed with another digest: refused, the first claim kept.
 	let mut clash = claims[0];
@@ -203,8 +210,11 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		(1..10).map(|i| BatchRecord::First(first(&g, "//Bob", id, claims[i]))).collect();
 	batch.push(BatchRecord::First(forged.clone()));
 	batch.push(BatchRecord::First(unknown.clone()));
-	let r: BatchResult =
-		post("/v1/records/batch", &Batch { records: batch }).send().await?.json().await?;
+	let r: BatchResult = post("/v1/records/batch", &Batch { records: batch })
+		.send()
+		.await?
+		.json()
+		.await?;
 	let outcomes: Vec<&str> = r.results.iter().map(|r| r.outcome.as_str()).collect();
 	anyhow::ensure!(
 		outcomes[..9].iter().all(|o| *o == "stored") && outcomes[9..] == ["rejected", "rejected"],
@@ -295,16 +305,21 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		"bad_signature",
 	)
 	.await?;
-	let r =
-		http.post(format!("{base}/v1/records/second/stream")).body(items[3].clone()).send().await?;
+	let r = http
+		.post(format!("{base}/v1/records/second/stream"))
+		.body(items[3].clone())
+		.send()
+		.await?;
 	expect_error(r, StatusCode::BAD_REQUEST, "bad_request").await?;
 	// Truncated upload: Content-Length promises more than is sent, then the client stalls.
 	truncated_upload(server.port, &s3, &items[3]).await?;
 	tokio::time::sleep(Duration::from_secs(3)).await; // upload idle limit is 2 s
 	let leftovers = files_under(&server.data_dir.join("blobs"));
 	anyhow::ensure!(
-		leftovers.iter().all(|p| !p.to_string_lossy().contains(&hex::encode(claims[3].digest.0))
-			&& !p.starts_with(server.data_dir.join("blobs/tmp"))),
+		leftovers
+			.iter()
+			.all(|p| !p.to_string_lossy().contains(&hex::encode(claims[3].digest.0))
+				&& !p.starts_with(server.data_dir.join("blobs/tmp"))),
 		"partial upload visible: {leftovers:?}"
 	);
 	// Items 3..9 with inline data in a batch, and one record whose data is not its item's:
@@ -322,8 +337,11 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		.collect();
 	let not_the_data = DataRef::Inline(b"not item 9".to_vec());
 	batch.push(BatchRecord::Second(second(&g, "//Alice", id, claims[9], not_the_data)));
-	let r: BatchResult =
-		post("/v1/records/batch", &Batch { records: batch }).send().await?.json().await?;
+	let r: BatchResult = post("/v1/records/batch", &Batch { records: batch })
+		.send()
+		.await?
+		.json()
+		.await?;
 	anyhow::ensure!(r.results[..7].iter().all(|r| r.outcome == "stored"), "{:?}", r.results);
 	anyhow::ensure!(
 		r.results.len() == 8
@@ -339,8 +357,12 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	}
 
 	// Status: pending, both records, data stored.
-	let status: ItemStatus =
-		http.get(format!("{base}/v1/items/{:?}", claims[2].digest)).send().await?.json().await?;
+	let status: ItemStatus = http
+		.get(format!("{base}/v1/items/{:?}", claims[2].digest))
+		.send()
+		.await?
+		.json()
+		.await?;
 	let c = &status.claims[0];
 	anyhow::ensure!(
 		!status.conflict && c.status == "pending" && c.has_data && c.seq == 2 && c.channel_id == id,
@@ -404,7 +426,10 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 	let accepted = accepted.ok_or_else(|| anyhow::anyhow!("the watcher did not find anchor 0"))?;
-	anyhow::ensure!(accepted.log == log && accepted.first_seq == 0 && accepted.block > 0, "{accepted:?}");
+	anyhow::ensure!(
+		accepted.log == log && accepted.first_seq == 0 && accepted.block > 0,
+		"{accepted:?}"
+	);
 	let mut wrong_block = accepted;
 	wrong_block.block += 1;
 	expect_error(
@@ -439,8 +464,12 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	let dup = first(&g, "//Bob", id2, claims[0]);
 	let r: Value = post("/v1/records/first", &dup).send().await?.json().await?;
 	anyhow::ensure!(r["outcome"] == "stored" && r["otherClaims"] == 1, "{r}");
-	let s: ItemStatus =
-		http.get(format!("{base}/v1/items/{:?}", claims[0].digest)).send().await?.json().await?;
+	let s: ItemStatus = http
+		.get(format!("{base}/v1/items/{:?}", claims[0].digest))
+		.send()
+		.await?
+		.json()
+		.await?;
 	anyhow::ensure!(s.conflict && s.claims.len() == 2, "{s:?}");
 	anyhow::ensure!(
 		s.claims[0].channel_id == id && s.claims[1].channel_id == id2,
@@ -500,7 +529,9 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	let p: ProofResponse = http.get(proof_url(&claims[9].digest)).send().await?.json().await?;
 	p.proof.proof.verify_digest(&claims[9].digest, &p.proof.anchor.log.root)?;
 	anyhow::ensure!(
-		p.proof.anchor.first_seq == 8 && p.proof.proof.leaf_index == 9 && p.proof.proof.tree_size == 10,
+		p.proof.anchor.first_seq == 8
+			&& p.proof.proof.leaf_index == 9
+			&& p.proof.proof.tree_size == 10,
 		"{p:?}"
 	);
 

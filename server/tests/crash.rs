@@ -92,8 +92,11 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 	});
 	tokio::time::sleep(Duration::from_millis(1500)).await;
 	let tmp = server.data_dir.join("blobs/tmp");
-	let partial: u64 =
-		files_under(&tmp).iter().filter_map(|p| p.metadata().ok()).map(|m| m.len()).sum();
+	let partial: u64 = files_under(&tmp)
+		.iter()
+		.filter_map(|p| p.metadata().ok())
+		.map(|m| m.len())
+		.sum();
 	anyhow::ensure!(partial > 0, "the upload had not started writing before the kill");
 	server.kill9();
 	let answer = upload.await?;

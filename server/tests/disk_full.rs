@@ -45,7 +45,9 @@ impl Drop for Tmpfs {
 /// `CAP_SYS_ADMIN`), rather than for a fault worth failing the test on.
 fn not_permitted(mount_error: &str) -> bool {
 	let e = mount_error.to_lowercase();
-	["permission denied", "must be superuser", "not permitted"].iter().any(|m| e.contains(m))
+	["permission denied", "must be superuser", "not permitted"]
+		.iter()
+		.any(|m| e.contains(m))
 }
 
 fn bytes(len: usize, seed: u8) -> Vec<u8> {
@@ -63,7 +65,7 @@ async fn full_disk_answers_507_and_keeps_nothing() {
 				"disk_full: NOT RUN: mounting a tmpfs is not permitted here ({e}); run as root"
 			);
 			return;
-		}
+		},
 		Err(e) => panic!("mount a 16 MiB tmpfs at {}: {e}", data.display()),
 	};
 	let node = Node::dev(&[]);
@@ -73,7 +75,7 @@ async fn full_disk_answers_507_and_keeps_nothing() {
 	let result = tokio::time::timeout(Duration::from_secs(120), scenario(&node, &server)).await;
 	let logs = || format!("server log:\n{}\nnode log:\n{}", server.log_tail(30), node.log_tail(10));
 	match result {
-		Ok(Ok(())) => {}
+		Ok(Ok(())) => {},
 		Ok(Err(e)) => panic!("{e:?}\n{}", logs()),
 		Err(_) => panic!("timed out\n{}", logs()),
 	}

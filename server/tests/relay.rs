@@ -33,7 +33,10 @@ async fn scenario(node: &Node, port: u16, dir: &std::path::Path) -> anyhow::Resu
 		Server::start_on(port, &dir.join("data"), &node.ws_url(), &["--anchor-poll-secs", "3600"]);
 	let http = reqwest::Client::new();
 	for _ in 0..240 {
-		let r = http.get(format!("{}/v1/channels/{id:?}/anchors/0", server.url())).send().await?;
+		let r = http
+			.get(format!("{}/v1/channels/{id:?}/anchors/0", server.url()))
+			.send()
+			.await?;
 		if r.status().is_success() {
 			let a: Anchor = r.json().await?;
 			anyhow::ensure!(a.log == log && a.first_seq == 0 && a.channel_id == id, "{a:?}");

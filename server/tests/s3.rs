@@ -86,12 +86,19 @@ async fn scenario(node: &Node, server: &Server, s3: &str) -> anyhow::Result<()> 
 		.await?
 		.error_for_status()?;
 	// Wrong bytes: refused, nothing put.
-	let r =
-		http.put(format!("{base}/v1/blobs/{:?}", c.digest)).body(b"not it".to_vec()).send().await?;
+	let r = http
+		.put(format!("{base}/v1/blobs/{:?}", c.digest))
+		.body(b"not it".to_vec())
+		.send()
+		.await?;
 	anyhow::ensure!(r.status() == StatusCode::UNPROCESSABLE_ENTITY, "wrong bytes: {}", r.status());
 	anyhow::ensure!(!list(&http, s3).await?.contains(&hex), "a rejected upload reached the bucket");
 	// The right bytes: stored as blobs/<hex>.
-	let r = http.put(format!("{base}/v1/blobs/{:?}", c.digest)).body(bytes.clone()).send().await?;
+	let r = http
+		.put(format!("{base}/v1/blobs/{:?}", c.digest))
+		.body(bytes.clone())
+		.send()
+		.await?;
 	anyhow::ensure!(r.status() == StatusCode::CREATED, "upload: {}", r.status());
 	anyhow::ensure!(
 		list(&http, s3).await?.contains(&format!("<Key>blobs/{hex}</Key>")),
@@ -102,11 +109,19 @@ async fn scenario(node: &Node, server: &Server, s3: &str) -> anyhow::Result<()> 
 		listing.contains(&format!("<Size>{}</Size>", bytes.len())),
 		"object size: {listing}"
 	);
-	let r = http.put(format!("{base}/v1/blobs/{:?}", c.digest)).body(bytes.clone()).send().await?;
+	let r = http
+		.put(format!("{base}/v1/blobs/{:?}", c.digest))
+		.body(bytes.clone())
+		.send()
+		.await?;
 	anyhow::ensure!(r.status() == StatusCode::OK, "upload again: {}", r.status());
 	// The second record by reference, then a signed read through the server.
 	let s = second(&g, "//Alice", id, c, DataRef::Blob(c.digest));
-	http.post(format!("{base}/v1/records/second")).json(&s).send().await?.error_for_status()?;
+	http.post(format!("{base}/v1/records/second"))
+		.json(&s)
+		.send()
+		.await?
+		.error_for_status()?;
 	let expires = attest_server::store::now_ms() as u64 + 60_000;
 	let sig = sign(&pair("//Alice"), Kind::BlobRead, &g, &id, &(c.digest, expires));
 	let signer: sp_runtime::MultiSigner = sp_core::Pair::public(&pair("//Alice")).into();

@@ -71,8 +71,12 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 	chain.checkpoint(id, 1, &digests, 0, "//Alice", "//Bob").await?;
 	let mut anchored = false;
 	for _ in 0..100 {
-		let s: ItemStatus =
-			http.get(format!("{base}/v1/items/{:?}", digests[3])).send().await?.json().await?;
+		let s: ItemStatus = http
+			.get(format!("{base}/v1/items/{:?}", digests[3]))
+			.send()
+			.await?
+			.json()
+			.await?;
 		if s.claims[0].status == "anchored" {
 			anchored = true;
 			break;

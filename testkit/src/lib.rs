@@ -28,7 +28,10 @@ pub fn free_port() -> u16 {
 /// `target/<profile>/`, where cargo put the running test and the workspace's binaries.
 pub fn target_dir() -> PathBuf {
 	let exe = std::env::current_exe().expect("test executable path");
-	exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+	exe.parent()
+		.and_then(Path::parent)
+		.expect("target/<profile>/deps/<test>")
+		.to_path_buf()
 }
 
 /// The last `lines` lines of the file at `path` (empty when it cannot be read).

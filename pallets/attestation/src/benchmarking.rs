@@ -11,8 +11,9 @@ use crate::{
 };
 use alloc::vec::Vec;
 use attest_primitives::{
+	merkle,
 	signing::{signing_payload, Kind},
-	merkle, BillKey, ChannelState, Hash, Htlc, ItemRange, LogHead,
+	BillKey, ChannelState, Hash, Htlc, ItemRange, LogHead,
 };
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get};
@@ -51,7 +52,9 @@ fn endpoint(len: u32) -> Vec<u8> {
 }
 
 fn digests(first: u64, n: u64) -> Vec<Hash> {
-	(first..first + n).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect()
+	(first..first + n)
+		.map(|i| attest_primitives::sha256(&i.to_le_bytes()))
+		.collect()
 }
 
 /// The log of the first `n` benchmark items.
@@ -120,8 +123,15 @@ fn anchor_first<T: Config>(r: &Party, v: &Party, id: ChannelId) {
 	let mut s = next_state::<T>(id, 1, 0);
 	s.log = log_of(ANCHORED);
 	let (sr, sv) = (sign::<T>(r, &s), sign::<T>(v, &s));
-	Attestation::<T>::checkpoint(RawOrigin::Signed(r.account.clone()).into(), id, s, sr, sv, Default::default())
-		.expect("first checkpoint");
+	Attestation::<T>::checkpoint(
+		RawOrigin::Signed(r.account.clone()).into(),
+		id,
+		s,
+		sr,
+		sv,
+		Default::default(),
+	)
+	.expect("first checkpoint");
 }
 
 /// A valid next state of `id` with `htlcs` HTLCs and a log of `ITEMS` items.
@@ -173,7 +183,8 @@ fn settled_with_one_htlc<T: Config>(
 		Some((state, sv, Default::default())),
 	)?;
 	advance_past_deadline::<T>(id);
-	Attestation::<T>::settle(RawOrigin::Signed(v.account.clone()).into(), id).map_err(|e| e.error)?;
+	Attestation::<T>::settle(RawOrigin::Signed(v.account.clone()).into(), id)
+		.map_err(|e| e.error)?;
 	Ok(id)
 }
 
@@ -206,7 +217,10 @@ mod benchmarks {
 			Some(2u32.into()),
 			Some(T::MinChallengePeriod::get()),
 		);
-		assert_eq!(Verifiers::<T>::get(&v.account).map(|i| i.endpoint.len() as u32), Some(n.max(9)));
+		assert_eq!(
+			Verifiers::<T>::get(&v.account).map(|i| i.endpoint.len() as u32),
+			Some(n.max(9))
+		);
 		Ok(())
 	}
 
@@ -285,7 +299,11 @@ mod benchmarks {
 		let state = next_state::<T>(id, 2, h);
 		let sv = sign::<T>(&v, &state);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(r.account.clone()), id, Some((state, sv, consistency(ANCHORED, ITEMS))));
+		_(
+			RawOrigin::Signed(r.account.clone()),
+			id,
+			Some((state, sv, consistency(ANCHORED, ITEMS))),
+		);
 		assert!(matches!(
 			Channels::<T>::get(id).map(|c| c.status),
 			Some(ChannelStatus::Closing { .. })
@@ -351,7 +369,10 @@ mod benchmarks {
 		}
 		#[extrinsic_call]
 		_(RawOrigin::Signed(v.account.clone()), id, BillKey([0; 32]));
-		assert_eq!(Channels::<T>::get(id).map(|c| c.revealed.len() as u32), Some(T::MaxHtlcs::get()));
+		assert_eq!(
+			Channels::<T>::get(id).map(|c| c.revealed.len() as u32),
+			Some(T::MaxHtlcs::get())
+		);
 		Ok(())
 	}
 

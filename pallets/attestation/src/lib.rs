@@ -54,6 +54,11 @@
 //!   side effects; settlement and claims never fail because of an account's state.
 
 #![cfg_attr(not(feature = "std"), no_std)]
+// Runtime code never panics on input (tests and benchmark set-ups may).
+#![cfg_attr(
+	not(any(test, feature = "runtime-benchmarks")),
+	deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
 
 extern crate alloc;
 
@@ -101,10 +106,10 @@ pub mod pallet {
 	use super::WeightInfo;
 	use crate::types::*;
 	use alloc::vec::Vec;
+	use attest_primitives::signing;
 	pub use attest_primitives::{
 		Anchor, BillKey, ChannelId, ChannelState, Hash, Htlc, ItemRange, LogHead, MAX_PENDING_HTLCS,
 	};
-	use attest_primitives::signing;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
@@ -225,8 +230,15 @@ pub mod pallet {
 
 	/// HTLCs left pending at settlement, by channel and payment hash.
 	#[pallet::storage]
-	pub type ClaimableHtlcs<T: Config> =
-		StorageDoubleMap<_, Identity, ChannelId, Blake2_128Concat, Hash, ClaimableHtlc, OptionQuery>;
+	pub type ClaimableHtlcs<T: Config> = StorageDoubleMap<
+		_,
+		Identity,
+		ChannelId,
+		Blake2_128Concat,
+		Hash,
+		ClaimableHtlc,
+		OptionQuery,
+	>;
 
 	/// Block number and number of anchors stored in it so far (for offchain indexing keys).
 	#[pallet::storage]
@@ -629,7 +641,12 @@ pub mod pallet {
 			ensure!(!state.is_final, Error::<T>::FinalState);
 			Self::check_newer_state(&channel, channel_id, &state, &consistency)?;
 			ensure!(state.log.size > channel.anchored.size, Error::<T>::NothingToAnchor);
-			Self::check_both_signatures(&channel, &state, &requester_signature, &verifier_signature)?;
+			Self::check_both_signatures(
+				&channel,
+				&state,
+				&requester_signature,
+				&verifier_signature,
+			)?;
 
 			let nonce = state.nonce;
 			Self::anchor(channel_id, &mut channel, &state.log)?;
@@ -667,7 +684,12 @@ pub mod pallet {
 			};
 			ensure!(state.is_final && state.htlcs.is_empty(), Error::<T>::NotFinal);
 			Self::check_newer_state(&channel, channel_id, &state, &consistency)?;
-			Self::check_both_signatures(&channel, &state, &requester_signature, &verifier_signature)?;
+			Self::check_both_signatures(
+				&channel,
+				&state,
+				&requester_signature,
+				&verifier_signature,
+			)?;
 
 			channel.state = state;
 			Self::finish(channel_id, channel, stale_closer)
@@ -778,7 +800,10 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			let htlc = ClaimableHtlcs::<T>::get(channel_id, payment_hash)
 				.ok_or(Error::<T>::UnknownHtlc)?;
-			ensure!(attest_primitives::payment_hash(&bill_key) == payment_hash, Error::<T>::WrongBillKey);
+			ensure!(
+				attest_primitives::payment_hash(&bill_key) == payment_hash,
+				Error::<T>::WrongBillKey
+			);
 			ensure!(Self::now() <= htlc.expiry, Error::<T>::HtlcExpired);
 			let paid = Self::pay_from_hold(&htlc.requester, &htlc.verifier, htlc.amount)?;
 			ClaimableHtlcs::<T>::remove(channel_id, payment_hash);
@@ -812,7 +837,11 @@ pub mod pallet {
 				Precision::Exact,
 			)?;
 			ClaimableHtlcs::<T>::remove(channel_id, payment_hash);
-			Self::deposit_event(Event::HtlcRefunded { channel_id, payment_hash, amount: htlc.amount });
+			Self::deposit_event(Event::HtlcRefunded {
+				channel_id,
+				payment_hash,
+				amount: htlc.amount,
+			});
 			Ok(())
 		}
 
@@ -838,7 +867,12 @@ pub mod pallet {
 				.try_push(RevealedKey { payment_hash, block })
 				.map_err(|_| Error::<T>::TooManyRevealedKeys)?;
 			Channels::<T>::insert(channel_id, channel);
-			Self::deposit_event(Event::BillKeyRevealed { channel_id, payment_hash, bill_key, block });
+			Self::deposit_event(Event::BillKeyRevealed {
+				channel_id,
+				payment_hash,
+				bill_key,
+				block,
+			});
 			Ok(())
 		}
 	}
@@ -848,11 +882,10 @@ pub mod pallet {
 		pub(crate) fn checked_endpoint(endpoint: Vec<u8>) -> Result<EndpointOf<T>, Error<T>> {
 			let endpoint: EndpointOf<T> =
 				endpoint.try_into().map_err(|_| Error::<T>::EndpointTooLong)?;
-			let host = endpoint
-				.strip_prefix(b"https://")
-				.or_else(|| endpoint.strip_prefix(b"http://"));
-			let well_formed = matches!(host, Some(h) if !h.is_empty()) &&
-				endpoint.iter().all(u8::is_ascii_graphic);
+			let host =
+				endpoint.strip_prefix(b"https://").or_else(|| endpoint.strip_prefix(b"http://"));
+			let well_formed = matches!(host, Some(h) if !h.is_empty())
+				&& endpoint.iter().all(u8::is_ascii_graphic);
 			ensure!(well_formed, Error::<T>::InvalidEndpoint);
 			Ok(endpoint)
 		}

@@ -5,8 +5,8 @@ use frame_support::{
 	derive_impl, parameter_types,
 	traits::{ConstU32, ConstU64},
 };
-use sp_runtime::Perbill;
 use sp_runtime::BuildStorage;
+use sp_runtime::Perbill;
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = sp_runtime::AccountId32;

@@ -11,8 +11,10 @@
 //!   node sets it from `--attestation-server` (no URL: the relay is off).
 //! * A cursor `(block, n)` at [`CURSOR_KEY`] survives restarts; it starts at the block
 //!   where the relay first runs.
-//! * A lock ([`LOCK_KEY`]) keeps two runs (two blocks imported quickly) from posting the
-//!   same anchor twice.
+//! * A lock ([`LOCK_KEY`], a `StorageLock` with a [`LOCK_DEADLINE_MS`] deadline) keeps two
+//!   runs (two blocks imported quickly) from posting the same anchor twice. A run extends it
+//!   after every post, so a run of many slow posts keeps it; a run that finds its lock taken
+//!   over (it stalled past the deadline) stops at once.
 //! * Failures back off: a server that is down or answers 5xx, or an anchor the server does
 //!   not see on its finalized chain yet (422), is retried after 1, 2, 4, ... up to 64 blocks;
 //!   after [`MAX_ATTEMPTS`] tries the anchor is skipped (a fork's anchor, which the
@@ -21,9 +23,10 @@
 use crate::{anchor_count_key, anchor_index_key};
 use alloc::{format, vec, vec::Vec};
 use codec::{Decode, Encode};
-use sp_core::offchain::{Duration, StorageKind};
+use sp_core::offchain::{Duration, StorageKind, Timestamp};
 use sp_runtime::offchain::{
 	http,
+	storage::StorageValueRef,
 	storage_lock::{StorageLock, Time},
 };
 
@@ -45,17 +48,25 @@ pub const MAX_BLOCKS_PER_RUN: u32 = 512;
 pub const MAX_BACKOFF: u32 = 64;
 /// Deadline of one HTTP request, in milliseconds.
 pub const HTTP_DEADLINE_MS: u64 = 5_000;
+/// How long the lock holds without an extension: one post plus a margin. A run extends it
+/// after every post.
+pub const LOCK_DEADLINE_MS: u64 = 2 * HTTP_DEADLINE_MS;
+
+/// The relay's lock.
+pub fn lock() -> StorageLock<'static, Time> {
+	StorageLock::<Time>::with_deadline(LOCK_KEY, Duration::from_millis(LOCK_DEADLINE_MS))
+}
 
 fn get(key: &[u8]) -> Option<Vec<u8>> {
 	sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, key)
 }
 
 fn get_decoded<V: Decode>(key: &[u8]) -> Option<V> {
-	get(key).and_then(|v| V::decode(&mut &v[..]).ok())
+	StorageValueRef::persistent(key).get::<V>().ok().flatten()
 }
 
 fn set<V: Encode>(key: &[u8], value: &V) {
-	sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, key, &value.encode());
+	StorageValueRef::persistent(key).set(value);
 }
 
 /// What the server said about one anchor.
@@ -110,9 +121,13 @@ pub fn run(now: u32) {
 	if url.is_empty() {
 		return;
 	}
-	let mut lock = StorageLock::<Time>::with_deadline(LOCK_KEY, Duration::from_millis(30_000));
-	let Ok(_guard) = lock.try_lock() else { return };
-	let (retry_at, backoff, attempts) = get_decoded::<(u32, u32, u32)>(RETRY_KEY).unwrap_or((0, 0, 0));
+	let mut lock = lock();
+	let Ok(mut guard) = lock.try_lock() else { return };
+	// The deadline this run holds the lock to: if the stored one differs, another run took
+	// the lock over after ours expired.
+	let mut held = get_decoded::<Timestamp>(LOCK_KEY);
+	let (retry_at, backoff, attempts) =
+		get_decoded::<(u32, u32, u32)>(RETRY_KEY).unwrap_or((0, 0, 0));
 	if now < retry_at {
 		return;
 	}
@@ -157,6 +172,21 @@ pub fn run(now: u32) {
 		}
 		set(CURSOR_KEY, &(block, n));
 		set(RETRY_KEY, &(0u32, 0u32, 0u32));
+		// The post may have taken most of the lock's deadline: extend it, or stop if the lock
+		// expired or another run took it over meanwhile (it goes on from the cursor just
+		// written). A taken-over lock is left to its new holder.
+		if get_decoded::<Timestamp>(LOCK_KEY) != held {
+			log::warn!(target: "attest-relay", "the relay lock was taken over; stopping this run");
+			guard.forget();
+			return;
+		}
+		match guard.extend_lock() {
+			Ok(deadline) => held = Some(deadline),
+			Err(()) => {
+				log::warn!(target: "attest-relay", "the relay lock expired during a post; stopping this run");
+				return;
+			},
+		}
 	}
 	set(CURSOR_KEY, &(block, n));
 }

@@ -52,7 +52,12 @@ impl<T: Config> Pallet<T> {
 	/// Release `amount` of `who`'s channel hold (nothing if zero).
 	fn release(who: &AccountId32, amount: u128) -> DispatchResult {
 		if amount > 0 {
-			T::Currency::release(&HoldReason::ChannelDeposit.into(), who, amount, Precision::Exact)?;
+			T::Currency::release(
+				&HoldReason::ChannelDeposit.into(),
+				who,
+				amount,
+				Precision::Exact,
+			)?;
 		}
 		Ok(())
 	}
@@ -97,7 +102,8 @@ impl<T: Config> Pallet<T> {
 			let sum = if *revealed { &mut revealed_total } else { &mut pending_total };
 			*sum = sum.checked_add(h.amount).ok_or(Error::<T>::Overflow)?;
 		}
-		let (held_r, held_v) = (channel.held_by(Party::Requester), channel.held_by(Party::Verifier));
+		let (held_r, held_v) =
+			(channel.held_by(Party::Requester), channel.held_by(Party::Verifier));
 		let pay_r = balance_r.checked_add(unused_r).ok_or(Error::<T>::Overflow)?;
 		let pay_v = balance_v
 			.checked_add(unused_v)

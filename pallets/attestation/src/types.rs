@@ -12,10 +12,13 @@ use sp_runtime::AccountId32;
 /// channel's last anchored log (size `m`) to the submitted state's log (size `n`), the hashes
 /// in the order of `attest_primitives::merkle::consistency_proof`. Empty when `m == 0` or
 /// `m == n`.
-pub type ConsistencyPath = BoundedVec<Hash, ConstU32<{ attest_primitives::merkle::MAX_CONSISTENCY_PATH }>>;
+pub type ConsistencyPath =
+	BoundedVec<Hash, ConstU32<{ attest_primitives::merkle::MAX_CONSISTENCY_PATH }>>;
 
 /// What the registry stores about one verifier.
-#[derive(Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
 #[scale_info(skip_type_params(T))]
 pub struct VerifierInfo<T: Config> {
 	/// URL of the verifier's off-chain service.
@@ -30,7 +33,18 @@ pub struct VerifierInfo<T: Config> {
 }
 
 /// A party of a channel.
-#[derive(Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub enum Party {
 	/// The account that opened the channel and pays for attestations.
 	Requester,
@@ -69,7 +83,18 @@ pub fn proves_stale(closer: Party, closed_nonce: u64, newest: u64) -> bool {
 }
 
 /// Funds put into a channel: the opening deposit, then top-ups, in order.
-#[derive(Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub struct Funding {
 	/// Who put the funds on hold.
 	pub by: Party,
@@ -78,7 +103,18 @@ pub struct Funding {
 }
 
 /// Lifecycle of a channel on chain.
-#[derive(Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub enum ChannelStatus<BlockNumber> {
 	/// Parties transact off chain; checkpoints anchor the log.
 	Open,
@@ -96,7 +132,18 @@ pub enum ChannelStatus<BlockNumber> {
 }
 
 /// A bill key the verifier put on chain while the channel was open or closing.
-#[derive(Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub struct RevealedKey {
 	/// `sha256(bill_key)`.
 	pub payment_hash: Hash,
@@ -106,7 +153,9 @@ pub struct RevealedKey {
 }
 
 /// A channel on chain.
-#[derive(Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
 #[scale_info(skip_type_params(T))]
 pub struct Channel<T: Config> {
 	/// Who opened the channel (pays).
@@ -178,7 +227,9 @@ impl<T: Config> Channel<T> {
 /// An HTLC left pending at settlement: claimable by the verifier with the bill key until
 /// `expiry`, refundable to the requester after it. Its amount stays on hold on the
 /// requester's account.
-#[derive(Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
 pub struct ClaimableHtlc {
 	/// Pays (and gets a refund).
 	pub requester: AccountId32,
@@ -193,7 +244,18 @@ pub struct ClaimableHtlc {
 }
 
 /// An anchor as stored: the channel id and index are the storage key.
-#[derive(Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub struct AnchorInfo {
 	/// First item new in this anchor (the previous anchor's log size; 0 for the first).
 	pub first_seq: u64,

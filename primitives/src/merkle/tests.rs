@@ -15,10 +15,19 @@ fn h(s: &str) -> Hash {
 }
 
 fn reference_entries() -> Vec<Vec<u8>> {
-	["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
-		.iter()
-		.map(|s| hex::decode(s).unwrap())
-		.collect()
+	[
+		"",
+		"00",
+		"10",
+		"2021",
+		"3031",
+		"40414243",
+		"5051525354555657",
+		"606162636465666768696a6b6c6d6e6f",
+	]
+	.iter()
+	.map(|s| hex::decode(s).unwrap())
+	.collect()
 }
 
 fn reference_leaves() -> Vec<Hash> {
@@ -55,29 +64,44 @@ fn reference_inclusion_proofs() {
 	let leaves = reference_leaves();
 	let cases: [(u64, u64, &[&str]); 5] = [
 		(0, 1, &[]),
-		(0, 8, &[
-			"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-			"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-			"6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-		]),
-		(5, 8, &[
-			"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-			"ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-			"d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-		]),
+		(
+			0,
+			8,
+			&[
+				"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+				"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+				"6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+			],
+		),
+		(
+			5,
+			8,
+			&[
+				"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+				"ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+				"d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+			],
+		),
 		(2, 3, &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
-		(1, 5, &[
-			"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-			"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-			"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-		]),
+		(
+			1,
+			5,
+			&[
+				"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+				"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+				"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+			],
+		),
 	];
 	for (index, size, path) in cases {
 		let expected: Vec<Hash> = path.iter().map(|s| h(s)).collect();
 		let tree = &leaves[..size as usize];
 		let proof = inclusion_proof(tree, index).unwrap();
 		assert_eq!(proof.path, expected, "PATH({index}, D[{size}])");
-		assert_eq!(MerkleTree::from_leaf_hashes(tree.to_vec()).inclusion_proof(index).unwrap(), proof);
+		assert_eq!(
+			MerkleTree::from_leaf_hashes(tree.to_vec()).inclusion_proof(index).unwrap(),
+			proof
+		);
 		let root = h(REFERENCE_ROOTS[size as usize]);
 		proof.verify_leaf_hash(&leaves[index as usize], &root).unwrap();
 	}
@@ -88,24 +112,40 @@ fn reference_consistency_proofs() {
 	let leaves = reference_leaves();
 	let cases: [(u64, u64, &[&str]); 5] = [
 		(1, 1, &[]),
-		(1, 8, &[
-			"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-			"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-			"6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-		]),
-		(6, 8, &[
-			"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-			"ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-			"d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-		]),
-		(2, 5, &[
-			"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-			"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-		]),
-		(2, 8, &[
-			"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-			"6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-		]),
+		(
+			1,
+			8,
+			&[
+				"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+				"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+				"6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+			],
+		),
+		(
+			6,
+			8,
+			&[
+				"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+				"ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+				"d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+			],
+		),
+		(
+			2,
+			5,
+			&[
+				"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+				"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+			],
+		),
+		(
+			2,
+			8,
+			&[
+				"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+				"6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+			],
+		),
 	];
 	for (m, n, path) in cases {
 		let expected: Vec<Hash> = path.iter().map(|s| h(s)).collect();
@@ -181,13 +221,17 @@ fn builder_matches_recursive_definition() {
 
 #[test]
 fn split_point_is_rfc6962s() {
-	for (n, k) in [(2u64, 1u64), (3, 2), (4, 2), (5, 4), (8, 4), (9, 8), (1000, 512), (1 << 40, 1 << 39)] {
+	for (n, k) in
+		[(2u64, 1u64), (3, 2), (4, 2), (5, 4), (8, 4), (9, 8), (1000, 512), (1 << 40, 1 << 39)]
+	{
 		assert_eq!(split_point(n), k, "n = {n}");
 	}
 }
 
 fn leaves_of(n: usize, salt: u64) -> Vec<Hash> {
-	(0..n as u64).map(|i| leaf_hash(&(i ^ salt.rotate_left(17)).to_le_bytes())).collect()
+	(0..n as u64)
+		.map(|i| leaf_hash(&(i ^ salt.rotate_left(17)).to_le_bytes()))
+		.collect()
 }
 
 fn flip(h: &Hash, byte: usize, bit: u8) -> Hash {

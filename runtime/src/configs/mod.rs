@@ -165,4 +165,3 @@ impl pallet_attestation::Config for Runtime {
 	type StaleClosePenalty = StaleClosePenalty;
 	type WeightInfo = pallet_attestation::weights::SubstrateWeight<Runtime>;
 }
-

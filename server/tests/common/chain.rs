@@ -1,8 +1,8 @@
 //! Calls to the dev chain (subxt) and signed protocol messages for tests.
 
 use attest_primitives::{
-	channel_id, merkle, signing::sign, ChannelState, DataRef, FirstRecord, Hash, ItemClaim, LogHead,
-	SecondRecord,
+	channel_id, merkle, signing::sign, ChannelState, DataRef, FirstRecord, Hash, ItemClaim,
+	LogHead, SecondRecord,
 };
 pub use attest_testkit::chain::{account, pair, UNIT};
 use attest_testkit::chain::{keypair, submit};
@@ -45,7 +45,8 @@ impl Chain {
 				r.push(verifier.to_string());
 			}
 		}
-		self.submit(requester, "open_channel", (account(verifier), 10 * UNIT, 10u32)).await?;
+		self.submit(requester, "open_channel", (account(verifier), 10 * UNIT, 10u32))
+			.await?;
 		let n = self.opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 		Ok(channel_id(&self.genesis, &account(requester), &account(verifier), n))
 	}

@@ -99,7 +99,11 @@ impl Postgres {
 	fn run(&self, tool: &str, args: &[&str]) {
 		let exe = self.bin.join(tool);
 		let status = if self.as_postgres {
-			Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).status()
+			Command::new("runuser")
+				.args(["-u", "postgres", "--"])
+				.arg(&exe)
+				.args(args)
+				.status()
 		} else {
 			Command::new(&exe).args(args).status()
 		};
@@ -133,7 +137,11 @@ impl Drop for Postgres {
 		let exe = self.bin.join("pg_ctl");
 		let args = ["-D", data.to_str().unwrap_or_default(), "-m", "immediate", "stop"];
 		let _ = if self.as_postgres {
-			Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).status()
+			Command::new("runuser")
+				.args(["-u", "postgres", "--"])
+				.arg(&exe)
+				.args(args)
+				.status()
 		} else {
 			Command::new(&exe).args(args).status()
 		};

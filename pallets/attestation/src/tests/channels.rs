@@ -57,7 +57,9 @@ fn open(deposit: Balance) -> ChannelId {
 
 /// Digest of item `i` of every test channel.
 fn digests(first: u64, n: u64) -> Vec<Hash> {
-	(first..first + n).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect()
+	(first..first + n)
+		.map(|i| attest_primitives::sha256(&i.to_le_bytes()))
+		.collect()
 }
 
 /// The head of a log of `n` test items.
@@ -71,7 +73,11 @@ fn consistency(from: u64, to: u64) -> ConsistencyPath {
 		return Default::default();
 	}
 	let leaves: Vec<Hash> = digests(0, to).iter().map(merkle::digest_leaf_hash).collect();
-	merkle::consistency_proof(&leaves, from).expect("sizes are valid").path.try_into().expect("short")
+	merkle::consistency_proof(&leaves, from)
+		.expect("sizes are valid")
+		.path
+		.try_into()
+		.expect("short")
 }
 
 /// The consistency proof of `s`'s log from what channel `id` anchored so far.
@@ -93,7 +99,14 @@ fn ph(key: u8) -> Hash {
 }
 
 /// A state with a log of `items` test items.
-fn state(id: ChannelId, nonce: u64, r: Balance, v: Balance, htlcs: Vec<Htlc>, items: u64) -> ChannelState {
+fn state(
+	id: ChannelId,
+	nonce: u64,
+	r: Balance,
+	v: Balance,
+	htlcs: Vec<Htlc>,
+	items: u64,
+) -> ChannelState {
 	ChannelState {
 		channel_id: id,
 		nonce,
@@ -115,17 +128,35 @@ fn sig(k: Keyring, s: &ChannelState) -> MultiSignature {
 }
 
 fn checkpoint(id: ChannelId, s: &ChannelState) -> DispatchResult {
-	Attestation::checkpoint(origin(CHARLIE), id, s.clone(), sig(ALICE, s), sig(BOB, s), proof_for(id, s))
+	Attestation::checkpoint(
+		origin(CHARLIE),
+		id,
+		s.clone(),
+		sig(ALICE, s),
+		sig(BOB, s),
+		proof_for(id, s),
+	)
 }
 
 fn close_coop(id: ChannelId, s: &ChannelState) -> DispatchResult {
-	Attestation::close_cooperative(origin(ALICE), id, s.clone(), sig(ALICE, s), sig(BOB, s), proof_for(id, s))
+	Attestation::close_cooperative(
+		origin(ALICE),
+		id,
+		s.clone(),
+		sig(ALICE, s),
+		sig(BOB, s),
+		proof_for(id, s),
+	)
 }
 
 /// `closer` closes alone with `s`, signed by the counterparty.
 fn close_with(closer: Keyring, id: ChannelId, s: &ChannelState) -> DispatchResult {
 	let other = if closer == ALICE { BOB } else { ALICE };
-	Attestation::close_unilateral(origin(closer), id, Some((s.clone(), sig(other, s), proof_for(id, s))))
+	Attestation::close_unilateral(
+		origin(closer),
+		id,
+		Some((s.clone(), sig(other, s), proof_for(id, s))),
+	)
 }
 
 fn challenge(by: Keyring, id: ChannelId, s: &ChannelState) -> DispatchResult {
@@ -153,7 +184,13 @@ fn closed_event() -> (Balance, Balance, Balance, u32, Balance) {
 				pending_htlcs,
 				stale_close_penalty,
 				..
-			}) => Some((requester_paid, verifier_paid, revealed_htlcs_paid, pending_htlcs, stale_close_penalty)),
+			}) => Some((
+				requester_paid,
+				verifier_paid,
+				revealed_htlcs_paid,
+				pending_htlcs,
+				stale_close_penalty,
+			)),
 			_ => None,
 		})
 		.expect("a ChannelClosed event")
@@ -186,7 +223,10 @@ fn open_holds_deposit_and_derives_id() {
 		// The same pair again gets a fresh id: the counter is read before the increment.
 		assert_eq!(ChannelCount::<Test>::get(), 1);
 		let id2 = open(DEPOSIT);
-		assert_eq!(id2, attest_primitives::channel_id(&genesis(), &account(ALICE), &account(BOB), 1));
+		assert_eq!(
+			id2,
+			attest_primitives::channel_id(&genesis(), &account(ALICE), &account(BOB), 1)
+		);
 		assert_ne!(id, id2);
 		assert_eq!(channel_held(ALICE), 2 * DEPOSIT);
 		assert_eq!(Balances::total_issuance(), issuance);
@@ -201,7 +241,12 @@ fn open_rejects_bad_input() {
 			Attestation::open_channel(origin(ALICE), account(BOB), DEPOSIT, PERIOD),
 			Error::<Test>::NotRegistered
 		);
-		assert_ok!(Attestation::register_verifier(origin(BOB), b"https://bob.example".to_vec(), 1, MIN_CHALLENGE));
+		assert_ok!(Attestation::register_verifier(
+			origin(BOB),
+			b"https://bob.example".to_vec(),
+			1,
+			MIN_CHALLENGE
+		));
 		assert_noop!(
 			Attestation::open_channel(origin(BOB), account(BOB), DEPOSIT, PERIOD),
 			Error::<Test>::SelfChannel
@@ -233,10 +278,20 @@ fn open_rejects_bad_input() {
 fn verifier_minimum_challenge_period_binds_new_channels() {
 	new_test_ext().execute_with(|| {
 		assert_noop!(
-			Attestation::register_verifier(origin(BOB), b"https://bob.example".to_vec(), 1, MAX_CHALLENGE + 1),
+			Attestation::register_verifier(
+				origin(BOB),
+				b"https://bob.example".to_vec(),
+				1,
+				MAX_CHALLENGE + 1
+			),
 			Error::<Test>::InvalidChallengePeriod
 		);
-		assert_ok!(Attestation::register_verifier(origin(BOB), b"https://bob.example".to_vec(), 1, 50));
+		assert_ok!(Attestation::register_verifier(
+			origin(BOB),
+			b"https://bob.example".to_vec(),
+			1,
+			50
+		));
 		assert_noop!(
 			Attestation::open_channel(origin(ALICE), account(BOB), DEPOSIT, 49),
 			Error::<Test>::ChallengePeriodTooShort
@@ -269,13 +324,21 @@ fn fund_by_either_party_and_errors() {
 		let id = open(DEPOSIT);
 		assert_ok!(Attestation::fund_channel(origin(BOB), id, 500));
 		assert_ok!(Attestation::fund_channel(origin(ALICE), id, 700));
-		System::assert_last_event(Event::ChannelFunded { channel_id: id, by: account(ALICE), amount: 700 }.into());
+		System::assert_last_event(
+			Event::ChannelFunded { channel_id: id, by: account(ALICE), amount: 700 }.into(),
+		);
 		assert_eq!(channel_held(BOB), 500);
 		assert_eq!(channel_held(ALICE), DEPOSIT + 700);
 		assert_noop!(Attestation::fund_channel(origin(ALICE), id, 0), Error::<Test>::TopUpTooLow);
 		assert_noop!(Attestation::fund_channel(origin(CHARLIE), id, 500), Error::<Test>::NotAParty);
-		assert_noop!(Attestation::fund_channel(origin(ALICE), H256::zero(), 500), Error::<Test>::UnknownChannel);
-		assert_noop!(Attestation::fund_channel(origin(BOB), id, 10 * INITIAL_BALANCE), Error::<Test>::InsufficientDeposit);
+		assert_noop!(
+			Attestation::fund_channel(origin(ALICE), H256::zero(), 500),
+			Error::<Test>::UnknownChannel
+		);
+		assert_noop!(
+			Attestation::fund_channel(origin(BOB), id, 10 * INITIAL_BALANCE),
+			Error::<Test>::InsufficientDeposit
+		);
 		try_state();
 	});
 }
@@ -287,17 +350,26 @@ fn dust_top_ups_cannot_block_the_other_party() {
 	new_test_ext().execute_with(|| {
 		let id = open(DEPOSIT);
 		assert_noop!(Attestation::fund_channel(origin(ALICE), id, 1), Error::<Test>::TopUpTooLow);
-		assert_noop!(Attestation::fund_channel(origin(ALICE), id, MIN_TOP_UP - 1), Error::<Test>::TopUpTooLow);
+		assert_noop!(
+			Attestation::fund_channel(origin(ALICE), id, MIN_TOP_UP - 1),
+			Error::<Test>::TopUpTooLow
+		);
 		// Each party has (MAX_FUNDINGS - 1) / 2 = 2 top-ups.
 		for _ in 0..(MAX_FUNDINGS - 1) / 2 {
 			assert_ok!(Attestation::fund_channel(origin(ALICE), id, MIN_TOP_UP));
 		}
-		assert_noop!(Attestation::fund_channel(origin(ALICE), id, MIN_TOP_UP), Error::<Test>::TooManyFundings);
+		assert_noop!(
+			Attestation::fund_channel(origin(ALICE), id, MIN_TOP_UP),
+			Error::<Test>::TooManyFundings
+		);
 		// The verifier still can.
 		for _ in 0..(MAX_FUNDINGS - 1) / 2 {
 			assert_ok!(Attestation::fund_channel(origin(BOB), id, 5_000));
 		}
-		assert_noop!(Attestation::fund_channel(origin(BOB), id, 5_000), Error::<Test>::TooManyFundings);
+		assert_noop!(
+			Attestation::fund_channel(origin(BOB), id, 5_000),
+			Error::<Test>::TooManyFundings
+		);
 		try_state();
 	});
 }
@@ -314,7 +386,8 @@ fn checkpoints_anchor_the_growing_log() {
 		assert_eq!(a0, AnchorInfo { first_seq: 0, log: log(3), block: 1 });
 		assert_eq!(AnchorsByRoot::<Test>::get(log(3).root, id), Some(0));
 		System::assert_has_event(
-			Event::Anchored { channel_id: id, index: 0, first_seq: 0, size: 3, root: log(3).root }.into(),
+			Event::Anchored { channel_id: id, index: 0, first_seq: 0, size: 3, root: log(3).root }
+				.into(),
 		);
 		System::assert_last_event(Event::Checkpointed { channel_id: id, nonce: 1 }.into());
 
@@ -334,11 +407,25 @@ fn checkpoints_anchor_the_growing_log() {
 		// A wrong proof, or none.
 		let s2 = state(id, 2, DEPOSIT - 50, 50, vec![], 5);
 		assert_noop!(
-			Attestation::checkpoint(origin(CHARLIE), id, s2.clone(), sig(ALICE, &s2), sig(BOB, &s2), Default::default()),
+			Attestation::checkpoint(
+				origin(CHARLIE),
+				id,
+				s2.clone(),
+				sig(ALICE, &s2),
+				sig(BOB, &s2),
+				Default::default()
+			),
 			Error::<Test>::InconsistentLog
 		);
 		assert_noop!(
-			Attestation::checkpoint(origin(CHARLIE), id, s2.clone(), sig(ALICE, &s2), sig(BOB, &s2), consistency(2, 5)),
+			Attestation::checkpoint(
+				origin(CHARLIE),
+				id,
+				s2.clone(),
+				sig(ALICE, &s2),
+				sig(BOB, &s2),
+				consistency(2, 5)
+			),
 			Error::<Test>::InconsistentLog
 		);
 		// An empty log with a non-empty root is malformed.
@@ -351,7 +438,10 @@ fn checkpoints_anchor_the_growing_log() {
 		assert_noop!(checkpoint(id, &fin), Error::<Test>::FinalState);
 
 		assert_ok!(checkpoint(id, &s2));
-		assert_eq!(Anchors::<Test>::get(id, 1), Some(AnchorInfo { first_seq: 3, log: log(5), block: 1 }));
+		assert_eq!(
+			Anchors::<Test>::get(id, 1),
+			Some(AnchorInfo { first_seq: 3, log: log(5), block: 1 })
+		);
 		assert_eq!(Channels::<Test>::get(id).unwrap().anchored, log(5));
 		try_state();
 	});
@@ -370,7 +460,10 @@ fn anchors_are_indexed_off_chain() {
 	let db = ext.offchain_db();
 	let raw = db.get(&anchor_index_key(1, 0)).expect("first anchor of block 1 indexed");
 	let anchor = <attest_primitives::Anchor as codec::Decode>::decode(&mut &raw[..]).unwrap();
-	assert_eq!(anchor, attest_primitives::Anchor { channel_id: id, index: 0, first_seq: 0, log: log(2), block: 1 });
+	assert_eq!(
+		anchor,
+		attest_primitives::Anchor { channel_id: id, index: 0, first_seq: 0, log: log(2), block: 1 }
+	);
 	let second = db.get(&anchor_index_key(1, 1)).expect("second anchor of block 1 indexed");
 	let second = <attest_primitives::Anchor as codec::Decode>::decode(&mut &second[..]).unwrap();
 	assert_eq!((second.index, second.first_seq, second.log), (1, 2, log(3)));
@@ -404,7 +497,14 @@ fn state_checks_reject_malformed_states() {
 		let s = state(id, 1, 0, 3_000, vec![htlc(1, DEPOSIT + 2_000, 100, range(0, 1))], 1);
 		assert_noop!(checkpoint(id, &s), Error::<Test>::InvalidHtlcs);
 		assert_noop!(
-			Attestation::checkpoint(origin(CHARLIE), H256::zero(), s.clone(), sig(ALICE, &s), sig(BOB, &s), Default::default()),
+			Attestation::checkpoint(
+				origin(CHARLIE),
+				H256::zero(),
+				s.clone(),
+				sig(ALICE, &s),
+				sig(BOB, &s),
+				Default::default()
+			),
 			Error::<Test>::UnknownChannel
 		);
 	});
@@ -417,7 +517,14 @@ fn signatures_from_other_contexts_are_rejected() {
 		let s = state(id, 1, DEPOSIT - 10, 10, vec![], 1);
 		let (a, b) = (sig(ALICE, &s), sig(BOB, &s));
 		let cp = |s: &ChannelState, ra: &MultiSignature, vb: &MultiSignature| {
-			Attestation::checkpoint(origin(ALICE), s.channel_id, s.clone(), ra.clone(), vb.clone(), Default::default())
+			Attestation::checkpoint(
+				origin(ALICE),
+				s.channel_id,
+				s.clone(),
+				ra.clone(),
+				vb.clone(),
+				Default::default(),
+			)
 		};
 		// Swapped, or both by one party.
 		assert_noop!(cp(&s, &b, &a), Error::<Test>::BadSignature);
@@ -435,7 +542,14 @@ fn signatures_from_other_contexts_are_rejected() {
 		let mut as_final = s.clone();
 		as_final.is_final = true;
 		assert_noop!(
-			Attestation::close_cooperative(origin(ALICE), id, as_final, a.clone(), b.clone(), Default::default()),
+			Attestation::close_cooperative(
+				origin(ALICE),
+				id,
+				as_final,
+				a.clone(),
+				b.clone(),
+				Default::default()
+			),
 			Error::<Test>::BadSignature
 		);
 		// Signed for another channel (same content, other id).
@@ -448,7 +562,13 @@ fn signatures_from_other_contexts_are_rejected() {
 		assert_noop!(cp(&s, &a, &ed), Error::<Test>::BadSignature);
 		assert_ok!(cp(&s, &a, &b));
 		let onchain = Channels::<Test>::get(id).unwrap().state;
-		assert!(signing::verify_state(&genesis(), &onchain, &sig(ALICE, &onchain), &account(ALICE)).is_ok());
+		assert!(signing::verify_state(
+			&genesis(),
+			&onchain,
+			&sig(ALICE, &onchain),
+			&account(ALICE)
+		)
+		.is_ok());
 	});
 }
 
@@ -545,11 +665,16 @@ fn a_checkpoint_of_an_older_state_leaves_newer_states_usable() {
 		assert_ok!(checkpoint(id, &s1));
 		assert_ok!(Attestation::close_unilateral(origin(ALICE), id, None));
 		assert_ok!(challenge(BOB, id, &s3));
-		System::assert_last_event(Event::Challenged { channel_id: id, by: account(BOB), nonce: 3, stale: true }.into());
+		System::assert_last_event(
+			Event::Challenged { channel_id: id, by: account(BOB), nonce: 3, stale: true }.into(),
+		);
 		run_to(2 + PERIOD);
 		assert_ok!(Attestation::settle(origin(BOB), id));
 		// Items 1 and 2 are anchored once, after item 0.
-		assert_eq!(Anchors::<Test>::get(id, 1), Some(AnchorInfo { first_seq: 1, log: log(3), block: 2 + PERIOD as u32 }));
+		assert_eq!(
+			Anchors::<Test>::get(id, 1),
+			Some(AnchorInfo { first_seq: 1, log: log(3), block: 2 + PERIOD as u32 })
+		);
 		assert!(Anchors::<Test>::get(id, 2).is_none());
 		let penalty = (DEPOSIT - 300) / 10;
 		assert_eq!(free(BOB), INITIAL_BALANCE - VERIFIER_DEPOSIT + 300 + penalty);
@@ -579,7 +704,9 @@ fn the_penalty_follows_the_message_order() {
 		let s3 = state(id, 3, DEPOSIT - 300, 300, vec![], 3);
 		assert_ok!(close_with(ALICE, id, &s1));
 		assert_ok!(challenge(BOB, id, &s2));
-		System::assert_last_event(Event::Challenged { channel_id: id, by: account(BOB), nonce: 2, stale: false }.into());
+		System::assert_last_event(
+			Event::Challenged { channel_id: id, by: account(BOB), nonce: 2, stale: false }.into(),
+		);
 		run_to(2 + PERIOD);
 		assert_ok!(Attestation::settle(origin(BOB), id));
 		assert_eq!(closed_event(), (DEPOSIT - 200, 200, 0, 0, 0));
@@ -587,7 +714,10 @@ fn the_penalty_follows_the_message_order() {
 
 		// Requester closes with n; challenge with n + 2: 10% of its balance in n + 2.
 		let id = open(DEPOSIT);
-		let (s1, s3) = (ChannelState { channel_id: id, ..s1.clone() }, ChannelState { channel_id: id, ..s3.clone() });
+		let (s1, s3) = (
+			ChannelState { channel_id: id, ..s1.clone() },
+			ChannelState { channel_id: id, ..s3.clone() },
+		);
 		assert_ok!(close_with(ALICE, id, &s1));
 		assert_ok!(challenge(BOB, id, &s3));
 		run_to(3 + 2 * PERIOD);
@@ -598,7 +728,10 @@ fn the_penalty_follows_the_message_order() {
 		// Verifier closes with n; challenge with n + 1: the verifier held it (it countersigns
 		// last), so 10% of its balance.
 		let id = open(DEPOSIT);
-		let (v1, v2) = (state(id, 1, DEPOSIT - 100, 100, vec![], 1), state(id, 2, DEPOSIT - 2_000, 2_000, vec![], 2));
+		let (v1, v2) = (
+			state(id, 1, DEPOSIT - 100, 100, vec![], 1),
+			state(id, 2, DEPOSIT - 2_000, 2_000, vec![], 2),
+		);
 		assert_ok!(close_with(BOB, id, &v1));
 		assert_ok!(challenge(ALICE, id, &v2));
 		run_to(4 + 3 * PERIOD);
@@ -638,17 +771,39 @@ fn a_bill_key_revealed_in_time_pays_the_verifier_at_settlement() {
 		let issuance = Balances::total_issuance();
 		let id = open(DEPOSIT);
 		let expiry = 5u32;
-		let s = state(id, 1, DEPOSIT - 700, 0, vec![htlc(1, 300, expiry, range(0, 1)), htlc(2, 400, expiry, range(1, 1))], 2);
+		let s = state(
+			id,
+			1,
+			DEPOSIT - 700,
+			0,
+			vec![htlc(1, 300, expiry, range(0, 1)), htlc(2, 400, expiry, range(1, 1))],
+			2,
+		);
 		assert_ok!(close_with(ALICE, id, &s));
 		// Only the verifier reveals, each key once.
-		assert_noop!(Attestation::reveal_bill_key(origin(ALICE), id, BillKey([1; 32])), Error::<Test>::NotVerifier);
-		assert_noop!(Attestation::reveal_bill_key(origin(CHARLIE), id, BillKey([1; 32])), Error::<Test>::NotVerifier);
+		assert_noop!(
+			Attestation::reveal_bill_key(origin(ALICE), id, BillKey([1; 32])),
+			Error::<Test>::NotVerifier
+		);
+		assert_noop!(
+			Attestation::reveal_bill_key(origin(CHARLIE), id, BillKey([1; 32])),
+			Error::<Test>::NotVerifier
+		);
 		run_to(expiry as u64);
 		assert_ok!(Attestation::reveal_bill_key(origin(BOB), id, BillKey([1; 32])));
 		System::assert_last_event(
-			Event::BillKeyRevealed { channel_id: id, payment_hash: ph(1), bill_key: BillKey([1; 32]), block: expiry }.into(),
+			Event::BillKeyRevealed {
+				channel_id: id,
+				payment_hash: ph(1),
+				bill_key: BillKey([1; 32]),
+				block: expiry,
+			}
+			.into(),
 		);
-		assert_noop!(Attestation::reveal_bill_key(origin(BOB), id, BillKey([1; 32])), Error::<Test>::AlreadyRevealed);
+		assert_noop!(
+			Attestation::reveal_bill_key(origin(BOB), id, BillKey([1; 32])),
+			Error::<Test>::AlreadyRevealed
+		);
 		// Key 2 comes one block late.
 		run_to(expiry as u64 + 1);
 		assert_ok!(Attestation::reveal_bill_key(origin(BOB), id, BillKey([2; 32])));
@@ -657,8 +812,14 @@ fn a_bill_key_revealed_in_time_pays_the_verifier_at_settlement() {
 		assert_eq!(closed_event(), (DEPOSIT - 700, 300, 300, 1, 0));
 		assert_eq!(free(BOB), INITIAL_BALANCE - VERIFIER_DEPOSIT + 300);
 		// The late one is refundable, not claimable.
-		assert_noop!(Attestation::claim_htlc(origin(BOB), id, ph(2), BillKey([2; 32])), Error::<Test>::HtlcExpired);
-		assert_noop!(Attestation::claim_htlc(origin(BOB), id, ph(1), BillKey([1; 32])), Error::<Test>::UnknownHtlc);
+		assert_noop!(
+			Attestation::claim_htlc(origin(BOB), id, ph(2), BillKey([2; 32])),
+			Error::<Test>::HtlcExpired
+		);
+		assert_noop!(
+			Attestation::claim_htlc(origin(BOB), id, ph(1), BillKey([1; 32])),
+			Error::<Test>::UnknownHtlc
+		);
 		assert_ok!(Attestation::refund_htlc(origin(ALICE), id, ph(2)));
 		assert_eq!(free(ALICE), INITIAL_BALANCE - 300);
 		assert_eq!(Balances::total_issuance(), issuance);
@@ -681,7 +842,10 @@ fn reveals_are_bounded_and_ignored_for_resolved_htlcs() {
 		);
 		assert_ok!(close_coop(id, &final_state(id, 2, DEPOSIT - 300, 300, 1)));
 		assert_eq!(closed_event(), (DEPOSIT - 300, 300, 0, 0, 0));
-		assert_noop!(Attestation::reveal_bill_key(origin(BOB), id, BillKey([1; 32])), Error::<Test>::UnknownChannel);
+		assert_noop!(
+			Attestation::reveal_bill_key(origin(BOB), id, BillKey([1; 32])),
+			Error::<Test>::UnknownChannel
+		);
 		try_state();
 	});
 }
@@ -705,7 +869,8 @@ fn cooperative_close_during_a_close_keeps_the_penalty_rule() {
 
 		// Within the period: the final state proves the requester's close stale.
 		let id = open(DEPOSIT);
-		let (s1, f6) = (ChannelState { channel_id: id, ..s1 }, ChannelState { channel_id: id, ..f6 });
+		let (s1, f6) =
+			(ChannelState { channel_id: id, ..s1 }, ChannelState { channel_id: id, ..f6 });
 		assert_ok!(close_with(ALICE, id, &s1));
 		assert_ok!(close_coop(id, &f6));
 		assert_eq!(closed_event(), (DEPOSIT - 500 - penalty, 500 + penalty, 0, 0, penalty));
@@ -729,7 +894,12 @@ fn payouts_to_an_account_below_the_existential_deposit_never_fail() {
 		let s = state(id, 1, DEPOSIT - 5 - 4, 5, vec![htlc(1, 4, 100, range(0, 1))], 1);
 		// The verifier leaves the registry and empties its account.
 		assert_ok!(Attestation::unregister_verifier(origin(BOB)));
-		assert_ok!(<Balances as Mutate<_>>::transfer(&account(BOB), &account(CHARLIE), free(BOB), Preservation::Expendable));
+		assert_ok!(<Balances as Mutate<_>>::transfer(
+			&account(BOB),
+			&account(CHARLIE),
+			free(BOB),
+			Preservation::Expendable
+		));
 		assert_eq!(Balances::total_balance(&account(BOB)), 0);
 		assert_ok!(close_with(ALICE, id, &s));
 		run_to(2 + PERIOD);
@@ -737,12 +907,24 @@ fn payouts_to_an_account_below_the_existential_deposit_never_fail() {
 		assert_eq!(closed_event(), (DEPOSIT - 4, 0, 0, 1, 0));
 		assert_ok!(Attestation::claim_htlc(origin(CHARLIE), id, ph(1), BillKey([1; 32])));
 		System::assert_last_event(
-			Event::HtlcClaimed { channel_id: id, payment_hash: ph(1), bill_key: BillKey([1; 32]), amount: 4, paid: 0 }.into(),
+			Event::HtlcClaimed {
+				channel_id: id,
+				payment_hash: ph(1),
+				bill_key: BillKey([1; 32]),
+				amount: 4,
+				paid: 0,
+			}
+			.into(),
 		);
 		assert_eq!(free(ALICE), INITIAL_BALANCE);
 		// A payout of at least the existential deposit goes through to the empty account.
 		let id2 = {
-			assert_ok!(Attestation::register_verifier(origin(CHARLIE), b"https://c.example".to_vec(), 1, MIN_CHALLENGE));
+			assert_ok!(Attestation::register_verifier(
+				origin(CHARLIE),
+				b"https://c.example".to_vec(),
+				1,
+				MIN_CHALLENGE
+			));
 			let count = ChannelCount::<Test>::get();
 			assert_ok!(Attestation::open_channel(origin(ALICE), account(CHARLIE), DEPOSIT, PERIOD));
 			attest_primitives::channel_id(&genesis(), &account(ALICE), &account(CHARLIE), count)
@@ -763,13 +945,31 @@ fn unilateral_close_with_onchain_state_returns_deposits() {
 		assert_ok!(Attestation::fund_channel(origin(BOB), id, 300));
 		assert_ok!(Attestation::close_unilateral(origin(ALICE), id, None));
 		System::assert_last_event(
-			Event::CloseStarted { channel_id: id, by: account(ALICE), nonce: 0, deadline: 1 + PERIOD }.into(),
+			Event::CloseStarted {
+				channel_id: id,
+				by: account(ALICE),
+				nonce: 0,
+				deadline: 1 + PERIOD,
+			}
+			.into(),
 		);
-		assert_noop!(Attestation::close_unilateral(origin(BOB), id, None), Error::<Test>::ChannelClosing);
-		assert_noop!(Attestation::fund_channel(origin(BOB), id, 100), Error::<Test>::ChannelClosing);
-		assert_noop!(Attestation::settle(origin(CHARLIE), id), Error::<Test>::ChallengePeriodNotOver);
+		assert_noop!(
+			Attestation::close_unilateral(origin(BOB), id, None),
+			Error::<Test>::ChannelClosing
+		);
+		assert_noop!(
+			Attestation::fund_channel(origin(BOB), id, 100),
+			Error::<Test>::ChannelClosing
+		);
+		assert_noop!(
+			Attestation::settle(origin(CHARLIE), id),
+			Error::<Test>::ChallengePeriodNotOver
+		);
 		run_to(1 + PERIOD);
-		assert_noop!(Attestation::settle(origin(CHARLIE), id), Error::<Test>::ChallengePeriodNotOver);
+		assert_noop!(
+			Attestation::settle(origin(CHARLIE), id),
+			Error::<Test>::ChallengePeriodNotOver
+		);
 		run_to(2 + PERIOD);
 		assert_ok!(Attestation::settle(origin(CHARLIE), id));
 		assert_eq!(free(ALICE), INITIAL_BALANCE);
@@ -787,11 +987,19 @@ fn unilateral_close_needs_the_counterpartys_signature() {
 		let s = state(id, 4, DEPOSIT - 100, 100, vec![], 1);
 		// Bob closes with a state only he signed: rejected.
 		assert_noop!(
-			Attestation::close_unilateral(origin(BOB), id, Some((s.clone(), sig(BOB, &s), Default::default()))),
+			Attestation::close_unilateral(
+				origin(BOB),
+				id,
+				Some((s.clone(), sig(BOB, &s), Default::default()))
+			),
 			Error::<Test>::BadSignature
 		);
 		assert_noop!(
-			Attestation::close_unilateral(origin(CHARLIE), id, Some((s.clone(), sig(ALICE, &s), Default::default()))),
+			Attestation::close_unilateral(
+				origin(CHARLIE),
+				id,
+				Some((s.clone(), sig(ALICE, &s), Default::default()))
+			),
 			Error::<Test>::NotAParty
 		);
 		assert_ok!(close_with(BOB, id, &s));
@@ -817,7 +1025,10 @@ fn a_stale_close_is_overruled_until_the_deadline() {
 		// A watchtower (Charlie) proves a newer state on the last block of the period.
 		run_to(1 + PERIOD);
 		assert_ok!(challenge(CHARLIE, id, &newer));
-		System::assert_last_event(Event::Challenged { channel_id: id, by: account(CHARLIE), nonce: 5, stale: true }.into());
+		System::assert_last_event(
+			Event::Challenged { channel_id: id, by: account(CHARLIE), nonce: 5, stale: true }
+				.into(),
+		);
 		// An even newer state replaces it again; replaying the older one does not.
 		assert_ok!(challenge(BOB, id, &newest));
 		assert_noop!(challenge(ALICE, id, &newer), Error::<Test>::StaleState);
@@ -872,7 +1083,14 @@ fn challenge_and_settle_need_a_pending_close() {
 		assert_noop!(checkpoint(id, &s), Error::<Test>::ChannelClosing);
 		// A challenge needs both signatures.
 		assert_noop!(
-			Attestation::challenge(origin(BOB), id, s.clone(), sig(BOB, &s), sig(BOB, &s), Default::default()),
+			Attestation::challenge(
+				origin(BOB),
+				id,
+				s.clone(),
+				sig(BOB, &s),
+				sig(BOB, &s),
+				Default::default()
+			),
 			Error::<Test>::BadSignature
 		);
 		try_state();
@@ -884,7 +1102,14 @@ fn challenge_and_settle_need_a_pending_close() {
 /// Close with two pending HTLCs (keys 1 and 2, expiring at block 30) and settle.
 fn settled_with_htlcs() -> ChannelId {
 	let id = open(DEPOSIT);
-	let s = state(id, 3, DEPOSIT - 700, 0, vec![htlc(1, 300, 30, range(0, 2)), htlc(2, 400, 30, range(2, 1))], 3);
+	let s = state(
+		id,
+		3,
+		DEPOSIT - 700,
+		0,
+		vec![htlc(1, 300, 30, range(0, 2)), htlc(2, 400, 30, range(2, 1))],
+		3,
+	);
 	assert_ok!(close_with(BOB, id, &s));
 	run_to(2 + PERIOD);
 	assert_ok!(Attestation::settle(origin(BOB), id));
@@ -903,18 +1128,33 @@ fn htlc_claim_before_expiry_pays_verifier_once() {
 			Attestation::claim_htlc(origin(CHARLIE), id, ph(1), BillKey([9; 32])),
 			Error::<Test>::WrongBillKey
 		);
-		assert_noop!(Attestation::refund_htlc(origin(ALICE), id, ph(1)), Error::<Test>::HtlcNotExpired);
+		assert_noop!(
+			Attestation::refund_htlc(origin(ALICE), id, ph(1)),
+			Error::<Test>::HtlcNotExpired
+		);
 		run_to(30);
 		assert_ok!(Attestation::claim_htlc(origin(CHARLIE), id, ph(1), BillKey([1; 32])));
 		System::assert_last_event(
-			Event::HtlcClaimed { channel_id: id, payment_hash: ph(1), bill_key: BillKey([1; 32]), amount: 300, paid: 300 }
-				.into(),
+			Event::HtlcClaimed {
+				channel_id: id,
+				payment_hash: ph(1),
+				bill_key: BillKey([1; 32]),
+				amount: 300,
+				paid: 300,
+			}
+			.into(),
 		);
 		assert_eq!(free(BOB), INITIAL_BALANCE - VERIFIER_DEPOSIT + 300);
 		// Never twice, never refunded after a claim.
-		assert_noop!(Attestation::claim_htlc(origin(BOB), id, ph(1), BillKey([1; 32])), Error::<Test>::UnknownHtlc);
+		assert_noop!(
+			Attestation::claim_htlc(origin(BOB), id, ph(1), BillKey([1; 32])),
+			Error::<Test>::UnknownHtlc
+		);
 		run_to(31);
-		assert_noop!(Attestation::refund_htlc(origin(ALICE), id, ph(1)), Error::<Test>::UnknownHtlc);
+		assert_noop!(
+			Attestation::refund_htlc(origin(ALICE), id, ph(1)),
+			Error::<Test>::UnknownHtlc
+		);
 		assert_eq!(Balances::total_issuance(), issuance);
 		try_state();
 	});
@@ -930,9 +1170,17 @@ fn htlc_refund_after_expiry_and_never_claimed_then() {
 			Error::<Test>::HtlcExpired
 		);
 		assert_ok!(Attestation::refund_htlc(origin(CHARLIE), id, ph(2)));
-		System::assert_last_event(Event::HtlcRefunded { channel_id: id, payment_hash: ph(2), amount: 400 }.into());
-		assert_noop!(Attestation::refund_htlc(origin(CHARLIE), id, ph(2)), Error::<Test>::UnknownHtlc);
-		assert_noop!(Attestation::claim_htlc(origin(BOB), id, ph(2), BillKey([2; 32])), Error::<Test>::UnknownHtlc);
+		System::assert_last_event(
+			Event::HtlcRefunded { channel_id: id, payment_hash: ph(2), amount: 400 }.into(),
+		);
+		assert_noop!(
+			Attestation::refund_htlc(origin(CHARLIE), id, ph(2)),
+			Error::<Test>::UnknownHtlc
+		);
+		assert_noop!(
+			Attestation::claim_htlc(origin(BOB), id, ph(2), BillKey([2; 32])),
+			Error::<Test>::UnknownHtlc
+		);
 		assert_ok!(Attestation::refund_htlc(origin(CHARLIE), id, ph(1)));
 		assert_eq!(free(ALICE), INITIAL_BALANCE);
 		assert_eq!(channel_held(ALICE), 0);

@@ -103,7 +103,11 @@ fn a_held_lock_stops_a_second_run() {
 	t.register_extension(OffchainWorkerExt::new(offchain.clone()));
 	t.register_extension(OffchainDbExt::new(offchain));
 	t.execute_with(|| {
-		sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, relay::SERVER_URL_KEY, b"http://s");
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			relay::SERVER_URL_KEY,
+			b"http://s",
+		);
 		index(4, &[anchor(4, 0)]);
 		let mut lock = sp_runtime::offchain::storage_lock::StorageLock::<
 			sp_runtime::offchain::storage_lock::Time,
@@ -112,5 +116,52 @@ fn a_held_lock_stops_a_second_run() {
 		// Another run is posting: this one must not (no request is expected).
 		relay::run(4);
 		assert_eq!(cursor(), None);
+	});
+}
+
+/// Two overlapping runs: a run that posts for longer than the lock's deadline keeps it by
+/// extending it after each post, so a second run started past the first deadline posts
+/// nothing; once the first run stalls past its extended deadline, the second takes over and
+/// its posts go on from the shared cursor.
+#[test]
+fn overlapping_runs_never_post_twice() {
+	let (offchain, state) = TestOffchainExt::new();
+	let mut t = sp_io::TestExternalities::default();
+	t.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	t.register_extension(OffchainDbExt::new(offchain));
+	let at = |ms: u64| state.write().timestamp = sp_core::offchain::Timestamp::from_unix_millis(ms);
+	t.execute_with(|| {
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			relay::SERVER_URL_KEY,
+			b"http://server.test:8080",
+		);
+		let a = anchor(4, 0);
+		index(4, &[a]);
+		let lock_value = || {
+			sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, relay::LOCK_KEY).map(|v| {
+				<sp_core::offchain::Timestamp as codec::Decode>::decode(&mut &v[..]).unwrap()
+			})
+		};
+		// Run A takes the lock at t = 0 and posts for almost its whole deadline, then extends.
+		at(0);
+		let mut lock_a = relay::lock();
+		let mut guard_a = lock_a.try_lock().expect("free lock");
+		at(relay::LOCK_DEADLINE_MS - 1);
+		let extended = guard_a.extend_lock().expect("still held");
+		assert_eq!(lock_value(), Some(extended));
+		// Run B starts after A's first deadline but within the extension: it posts nothing
+		// (the test externalities panic on an unexpected request).
+		at(relay::LOCK_DEADLINE_MS + 1);
+		relay::run(4);
+		assert_eq!(cursor(), None);
+		// A stalls past its extended deadline: B takes over and posts.
+		at(3 * relay::LOCK_DEADLINE_MS);
+		state.write().expect_request(post_of(&a));
+		relay::run(4);
+		assert_eq!(cursor(), Some((5, 0)));
+		// B finished and released the lock; A's stale guard must not matter any more.
+		assert_eq!(lock_value(), None);
+		guard_a.forget();
 	});
 }

@@ -56,7 +56,13 @@ impl Model {
 	}
 	/// A well-formed next state: `split` moves part of the balance, `htlcs` HTLCs paid from
 	/// the requester's deposit, `items` more items in the log.
-	fn next_state(&mut self, id: ChannelId, split: u16, htlcs: u8, items: u64) -> Option<ChannelState> {
+	fn next_state(
+		&mut self,
+		id: ChannelId,
+		split: u16,
+		htlcs: u8,
+		items: u64,
+	) -> Option<ChannelState> {
 		let ch = Channels::<Test>::get(id)?;
 		let total = ch.total_held();
 		let mut hs = Vec::new();
@@ -186,7 +192,11 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
 	prop_oneof![
-		(1u16..3_000, 1u8..5, 0u8..20).prop_map(|(amount, items, expiry)| Step::AddHtlc { amount, items, expiry }),
+		(1u16..3_000, 1u8..5, 0u8..20).prop_map(|(amount, items, expiry)| Step::AddHtlc {
+			amount,
+			items,
+			expiry
+		}),
 		any::<u8>().prop_map(Step::Resolve),
 		any::<u8>().prop_map(Step::Refund),
 		(1u16..2_000).prop_map(Step::Pay),
@@ -233,16 +243,27 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 		proptest::collection::vec(0u8..25, MAX_HTLCS as usize),
 		any::<u8>(),
 	)
-		.prop_map(|(steps, finalize, withheld, cheater, checkpoints, close_pick, reveal_delays, answer_at)| Scenario {
-			steps,
-			finalize,
-			withheld,
-			cheater,
-			checkpoints,
-			close_pick,
-			reveal_delays,
-			answer_at,
-		})
+		.prop_map(
+			|(
+				steps,
+				finalize,
+				withheld,
+				cheater,
+				checkpoints,
+				close_pick,
+				reveal_delays,
+				answer_at,
+			)| Scenario {
+				steps,
+				finalize,
+				withheld,
+				cheater,
+				checkpoints,
+				close_pick,
+				reveal_delays,
+				answer_at,
+			},
+		)
 }
 
 /// The states of an honest history from the opening state on, each one nonce above the last.
