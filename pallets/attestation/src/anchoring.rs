@@ -6,6 +6,10 @@
 //! consistency proof, and an anchor stores the longer log's size and root. Items
 //! `previous size .. new size` are new in that anchor, so every item is anchored exactly once.
 
+// Runtime code never panics on input (FRAME's macro expansions in lib.rs are outside this
+// check; the calls there use `?` and checked arithmetic throughout).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use crate::{pallet::*, types::*};
 use attest_primitives::{Anchor, Hash, LogHead};
 use codec::Encode;

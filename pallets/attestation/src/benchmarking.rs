@@ -259,11 +259,11 @@ mod benchmarks {
 	fn fund_channel() {
 		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
 		let share = T::MaxFundings::get().saturating_sub(1) / 2;
-		// Every top-up but the verifier's last.
+		// Every top-up but the requester's last (the verifier's come first).
 		let id = open::<T>(&r, &v, 2 * share);
 		let amount = T::MinTopUp::get().max(1_000);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(v.account.clone()), id, amount);
+		_(RawOrigin::Signed(r.account.clone()), id, amount);
 		assert_eq!(Channels::<T>::get(id).map(|c| c.fundings.len() as u32), Some(1 + 2 * share));
 	}
 

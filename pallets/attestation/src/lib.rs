@@ -54,11 +54,6 @@
 //!   side effects; settlement and claims never fail because of an account's state.
 
 #![cfg_attr(not(feature = "std"), no_std)]
-// Runtime code never panics on input (tests and benchmark set-ups may).
-#![cfg_attr(
-	not(any(test, feature = "runtime-benchmarks")),
-	deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
-)]
 
 extern crate alloc;
 

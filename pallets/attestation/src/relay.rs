@@ -20,6 +20,10 @@
 //!   after [`MAX_ATTEMPTS`] tries the anchor is skipped (a fork's anchor, which the
 //!   finalized chain never holds, must not stall the relay).
 
+// Runtime code never panics on input (FRAME's macro expansions in lib.rs are outside this
+// check; the calls there use `?` and checked arithmetic throughout).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use crate::{anchor_count_key, anchor_index_key};
 use alloc::{format, vec, vec::Vec};
 use codec::{Decode, Encode};

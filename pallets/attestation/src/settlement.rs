@@ -8,6 +8,10 @@
 //! stays with the payer, and freezes on the payer's account do not hold back funds the
 //! channel owes.
 
+// Runtime code never panics on input (FRAME's macro expansions in lib.rs are outside this
+// check; the calls there use `?` and checked arithmetic throughout).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use crate::{pallet::*, types::*};
 use frame_support::{
 	pallet_prelude::*,

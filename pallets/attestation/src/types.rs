@@ -1,5 +1,9 @@
 //! The types the pallet stores and the rules that need nothing but them.
 
+// Runtime code never panics on input (FRAME's macro expansions in lib.rs are outside this
+// check; the calls there use `?` and checked arithmetic throughout).
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use crate::pallet::{BalanceOf, Config, EndpointOf};
 use attest_primitives::{ChannelState, Hash, ItemRange, LogHead};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
