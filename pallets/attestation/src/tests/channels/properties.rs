@@ -418,7 +418,9 @@ proptest! {
 								prop_assert_eq!(close_coop(id, non_closer_newest), Ok(()));
 								cooperative = true;
 							} else {
-								prop_assert_eq!(challenge(other_key, id, non_closer_newest), Ok(()));
+								// The non-closer itself, or its watchtower.
+								let by = if sc.answer_at % 2 == 0 { other_key } else { CHARLIE };
+								prop_assert_eq!(challenge(by, id, non_closer_newest), Ok(()));
 							}
 						}
 					},
