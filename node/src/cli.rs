@@ -36,11 +36,7 @@ impl std::str::FromStr for Sealing {
 #[command(
 	propagate_version = true,
 	args_conflicts_with_subcommands = true,
-	subcommand_negates_reqs = true,
-	after_help = "Offchain indexing is always on: the attestation pallet indexes every anchor it \
-		stores so that the off-chain worker relays anchors without scanning blocks \
-		(`--enable-offchain-indexing` is accepted and has no effect). The database is ParityDB; \
-		RocksDB is not compiled in."
+	subcommand_negates_reqs = true
 )]
 pub struct Cli {
 	#[command(subcommand)]

@@ -19,7 +19,14 @@ impl SubstrateCli for Cli {
 	}
 
 	fn description() -> String {
-		env!("CARGO_PKG_DESCRIPTION").into()
+		// `--help` shows this above the options (sc-cli replaces clap's `after_help`).
+		format!(
+			"{}\n\nOffchain indexing is always on: the attestation pallet indexes every anchor it \
+			 stores so that the off-chain worker relays anchors without scanning blocks \
+			 (`--enable-offchain-indexing` is accepted and has no effect). The database is \
+			 ParityDB; RocksDB is not compiled in.",
+			env!("CARGO_PKG_DESCRIPTION")
+		)
 	}
 
 	fn author() -> String {
