@@ -104,7 +104,7 @@ impl pallet_balances::Config for Runtime {
 parameter_types! {
 	/// Fees start to rise when blocks are more than a quarter full, as on Polkadot.
 	pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
-	/// How fast they rise: Polkadot's rate per 6 s block (about x2.3 per day of full blocks,
+	/// How fast they rise: Polkadot's rate per 6 s block (about x2.25 per day of full blocks,
 	/// much faster than linearly over longer stretches).
 	pub AdjustmentVariable: Multiplier = Multiplier::saturating_from_rational(75, 1_000_000);
 	/// Fees never fall below the base fee: filling blocks to censor a channel's challenge
