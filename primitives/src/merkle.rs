@@ -387,10 +387,10 @@ impl ConsistencyProof {
 	/// leaves) are consistent (RFC 9162 §2.1.4.2).
 	pub fn verify(&self, first_root: &Hash, second_root: &Hash) -> Result<(), MerkleError> {
 		let (first, second) = (self.first_size, self.second_size);
-		if first == 0 || first > second {
-			return Err(MerkleError::InvalidSizes { first, second });
-		}
 		if first == second {
+			if first == 0 {
+				return Err(MerkleError::InvalidSizes { first, second });
+			}
 			if !self.path.is_empty() {
 				return Err(MerkleError::WrongProofLength);
 			}
@@ -399,6 +399,25 @@ impl ConsistencyProof {
 			} else {
 				Err(MerkleError::RootMismatch)
 			};
+		}
+		let (fr, sr) = self.implied_roots(first_root)?;
+		if hashes_equal(&fr, first_root) && hashes_equal(&sr, second_root) {
+			Ok(())
+		} else {
+			Err(MerkleError::RootMismatch)
+		}
+	}
+
+	/// The roots of the first and second tree that this proof leads to, for
+	/// `0 < first_size < second_size` (RFC 9162 §2.1.4.2 without the final comparison).
+	/// `first_root` is used only where the algorithm takes it as given: when `first_size` is
+	/// a power of two, the first tree is a complete subtree of the second. Verifiers use
+	/// [`ConsistencyProof::verify`]; this is for building proofs of any size without the
+	/// leaves (the pallet's worst-case benchmarks).
+	pub fn implied_roots(&self, first_root: &Hash) -> Result<(Hash, Hash), MerkleError> {
+		let (first, second) = (self.first_size, self.second_size);
+		if first == 0 || first >= second {
+			return Err(MerkleError::InvalidSizes { first, second });
 		}
 		// If `first` is a power of two, the first tree is a complete subtree of the second and
 		// its root is the proof's implicit first element.
@@ -434,11 +453,7 @@ impl ConsistencyProof {
 		if snode != 0 {
 			return Err(MerkleError::WrongProofLength);
 		}
-		if hashes_equal(&fr, first_root) && hashes_equal(&sr, second_root) {
-			Ok(())
-		} else {
-			Err(MerkleError::RootMismatch)
-		}
+		Ok((fr, sr))
 	}
 }
 

@@ -57,27 +57,30 @@ fn digests(first: u64, n: u64) -> Vec<Hash> {
 		.collect()
 }
 
-/// The log of the first `n` benchmark items.
-fn log_of(n: u64) -> LogHead {
-	LogHead::of_digests(&digests(0, n))
+/// The worst case of the log checks: a consistency proof of `MAX_CONSISTENCY_PATH` hashes,
+/// from a log of 3 items to one of `u64::MAX` items. No one can build those trees, but the
+/// roots a proof leads to are computable from the proof alone, so the benchmark logs are
+/// the ones these hashes imply.
+fn worst_case_logs() -> (LogHead, LogHead, ConsistencyPath) {
+	let proof = merkle::ConsistencyProof {
+		first_size: ANCHORED,
+		second_size: ITEMS,
+		path: (0..merkle::MAX_CONSISTENCY_PATH)
+			.map(|i| attest_primitives::sha256(&i.to_le_bytes()))
+			.collect(),
+	};
+	let (first, second) = proof.implied_roots(&Hash::zero()).expect("65 hashes fit these sizes");
+	(
+		LogHead { size: ANCHORED, root: first },
+		LogHead { size: ITEMS, root: second },
+		proof.path.try_into().expect("MAX_CONSISTENCY_PATH hashes"),
+	)
 }
 
-/// `PROOF(from, D[to])` over the benchmark items.
-fn consistency(from: u64, to: u64) -> ConsistencyPath {
-	if from == 0 || from >= to {
-		return Default::default();
-	}
-	let leaves: Vec<Hash> = digests(0, to).iter().map(merkle::digest_leaf_hash).collect();
-	merkle::consistency_proof(&leaves, from)
-		.map(|p| p.path.try_into().unwrap_or_default())
-		.unwrap_or_default()
-}
-
-/// Items a benchmark state's log holds; the state before it anchored `ANCHORED` of them, so
-/// every state carries a real consistency proof (the weight does not depend on the sizes
-/// otherwise: a log is a root and a size).
-const ITEMS: u64 = 1000;
+/// The log each benchmark channel anchors first, the log of the states it then submits, and
+/// the consistency proof between them: sizes 3 and `u64::MAX` (the longest proof).
 const ANCHORED: u64 = 3;
+const ITEMS: u64 = u64::MAX;
 
 fn min_deposit<T: Config>() -> u128 {
 	T::MinChannelDeposit::get().max(1_000_000)
@@ -121,7 +124,7 @@ fn open<T: Config>(requester: &Party, verifier: &Party, fundings: u32) -> Channe
 /// consistency proof.
 fn anchor_first<T: Config>(r: &Party, v: &Party, id: ChannelId) {
 	let mut s = next_state::<T>(id, 1, 0);
-	s.log = log_of(ANCHORED);
+	s.log = worst_case_logs().0;
 	let (sr, sv) = (sign::<T>(r, &s), sign::<T>(v, &s));
 	Attestation::<T>::checkpoint(
 		RawOrigin::Signed(r.account.clone()).into(),
@@ -154,7 +157,7 @@ fn next_state<T: Config>(id: ChannelId, nonce: u64, htlcs: u32) -> ChannelState 
 		requester_balance: rest / 2,
 		verifier_balance: rest - rest / 2,
 		htlcs: pending.try_into().expect("htlcs <= MaxHtlcs <= MAX_PENDING_HTLCS"),
-		log: log_of(ITEMS),
+		log: worst_case_logs().1,
 		is_final: false,
 	}
 }
@@ -275,7 +278,7 @@ mod benchmarks {
 		let state = next_state::<T>(id, 2, h);
 		let (sr, sv) = (sign::<T>(&r, &state), sign::<T>(&v, &state));
 		#[extrinsic_call]
-		_(RawOrigin::Signed(r.account.clone()), id, state, sr, sv, consistency(ANCHORED, ITEMS));
+		_(RawOrigin::Signed(r.account.clone()), id, state, sr, sv, worst_case_logs().2);
 		assert_eq!(Channels::<T>::get(id).map(|c| c.anchor_count), Some(2));
 	}
 
@@ -287,7 +290,7 @@ mod benchmarks {
 		let state = ChannelState { is_final: true, ..next_state::<T>(id, 2, 0) };
 		let (sr, sv) = (sign::<T>(&r, &state), sign::<T>(&v, &state));
 		#[extrinsic_call]
-		_(RawOrigin::Signed(r.account.clone()), id, state, sr, sv, consistency(ANCHORED, ITEMS));
+		_(RawOrigin::Signed(r.account.clone()), id, state, sr, sv, worst_case_logs().2);
 		assert!(!Channels::<T>::contains_key(id));
 	}
 
@@ -299,11 +302,7 @@ mod benchmarks {
 		let state = next_state::<T>(id, 2, h);
 		let sv = sign::<T>(&v, &state);
 		#[extrinsic_call]
-		_(
-			RawOrigin::Signed(r.account.clone()),
-			id,
-			Some((state, sv, consistency(ANCHORED, ITEMS))),
-		);
+		_(RawOrigin::Signed(r.account.clone()), id, Some((state, sv, worst_case_logs().2)));
 		assert!(matches!(
 			Channels::<T>::get(id).map(|c| c.status),
 			Some(ChannelStatus::Closing { .. })
@@ -319,7 +318,7 @@ mod benchmarks {
 		let state = next_state::<T>(id, 3, h);
 		let (sr, sv) = (sign::<T>(&r, &state), sign::<T>(&v, &state));
 		#[extrinsic_call]
-		_(RawOrigin::Signed(v.account.clone()), id, state, sr, sv, consistency(ANCHORED, ITEMS));
+		_(RawOrigin::Signed(v.account.clone()), id, state, sr, sv, worst_case_logs().2);
 		assert_eq!(Channels::<T>::get(id).map(|c| c.state.nonce), Some(3));
 		Ok(())
 	}
