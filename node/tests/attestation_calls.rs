@@ -5,8 +5,7 @@
 //! challenge periods and HTLC expiries pass in seconds.
 
 use attest_primitives::{
-	channel_id, merkle, payment_hash, signing::sign, BillKey, ChannelState, Hash, Htlc, ItemRange,
-	LogHead,
+	channel_id, payment_hash, signing::sign, BillKey, ChannelState, Hash, Htlc, ItemRange, LogHead,
 };
 use attest_testkit::{
 	chain::{account, has, pair, submit, Events, UNIT},
@@ -83,11 +82,7 @@ fn log(n: u64) -> LogHead {
 
 /// `PROOF(from, D[to])` over the test items (empty from the empty log).
 fn consistency(from: u64, to: u64) -> Vec<Hash> {
-	if from == 0 {
-		return vec![];
-	}
-	let leaves: Vec<Hash> = digests(0, to).iter().map(merkle::digest_leaf_hash).collect();
-	merkle::consistency_proof(&leaves, from).expect("valid sizes").path
+	LogHead::consistency_path(&digests(0, to), from).expect("valid sizes")
 }
 
 /// A state whose log holds the first `items` test items.

@@ -163,6 +163,18 @@ impl LogHead {
 		self.size > 0 || self.root == crate::merkle::empty_root()
 	}
 
+	/// The consistency proof, in the form the chain takes, that the log of `digests` extends
+	/// its prefix of `anchored` items: `PROOF(anchored, D[digests.len()])`, empty when
+	/// `anchored` is 0 or the whole log. What a party sends with a state whose log is longer
+	/// than the channel's anchored log.
+	pub fn consistency_path(digests: &[Hash], anchored: u64) -> Result<Vec<Hash>, MerkleError> {
+		if anchored == 0 {
+			return Ok(Vec::new());
+		}
+		let leaves: Vec<Hash> = digests.iter().map(crate::merkle::digest_leaf_hash).collect();
+		Ok(crate::merkle::consistency_proof(&leaves, anchored)?.path)
+	}
+
 	/// Check that this log extends `older` (holds its items, then possibly more), given the
 	/// consistency proof `PROOF(older.size, D[self.size])` (RFC 9162 §2.1.4). Every log
 	/// extends the empty one (the proof must then be empty); a log extends an equal one

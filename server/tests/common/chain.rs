@@ -1,8 +1,8 @@
 //! Calls to the dev chain (subxt) and signed protocol messages for tests.
 
 use attest_primitives::{
-	channel_id, merkle, signing::sign, ChannelState, DataRef, FirstRecord, Hash, ItemClaim,
-	LogHead, SecondRecord,
+	channel_id, signing::sign, ChannelState, DataRef, FirstRecord, Hash, ItemClaim, LogHead,
+	SecondRecord,
 };
 pub use attest_testkit::chain::{account, pair, UNIT};
 use attest_testkit::chain::{keypair, submit};
@@ -73,12 +73,7 @@ impl Chain {
 			log,
 			is_final: false,
 		};
-		let proof = if anchored == 0 {
-			vec![]
-		} else {
-			let leaves: Vec<Hash> = digests.iter().map(merkle::digest_leaf_hash).collect();
-			merkle::consistency_proof(&leaves, anchored)?.path
-		};
+		let proof = LogHead::consistency_path(digests, anchored)?;
 		let sa: MultiSignature = sign::sign_state(&pair(requester), &self.genesis, &state);
 		let sb: MultiSignature = sign::sign_state(&pair(verifier), &self.genesis, &state);
 		self.submit(requester, "checkpoint", (id, state, sa, sb, proof)).await?;
