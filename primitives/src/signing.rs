@@ -30,6 +30,10 @@ pub enum Kind {
 	/// A request to read a blob from the attestation server: the blob's digest and an
 	/// expiry time, signed by the requester or the verifier of the item.
 	BlobRead,
+	/// A request to upload a blob to the attestation server: the blob's digest and an expiry
+	/// time, signed by the requester of a channel that claims the digest. Same message as
+	/// [`Kind::BlobRead`].
+	BlobWrite,
 }
 
 impl Kind {
@@ -41,12 +45,19 @@ impl Kind {
 			Kind::FirstRecord => b"attest/record1/v1",
 			Kind::SecondRecord => b"attest/record2/v1",
 			Kind::BlobRead => b"attest/blob-read/v1",
+			Kind::BlobWrite => b"attest/blob-write/v1",
 		}
 	}
 
 	/// Every kind.
-	pub const ALL: [Kind; 5] =
-		[Kind::State, Kind::Bill, Kind::FirstRecord, Kind::SecondRecord, Kind::BlobRead];
+	pub const ALL: [Kind; 6] = [
+		Kind::State,
+		Kind::Bill,
+		Kind::FirstRecord,
+		Kind::SecondRecord,
+		Kind::BlobRead,
+		Kind::BlobWrite,
+	];
 }
 
 /// A message with a fixed kind.

@@ -203,6 +203,12 @@ fn signing_vectors() -> Value {
 			json!({"digest": claim.digest, "expiresAtUnixMs": 1_790_000_000_000u64}),
 			blob_read.encode(),
 		),
+		(
+			Kind::BlobWrite,
+			"BlobWrite",
+			json!({"digest": claim.digest, "expiresAtUnixMs": 1_790_000_000_000u64}),
+			blob_read.encode(),
+		),
 		(Kind::Bill, "Bill", serde_json::to_value(bill).unwrap(), bill.encode()),
 		(Kind::FirstRecord, "ItemClaim", serde_json::to_value(claim).unwrap(), claim.encode()),
 		(Kind::SecondRecord, "ItemClaim", serde_json::to_value(claim).unwrap(), claim.encode()),
@@ -265,7 +271,7 @@ fn signing_vectors() -> Value {
 		}));
 	}
 	json!({
-		"description": "Signing payloads: SCALE((kind_tag: Vec<u8>, genesis_hash: [u8;32], channel_id: [u8;32], message)). sr25519 and ed25519 sign the payload bytes; ecdsa signs blake2_256(payload). multiSignature is the SCALE-encoded sp_runtime::MultiSignature (0x00 ed25519, 0x01 sr25519, 0x02 ecdsa). BlobRead messages are the tuple (digest: [u8;32], expires_at_unix_ms: u64). channelIds: the on-chain derivation of channel ids (openNonce = the pallet's ChannelCount before the open). See docs/protocol.md.",
+		"description": "Signing payloads: SCALE((kind_tag: Vec<u8>, genesis_hash: [u8;32], channel_id: [u8;32], message)). sr25519 and ed25519 sign the payload bytes; ecdsa signs blake2_256(payload). multiSignature is the SCALE-encoded sp_runtime::MultiSignature (0x00 ed25519, 0x01 sr25519, 0x02 ecdsa). BlobRead and BlobWrite messages are the tuple (digest: [u8;32], expires_at_unix_ms: u64). channelIds: the on-chain derivation of channel ids (openNonce = the pallet's ChannelCount before the open). See docs/protocol.md.",
 		"vectors": out,
 		"channelIds": ids,
 	})

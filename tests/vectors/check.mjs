@@ -58,7 +58,7 @@ const channelState = (s) => u8aConcat(
 const bill = (b) => u8aConcat(itemRange(b.items), u128(b.amount), h256(b.paymentHash), u32(b.expiry));
 const itemClaim = (c) => u8aConcat(u64(c.seq), h256(c.digest), h256(c.paymentHash));
 const blobRead = (m) => u8aConcat(h256(m.digest), u64(m.expiresAtUnixMs));
-const encoders = { ChannelState: channelState, Bill: bill, ItemClaim: itemClaim, BlobRead: blobRead };
+const encoders = { ChannelState: channelState, Bill: bill, ItemClaim: itemClaim, BlobRead: blobRead, BlobWrite: blobRead };
 const bytes = (s) => new TextEncoder().encode(s);
 
 // --- Merkle (RFC 6962 / RFC 9162) -------------------------------------------------------
