@@ -2,7 +2,7 @@
 //! a node's off-chain worker relayed it or the watcher found it by polling.
 
 use crate::{error::ApiError, AppState};
-use attest_primitives::{merkle::MerkleTree, Anchor, Hash};
+use attest_primitives::{channel::Seq, merkle::MerkleTree, Anchor, Hash};
 use std::{sync::Arc, time::Duration};
 
 /// What happened to an anchor.
@@ -57,52 +57,163 @@ pub async fn accept(state: &AppState, anchor: &Anchor, source: &str) -> Result<A
 	}
 }
 
-/// The Merkle tree of an anchored log as this server stores it: `None` unless every item
-/// of the log (`0 .. log.size`) is stored and their digests give the anchored root. Trees are
-/// kept in a small LRU cache, so the proofs asked for right after anchoring do not rebuild
-/// them.
+/// How the stored records of an anchored log compare with the anchored root.
+enum Check {
+	/// They give the root; the slots where the parties' records differ, with the anchored
+	/// leaf.
+	Match(MerkleTree, Vec<(Seq, Hash)>),
+	/// Some slot has no record here.
+	Incomplete,
+	/// No reading of the records gives the root.
+	Mismatch,
+}
+
+/// Check the stored records of `anchor`'s log (`0 .. log.size`) against its root.
+///
+/// Each slot holds up to two records, the verifier's and the requester's. Where they agree,
+/// or where the slot is anchored already, its digest is fixed. Where they differ, at most two
+/// readings are tried: the requester's records wherever it has one (the verifier's
+/// elsewhere), then the verifier's. The log was signed by both parties, so an honest party's
+/// records give its root whatever the other party stored; only records wrong on both sides
+/// can leave an anchor unresolved (reported, and checked again when records arrive).
+async fn check(state: &AppState, anchor: &Anchor) -> Result<Check, ApiError> {
+	let size = anchor.log.size;
+	let records = state.store.log_records(&anchor.channel_id, size).await?;
+	let root = anchor.log.root;
+	let first_seq = anchor.first_seq;
+	// Cheap test first: a log larger than the slots stored here is incomplete (and a huge
+	// anchored size never costs memory).
+	let mut distinct = 0u64;
+	let mut last = None;
+	for r in &records {
+		if last != Some(r.seq) {
+			distinct += 1;
+			last = Some(r.seq);
+		}
+	}
+	if distinct < size {
+		return Ok(Check::Incomplete);
+	}
+	Ok(crate::cpu(move || {
+		// Per slot: (anchored digest, verifier's, requester's).
+		let mut slots: Vec<[Option<Hash>; 3]> = vec![[None; 3]; size as usize];
+		for r in records {
+			let Some(slot) = slots.get_mut(r.seq as usize) else { continue };
+			if r.anchored {
+				slot[0] = Some(r.digest);
+			}
+			slot[1 + r.party as usize] = Some(r.digest);
+		}
+		if slots.iter().any(|s| s.iter().all(Option::is_none)) {
+			return Check::Incomplete;
+		}
+		let reading = |prefer: usize| -> Vec<Hash> {
+			slots
+				.iter()
+				.map(|s| s[0].or(s[prefer]).or(s[3 - prefer]).unwrap_or_default())
+				.collect()
+		};
+		let disputed: Vec<usize> = (first_seq as usize..slots.len())
+			.filter(|&i| {
+				let s = slots[i];
+				s[0].is_none() && s[1].is_some() && s[2].is_some() && s[1] != s[2]
+			})
+			.collect();
+		let preferences: &[usize] = if disputed.is_empty() { &[2] } else { &[2, 1] };
+		for &prefer in preferences {
+			let leaves = reading(prefer);
+			let tree = MerkleTree::from_digests(&leaves);
+			if tree.root() == root {
+				let resolved = disputed.iter().map(|&i| (i as Seq, leaves[i])).collect();
+				return Check::Match(tree, resolved);
+			}
+		}
+		Check::Mismatch
+	})
+	.await)
+}
+
+/// The Merkle tree of a complete anchored log, for proofs: built from the anchored records
+/// of `0 .. log.size`, kept in a small LRU cache so the proofs asked for right after
+/// anchoring do not rebuild it. `None` if the anchor is not complete here.
 pub async fn tree(state: &AppState, anchor: &Anchor) -> Result<Option<Arc<MerkleTree>>, ApiError> {
 	let key = (anchor.channel_id, anchor.index);
 	if let Some(t) = state.trees.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
 		return Ok(Some(t));
 	}
-	let items = state.store.range_digests(&anchor.channel_id, 0, anchor.log.size).await?;
-	if items.len() as u64 != anchor.log.size {
-		return Ok(None);
-	}
-	let digests: Vec<Hash> = items.into_iter().map(|(_, d)| d).collect();
-	let tree = tokio::task::spawn_blocking(move || MerkleTree::from_digests(&digests))
-		.await
-		.map_err(|e| ApiError::Internal(e.to_string()))?;
-	if tree.root() != anchor.log.root {
-		tracing::warn!(
-			"anchor {} of {:?}: the stored records give root {:?}, the chain {:?}; \
-			 items stay unanchored here",
-			anchor.index,
-			anchor.channel_id,
-			tree.root(),
-			anchor.log.root
-		);
-		return Ok(None);
-	}
-	let tree = Arc::new(tree);
+	let tree = match check(state, anchor).await? {
+		Check::Match(tree, _) => Arc::new(tree),
+		_ => return Ok(None),
+	};
 	if let Ok(mut c) = state.trees.lock() {
 		c.put(key, tree.clone());
 	}
 	Ok(Some(tree))
 }
 
-/// If the stored records give the anchored root ([`tree`]), mark the items anchored.
-/// Returns whether it did.
+/// If the stored records give the anchored root, mark the records anchored (and those that
+/// contradict it wrong). Returns whether it did. A failure is remembered with the channel's
+/// record version: the anchor is not checked again until records of its channel arrive.
 pub async fn complete(state: &AppState, anchor: &Anchor) -> Result<bool, ApiError> {
-	if tree(state, anchor).await?.is_none() {
-		return Ok(false);
+	let version = state.store.channel_version(&anchor.channel_id).await?;
+	let result = check(state, anchor).await?;
+	let label = match &result {
+		Check::Match(..) => "match",
+		Check::Incomplete => "incomplete",
+		Check::Mismatch => "mismatch",
+	};
+	state.metrics.anchor_checks.with_label_values(&[label]).inc();
+	match result {
+		Check::Match(tree, disputed) => {
+			if !disputed.is_empty() {
+				tracing::warn!(
+					"anchor {} of {:?}: the parties' records differ at {} slots (first: item {}); \
+					 the anchored log decided, the other records are marked wrong",
+					anchor.index,
+					anchor.channel_id,
+					disputed.len(),
+					disputed[0].0
+				);
+			}
+			state.store.complete_anchor(anchor, &disputed).await?;
+			if let Ok(mut c) = state.trees.lock() {
+				c.put((anchor.channel_id, anchor.index), Arc::new(tree));
+			}
+			Ok(true)
+		},
+		Check::Incomplete => {
+			state.store.anchor_tried(anchor, version).await?;
+			Ok(false)
+		},
+		Check::Mismatch => {
+			tracing::warn!(
+				"anchor {} of {:?}: no reading of the stored records gives the anchored root {:?}; \
+				 its items stay unanchored here until more records arrive",
+				anchor.index,
+				anchor.channel_id,
+				anchor.log.root
+			);
+			state.store.anchor_tried(anchor, version).await?;
+			Ok(false)
+		},
 	}
-	state.store.complete_anchor(anchor).await?;
-	Ok(true)
 }
 
-/// One pass: new anchors of channels with unanchored items, then incomplete anchors.
+/// Most incomplete anchors checked in one pass.
+const CHECKS_PER_PASS: u32 = 1000;
+
+/// Check the incomplete anchors whose channels got records since their last check.
+pub async fn check_incomplete(state: &AppState) -> Result<usize, ApiError> {
+	let mut completed = 0;
+	for (anchor, _) in state.store.anchors_to_check(CHECKS_PER_PASS).await? {
+		if complete(state, &anchor).await? {
+			completed += 1;
+		}
+	}
+	Ok(completed)
+}
+
+/// One pass: new anchors of channels with unanchored records, then incomplete anchors.
 pub async fn poll_once(state: &AppState) -> Result<usize, ApiError> {
 	let mut found = 0;
 	for (channel, mut next) in state.store.channels_to_watch().await? {
@@ -119,22 +230,28 @@ pub async fn poll_once(state: &AppState) -> Result<usize, ApiError> {
 			next = next.saturating_add(1);
 		}
 	}
-	for anchor in state.store.incomplete_anchors().await? {
-		complete(state, &anchor).await?;
-	}
+	check_incomplete(state).await?;
 	Ok(found)
 }
 
-/// Poll the chain for anchors every `anchor_poll_secs` until `stop`.
+/// Poll the chain for anchors every `anchor_poll_secs` until `stop`; check incomplete
+/// anchors again as soon as records arrive.
 pub fn spawn_watcher(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
 	let period = Duration::from_secs(state.config.anchor_poll_secs.max(1));
 	tokio::spawn(async move {
+		let mut next_poll = tokio::time::Instant::now();
 		loop {
-			if let Err(e) = poll_once(&state).await {
+			if tokio::time::Instant::now() >= next_poll {
+				if let Err(e) = poll_once(&state).await {
+					tracing::warn!("anchor watcher: {e}");
+				}
+				next_poll = tokio::time::Instant::now() + period;
+			} else if let Err(e) = check_incomplete(&state).await {
 				tracing::warn!("anchor watcher: {e}");
 			}
 			tokio::select! {
-				_ = tokio::time::sleep(period) => {},
+				_ = tokio::time::sleep_until(next_poll) => {},
+				_ = state.records_arrived.notified() => {},
 				_ = stop.changed() => return,
 			}
 		}

@@ -51,6 +51,35 @@ pub enum IngestError {
 	Io(#[from] std::io::Error),
 }
 
+/// What an upload must keep to.
+#[derive(Clone, Copy, Debug)]
+pub struct UploadLimits {
+	/// Most bytes.
+	pub max_bytes: u64,
+	/// Longest wait for the next bytes.
+	pub idle: Duration,
+	/// Least average rate in bytes per second, measured after a grace period of `idle`
+	/// (0: none).
+	pub min_rate: u64,
+}
+
+impl UploadLimits {
+	/// The error for an upload that got `received` bytes in `elapsed`, if that is below the
+	/// minimum rate.
+	fn too_slow(&self, received: u64, elapsed: Duration) -> Option<IngestError> {
+		let counted = elapsed.checked_sub(self.idle)?;
+		let needed = (self.min_rate as f64 * counted.as_secs_f64()) as u64;
+		(self.min_rate > 0 && received < needed).then(|| IngestError::Truncated {
+			received,
+			reason: format!(
+				"slower than the minimum of {} bytes/s after {} s",
+				self.min_rate,
+				self.idle.as_secs()
+			),
+		})
+	}
+}
+
 /// Bytes gathered before they go to the hashing and writing threads.
 const SEND_BATCH: usize = 1 << 20;
 
@@ -308,11 +337,6 @@ impl BlobStore {
 		self.root.join(&hex[..2]).join(hex)
 	}
 
-	/// Whether blobs go to object storage.
-	pub fn remote(&self) -> Option<&Remote> {
-		self.remote.as_ref()
-	}
-
 	/// Whether blob `digest` is stored.
 	pub async fn contains(&self, digest: &Hash) -> std::io::Result<bool> {
 		match &self.remote {
@@ -384,7 +408,7 @@ impl BlobStore {
 	pub async fn ingest<S, E>(
 		&self,
 		expected: Option<Hash>,
-		mut stream: S,
+		stream: S,
 		limit: u64,
 		idle: Duration,
 	) -> Result<(Hash, u64), IngestError>
@@ -392,6 +416,25 @@ impl BlobStore {
 		S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
 		E: std::fmt::Display,
 	{
+		let limits = UploadLimits { max_bytes: limit, idle, min_rate: 0 };
+		self.ingest_with(expected, stream, &limits, true).await
+	}
+
+	/// [`BlobStore::ingest`] with a minimum rate; with `keep == false` the bytes are only
+	/// hashed and checked (an upload of a blob stored already: the uploader proves it holds
+	/// the bytes), nothing is written.
+	pub async fn ingest_with<S, E>(
+		&self,
+		expected: Option<Hash>,
+		mut stream: S,
+		limits: &UploadLimits,
+		keep: bool,
+	) -> Result<(Hash, u64), IngestError>
+	where
+		S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+		E: std::fmt::Display,
+	{
+		let (limit, idle) = (limits.max_bytes, limits.idle);
 		let n = self.counter.fetch_add(1, Ordering::Relaxed);
 		let tmp_path = self.tmp.join(format!("upload-{}-{n}", std::process::id()));
 		// The network task hands the chunks to a thread that hashes them and copies them into
@@ -431,10 +474,12 @@ impl BlobStore {
 			(Hash(hasher.finalize().into()), block)
 		});
 		let (path, direct_io) = (tmp_path.clone(), self.direct_io);
-		let writer = tokio::task::spawn_blocking(move || -> std::io::Result<Spool> {
-			let mut spool = Spool::create(&path, direct_io)?;
+		let writer = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Spool>> {
+			let mut spool = if keep { Some(Spool::create(&path, direct_io)?) } else { None };
 			for block in full_rx {
-				spool.write(block.head(block.len))?;
+				if let Some(spool) = spool.as_mut() {
+					spool.write(block.head(block.len))?;
+				}
 				let mut block = block;
 				block.len = 0;
 				let _ = free_tx.send(block);
@@ -445,14 +490,24 @@ impl BlobStore {
 		let mut failure = None;
 		let mut batch: Vec<bytes::Bytes> = Vec::new();
 		let mut batch_len = 0usize;
+		let started = tokio::time::Instant::now();
+		let mut last_data = started;
+		// Wake at least once a second to check the idle limit and the minimum rate.
+		let tick = idle.min(Duration::from_secs(1));
 		loop {
-			match tokio::time::timeout(idle, stream.next()).await {
+			match tokio::time::timeout(tick, stream.next()).await {
 				Err(_) => {
-					failure = Some(IngestError::Truncated {
-						received,
-						reason: format!("no data for {} s", idle.as_secs()),
-					});
-					break;
+					if last_data.elapsed() >= idle {
+						failure = Some(IngestError::Truncated {
+							received,
+							reason: format!("no data for {} s", idle.as_secs()),
+						});
+						break;
+					}
+					if let Some(f) = limits.too_slow(received, started.elapsed()) {
+						failure = Some(f);
+						break;
+					}
 				},
 				Ok(None) => {
 					if !batch.is_empty() {
@@ -465,7 +520,12 @@ impl BlobStore {
 					break;
 				},
 				Ok(Some(Ok(chunk))) => {
+					last_data = tokio::time::Instant::now();
 					received += chunk.len() as u64;
+					if let Some(f) = limits.too_slow(received, started.elapsed()) {
+						failure = Some(f);
+						break;
+					}
 					if received > limit {
 						failure = Some(IngestError::TooLarge { limit });
 						break;
@@ -488,7 +548,13 @@ impl BlobStore {
 		let result = match (failure, spool) {
 			(Some(f), _) => Err(f),
 			(None, Err(e)) => Err(IngestError::Io(e)),
-			(None, Ok(spool)) => {
+			(None, Ok(None)) => match expected {
+				Some(expected) if expected != actual => {
+					Err(IngestError::Mismatch { expected, actual, size: received })
+				},
+				_ => return Ok((actual, received)),
+			},
+			(None, Ok(Some(spool))) => {
 				let size = spool.written + last.len as u64;
 				match expected {
 					Some(expected) if expected != actual => {

@@ -70,6 +70,21 @@ pub struct Config {
 	#[arg(long, env = "ATTEST_SERVER_UPLOAD_IDLE_SECS", default_value_t = 30)]
 	pub upload_idle_secs: u64,
 
+	/// An upload slower than this on average (bytes per second, counted after the first
+	/// `--upload-idle-secs`) is dropped. 0: no minimum.
+	#[arg(long, env = "ATTEST_SERVER_UPLOAD_MIN_RATE", default_value_t = 64 * 1024)]
+	pub upload_min_rate: u64,
+
+	/// Most uploads (blob uploads and streamed second records) in progress at once; more are
+	/// answered 503 `busy` at once.
+	#[arg(long, env = "ATTEST_SERVER_MAX_UPLOADS", default_value_t = 64)]
+	pub max_uploads: usize,
+
+	/// Most uploads in progress at once per party (the account that signed the upload); more
+	/// are answered 429 `too_many_uploads` at once.
+	#[arg(long, env = "ATTEST_SERVER_MAX_UPLOADS_PER_PARTY", default_value_t = 8)]
+	pub max_uploads_per_party: usize,
+
 	/// How often to look for new anchors on chain, in seconds (relayed anchors are checked
 	/// at once).
 	#[arg(long, env = "ATTEST_SERVER_ANCHOR_POLL_SECS", default_value_t = 6)]

@@ -43,6 +43,18 @@ pub enum ApiError {
 	/// The request is valid but cannot be served yet (e.g. the item is not anchored).
 	#[error("{0}")]
 	NotReady(String),
+	/// The party has too many uploads in progress.
+	#[error("{0}")]
+	TooManyUploads(String),
+	/// The server has too many uploads in progress.
+	#[error("{0}")]
+	Busy(String),
+	/// The request did not complete in time.
+	#[error("{0}")]
+	Timeout(String),
+	/// The endpoint exists but not with this method.
+	#[error("{0}")]
+	MethodNotAllowed(String),
 	/// The chain could not be reached.
 	#[error("{0}")]
 	ChainUnavailable(String),
@@ -69,6 +81,10 @@ impl ApiError {
 			ApiError::Truncated(_) => StatusCode::BAD_REQUEST,
 			ApiError::AnchorNotOnChain(_) => StatusCode::UNPROCESSABLE_ENTITY,
 			ApiError::NotReady(_) => StatusCode::CONFLICT,
+			ApiError::TooManyUploads(_) => StatusCode::TOO_MANY_REQUESTS,
+			ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+			ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+			ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
 			ApiError::ChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
 			ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
 			ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +105,10 @@ impl ApiError {
 			ApiError::Truncated(_) => "truncated",
 			ApiError::AnchorNotOnChain(_) => "anchor_not_on_chain",
 			ApiError::NotReady(_) => "not_ready",
+			ApiError::TooManyUploads(_) => "too_many_uploads",
+			ApiError::Busy(_) => "busy",
+			ApiError::Timeout(_) => "timeout",
+			ApiError::MethodNotAllowed(_) => "method_not_allowed",
 			ApiError::ChainUnavailable(_) => "chain_unavailable",
 			ApiError::InsufficientStorage(_) => "insufficient_storage",
 			ApiError::Internal(_) => "internal",

@@ -18,6 +18,7 @@ pub mod blobs;
 pub mod chain;
 pub mod config;
 pub mod error;
+pub mod ingest;
 pub mod metrics;
 pub mod store;
 
@@ -45,7 +46,31 @@ pub struct AppState {
 	/// Metrics.
 	pub metrics: metrics::Metrics,
 	channels: RwLock<HashMap<ChannelId, store::Parties>>,
+	/// Channels the chain did not know, and when it said so (asked again after
+	/// [`UNKNOWN_CHANNEL_TTL`]).
+	unknown_channels: Mutex<lru::LruCache<ChannelId, std::time::Instant>>,
 	trees: Mutex<lru::LruCache<(ChannelId, u32), Arc<MerkleTree>>>,
+	/// Records arrived: incomplete anchors may complete now.
+	pub records_arrived: tokio::sync::Notify,
+	/// Uploads in progress: at most `max_uploads` in all, `max_uploads_per_party` per party.
+	pub uploads: ingest::Uploads,
+}
+
+/// How long the answer "this channel is not on chain" is remembered: about a block.
+pub const UNKNOWN_CHANNEL_TTL: Duration = Duration::from_secs(6);
+
+/// Run CPU work (signature checks, tree builds) on the rayon pool, never on the blocking
+/// threads that uploads use, so slow uploads cannot hold it up.
+pub async fn cpu<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+	let (tx, rx) = tokio::sync::oneshot::channel();
+	rayon::spawn(move || {
+		let _ = tx.send(f());
+	});
+	match rx.await {
+		Ok(v) => v,
+		// The closure panicked on the rayon pool: surface it here.
+		Err(_) => panic!("CPU task panicked"),
+	}
 }
 
 impl AppState {
@@ -70,6 +95,7 @@ impl AppState {
 					format!("cannot open blob store under {}", config.data_dir.display())
 				})?;
 		let chain = connect_chain(&config.chain_rpc).await?;
+		let uploads = ingest::Uploads::new(config.max_uploads, config.max_uploads_per_party);
 		Ok(Arc::new(AppState {
 			store,
 			blobs,
@@ -77,6 +103,11 @@ impl AppState {
 			config,
 			metrics: metrics::Metrics::new(),
 			channels: RwLock::new(HashMap::new()),
+			unknown_channels: Mutex::new(lru::LruCache::new(
+				NonZeroUsize::new(10_000).unwrap_or(NonZeroUsize::MIN),
+			)),
+			records_arrived: tokio::sync::Notify::new(),
+			uploads,
 			trees: Mutex::new(lru::LruCache::new(
 				NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN),
 			)),
@@ -86,19 +117,6 @@ impl AppState {
 	/// Genesis hash of the chain the server serves.
 	pub fn genesis(&self) -> Hash {
 		self.chain.genesis()
-	}
-
-	/// Learn a channel's parties without asking the chain (benchmarks, imports).
-	pub async fn remember_channel(
-		&self,
-		id: ChannelId,
-		parties: store::Parties,
-	) -> Result<(), store::StoreError> {
-		self.store.put_channel(&id, &parties).await?;
-		if let Ok(mut cache) = self.channels.write() {
-			cache.insert(id, parties);
-		}
-		Ok(())
 	}
 }
 

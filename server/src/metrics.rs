@@ -15,6 +15,13 @@ pub struct Metrics {
 	pub blob_bytes: IntCounter,
 	/// Anchors accepted, by source (`relay`, `poll`).
 	pub anchors: IntCounterVec,
+	/// Checks of an anchored log against the stored records, by result (`match`,
+	/// `incomplete`: records missing here, `mismatch`: the records do not give the root).
+	pub anchor_checks: IntCounterVec,
+	/// Channel lookups sent to the chain (unknown channels are remembered for a while).
+	pub chain_lookups: IntCounter,
+	/// Uploads refused or dropped, by reason (`busy`, `party_busy`, `too_slow`).
+	pub uploads_refused: IntCounterVec,
 	/// Request latency by method, route and status.
 	pub latency: HistogramVec,
 	/// Stored totals, refreshed at each scrape.
@@ -36,6 +43,19 @@ impl Metrics {
 		let anchors = IntCounterVec::new(
 			Opts::new("anchors_accepted_total", "Chain-checked anchors accepted, by source"),
 			&["source"],
+		)
+		.expect("valid metric");
+		let anchor_checks = IntCounterVec::new(
+			Opts::new("anchor_checks_total", "Anchored logs checked against stored records"),
+			&["result"],
+		)
+		.expect("valid metric");
+		let chain_lookups =
+			IntCounter::new("chain_channel_lookups_total", "Channel lookups sent to the chain")
+				.expect("valid metric");
+		let uploads_refused = IntCounterVec::new(
+			Opts::new("uploads_refused_total", "Uploads refused or dropped, by reason"),
+			&["reason"],
 		)
 		.expect("valid metric");
 		let latency = HistogramVec::new(
@@ -61,13 +81,26 @@ impl Metrics {
 			Box::new(blob_bytes.clone()),
 			Box::new(anchors.clone()),
 			Box::new(latency.clone()),
+			Box::new(anchor_checks.clone()),
+			Box::new(chain_lookups.clone()),
+			Box::new(uploads_refused.clone()),
 		] {
 			registry.register(c).expect("distinct metric names");
 		}
 		for g in &stored {
 			registry.register(Box::new(g.clone())).expect("distinct metric names");
 		}
-		Metrics { registry, records, blob_bytes, anchors, latency, stored }
+		Metrics {
+			registry,
+			records,
+			blob_bytes,
+			anchors,
+			anchor_checks,
+			chain_lookups,
+			uploads_refused,
+			latency,
+			stored,
+		}
 	}
 
 	/// The text exposition format.

@@ -1,5 +1,12 @@
-//! Record, anchor and blob index storage: SQLite (default) or PostgreSQL, one set of queries
-//! through `sqlx`'s `Any` driver, schema by migrations (`migrations/{sqlite,postgres}`).
+//! Record, anchor, possession and blob index storage: SQLite (default) or PostgreSQL, one set
+//! of queries through `sqlx`'s `Any` driver, schema by migrations
+//! (`migrations/{sqlite,postgres}`).
+//!
+//! Each party's record of a slot `(channel, seq)` is a row of its own: what the verifier
+//! signed and what the requester signed are kept side by side, and neither can keep the
+//! other out. The anchored log decides between them (`crate::anchors`): a record whose
+//! digest is the anchored leaf gets `anchor_index`, one with another digest is marked
+//! `wrong`.
 //!
 //! Durability: a call returns only after its transaction committed. SQLite runs in WAL mode
 //! with `synchronous=FULL` (a commit is on disk before it is acknowledged); PostgreSQL with
@@ -10,11 +17,16 @@ use attest_primitives::{
 	Anchor, Hash,
 };
 use codec::{Decode, Encode};
+use serde::{Deserialize, Serialize};
 use sqlx::{
 	any::{AnyConnectOptions, AnyPoolOptions},
 	AnyPool, Executor, Row,
 };
-use std::{str::FromStr, time::Duration};
+use std::{
+	collections::{HashMap, HashSet},
+	str::FromStr,
+	time::Duration,
+};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -35,12 +47,9 @@ pub enum StoreError {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// Which database is behind the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-	/// A SQLite file.
+enum Backend {
 	Sqlite,
-	/// A PostgreSQL server.
 	Postgres,
 }
 
@@ -53,17 +62,28 @@ pub struct Parties {
 	pub verifier: [u8; 32],
 }
 
-/// A signature-checked record to store.
-#[derive(Clone, Debug)]
+/// Which party signed a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Party {
+	/// The verifier (first records).
+	Verifier = 0,
+	/// The requester (second records).
+	Requester = 1,
+}
+
+/// A signed record, as the API takes it (`{"first": {...}}` or `{"second": {...}}`) and as
+/// the store keeps it. Stored second records refer to their data as a
+/// [`attest_primitives::channel::DataRef::Blob`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub enum Record {
 	/// The verifier's record.
 	First(FirstRecord),
-	/// The requester's record; its data is a [`attest_primitives::channel::DataRef::Blob`]
-	/// already in the blob store.
+	/// The requester's record.
 	Second(SecondRecord),
 }
 
-/// Rows per multi-row insert (6 parameters each; SQLite allows 32766 per statement).
+/// Rows per multi-row insert (7 parameters each; SQLite allows 32766 per statement).
 const INSERT_CHUNK: usize = 500;
 
 fn seq_i64(seq: Seq) -> Result<i64> {
@@ -71,22 +91,39 @@ fn seq_i64(seq: Seq) -> Result<i64> {
 }
 
 impl Record {
-	fn scale(&self) -> Vec<u8> {
+	/// SCALE encoding (what is stored).
+	pub fn scale(&self) -> Vec<u8> {
 		match self {
 			Record::First(r) => r.encode(),
 			Record::Second(r) => r.encode(),
 		}
 	}
-	fn channel_id(&self) -> &ChannelId {
+	/// Channel of the record.
+	pub fn channel_id(&self) -> ChannelId {
 		match self {
-			Record::First(r) => &r.channel_id,
-			Record::Second(r) => &r.channel_id,
+			Record::First(r) => r.channel_id,
+			Record::Second(r) => r.channel_id,
 		}
 	}
-	fn claim(&self) -> &ItemClaim {
+	/// What the record claims.
+	pub fn claim(&self) -> &ItemClaim {
 		match self {
 			Record::First(r) => &r.claim,
 			Record::Second(r) => &r.claim,
+		}
+	}
+	/// Who signs this kind of record.
+	pub fn party(&self) -> Party {
+		match self {
+			Record::First(_) => Party::Verifier,
+			Record::Second(_) => Party::Requester,
+		}
+	}
+	/// `first` or `second`.
+	pub fn kind(&self) -> &'static str {
+		match self {
+			Record::First(_) => "first",
+			Record::Second(_) => "second",
 		}
 	}
 }
@@ -98,27 +135,57 @@ pub enum Outcome {
 	Stored,
 	/// The same claim by the same party was stored before; nothing changed.
 	AlreadyStored,
-	/// The slot `(channel, seq)` holds another claim; it was kept.
+	/// The same party stored another claim for this slot before; that one is kept (a party
+	/// cannot take back what it signed).
 	Conflict(ItemClaim),
 }
 
-/// One attested item as stored.
+/// The answer for one stored record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submitted {
+	/// What happened.
+	pub outcome: Outcome,
+	/// Other `(channel, seq)` slots that claim the record's digest.
+	pub other_claims: u64,
+	/// The other party's record of this slot claims this other digest: one of the two is
+	/// wrong, and the anchored log will tell which.
+	pub disputed: Option<Hash>,
+}
+
+/// One slot `(channel, seq)` claiming a digest, with the records that claim it there.
 #[derive(Clone, Debug)]
 pub struct Item {
 	/// Channel of the item.
 	pub channel_id: ChannelId,
-	/// What was claimed.
+	/// What was claimed (the payment hash from the verifier's record when there is one).
 	pub claim: ItemClaim,
-	/// The verifier's record, once uploaded.
+	/// The verifier's record, when it claims this digest.
 	pub first: Option<FirstRecord>,
 	/// When the first record arrived (unix ms).
 	pub first_at: Option<i64>,
-	/// The requester's record, once uploaded.
+	/// The requester's record, when it claims this digest.
 	pub second: Option<SecondRecord>,
 	/// When the second record arrived (unix ms).
 	pub second_at: Option<i64>,
-	/// Index of the anchor holding the item, once anchored and checked.
+	/// Index of the anchor whose log holds this digest at `seq`, once checked.
 	pub anchor_index: Option<u32>,
+	/// The anchored log holds another digest at `seq`: these records are wrong.
+	pub wrong: bool,
+	/// The channel's requester proved it holds the data (uploaded it).
+	pub possession: bool,
+}
+
+/// A stored record of a slot in an anchored log's range (for checking anchors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+	/// Position in the channel's log.
+	pub seq: Seq,
+	/// Who signed it.
+	pub party: Party,
+	/// The digest it claims.
+	pub digest: Hash,
+	/// Already matched to an anchored log.
+	pub anchored: bool,
 }
 
 /// An accepted anchor.
@@ -126,7 +193,7 @@ pub struct Item {
 pub struct AnchorRow {
 	/// The anchor as on chain.
 	pub anchor: Anchor,
-	/// Whether every item of the range is stored here and the digests give the root.
+	/// Whether every item of the log is stored here and the digests give the root.
 	pub complete: bool,
 }
 
@@ -195,11 +262,6 @@ impl Store {
 		Ok(Store { pool, backend, write_lock: tokio::sync::Mutex::new(()) })
 	}
 
-	/// The backend in use.
-	pub fn backend(&self) -> Backend {
-		self.backend
-	}
-
 	async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
 		match self.backend {
 			Backend::Sqlite => Some(self.write_lock.lock().await),
@@ -248,11 +310,13 @@ impl Store {
 		Ok(())
 	}
 
-	/// Channels with items not yet anchored, and the index of the next anchor to look for.
+	/// Channels with records not yet matched to an anchored log, and the index of the next
+	/// anchor to look for.
 	pub async fn channels_to_watch(&self) -> Result<Vec<(ChannelId, u32)>> {
 		let rows = sqlx::query(
 			"SELECT c.channel_id, c.next_anchor FROM channels c WHERE EXISTS \
-			 (SELECT 1 FROM items i WHERE i.channel_id = c.channel_id AND i.anchor_index IS NULL)",
+			 (SELECT 1 FROM records r WHERE r.channel_id = c.channel_id \
+			  AND r.anchor_index IS NULL AND r.wrong = 0)",
 		)
 		.fetch_all(&self.pool)
 		.await?;
@@ -265,85 +329,116 @@ impl Store {
 			.collect()
 	}
 
-	/// Store signature-checked records in one transaction; one outcome per record, in order.
-	/// The second value counts the other `(channel, seq)` slots claiming the record's digest.
+	/// Store signature-checked records in one transaction; one answer per record, in order.
 	///
 	/// Records go in with multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING` (a few
-	/// statements per thousand records); only records whose slot was taken already are
-	/// compared one by one with what is stored.
-	pub async fn submit(&self, records: &[Record]) -> Result<Vec<(Outcome, u64)>> {
+	/// statements per thousand records); only records whose party's slot was taken already
+	/// are compared one by one with what is stored. A record in a slot whose anchored digest
+	/// is known is matched to it at once (anchored, or marked wrong).
+	pub async fn submit(&self, records: &[Record]) -> Result<Vec<Submitted>> {
 		let _w = self.write_guard().await;
 		let mut tx = self.pool.begin().await?;
 		let mut outcomes: Vec<Option<Outcome>> = vec![None; records.len()];
 		let now = now_ms();
-		for (column, at_column, is_first) in
-			[("first_record", "first_at", true), ("second_record", "second_at", false)]
-		{
-			let of_kind: Vec<usize> = (0..records.len())
-				.filter(|&i| matches!(records[i], Record::First(_)) == is_first)
-				.collect();
-			for chunk in of_kind.chunks(INSERT_CHUNK) {
-				let mut sql = format!(
-					"INSERT INTO items (channel_id, seq, digest, payment_hash, {column}, {at_column}) VALUES "
-				);
-				for k in 0..chunk.len() {
-					let b = k * 6;
-					if k > 0 {
-						sql.push(',');
-					}
-					sql.push_str(&format!(
-						"(${},${},${},${},${},${})",
-						b + 1,
-						b + 2,
-						b + 3,
-						b + 4,
-						b + 5,
-						b + 6
-					));
+		for chunk in (0..records.len()).collect::<Vec<_>>().chunks(INSERT_CHUNK) {
+			let mut sql = String::from(
+				"INSERT INTO records (channel_id, seq, party, digest, payment_hash, record, at) VALUES ",
+			);
+			for k in 0..chunk.len() {
+				let b = k * 7;
+				if k > 0 {
+					sql.push(',');
 				}
-				sql.push_str(" ON CONFLICT (channel_id, seq) DO NOTHING RETURNING channel_id, seq");
-				let mut q = sqlx::query(&sql);
-				for &i in chunk {
-					let r = &records[i];
-					let claim = r.claim();
-					q = q
-						.bind(r.channel_id().0.to_vec())
-						.bind(seq_i64(claim.seq)?)
-						.bind(claim.digest.0.to_vec())
-						.bind(claim.payment_hash.0.to_vec())
-						.bind(r.scale())
-						.bind(now);
-				}
-				let inserted = q.fetch_all(&mut *tx).await?;
-				let mut new_slots = std::collections::HashSet::with_capacity(inserted.len());
-				for row in inserted {
-					let id = hash_of(row.try_get("channel_id")?, "items.channel_id")?;
-					let seq: i64 = row.try_get("seq")?;
-					new_slots.insert((id, seq));
-				}
-				for &i in chunk {
-					let r = &records[i];
-					let slot = (*r.channel_id(), seq_i64(r.claim().seq)?);
-					// A slot inserted by this statement belongs to the first record of the
-					// chunk naming it; later duplicates compare with it below.
-					if new_slots.remove(&slot) {
-						outcomes[i] = Some(Outcome::Stored);
-					} else {
-						outcomes[i] =
-							Some(Self::resolve(&mut tx, r, column, at_column, now).await?);
-					}
-				}
+				sql.push_str(&format!(
+					"(${},${},${},${},${},${},${})",
+					b + 1,
+					b + 2,
+					b + 3,
+					b + 4,
+					b + 5,
+					b + 6,
+					b + 7
+				));
+			}
+			sql.push_str(
+				" ON CONFLICT (channel_id, seq, party) DO NOTHING RETURNING channel_id, seq, party",
+			);
+			let mut q = sqlx::query(&sql);
+			for &i in chunk {
+				let r = &records[i];
+				let claim = r.claim();
+				q = q
+					.bind(r.channel_id().0.to_vec())
+					.bind(seq_i64(claim.seq)?)
+					.bind(r.party() as i64)
+					.bind(claim.digest.0.to_vec())
+					.bind(claim.payment_hash.0.to_vec())
+					.bind(r.scale())
+					.bind(now);
+			}
+			let inserted = q.fetch_all(&mut *tx).await?;
+			let mut new_slots = HashSet::with_capacity(inserted.len());
+			for row in inserted {
+				let id = hash_of(row.try_get("channel_id")?, "records.channel_id")?;
+				let seq: i64 = row.try_get("seq")?;
+				let party: i64 = row.try_get("party")?;
+				new_slots.insert((id, seq, party));
+			}
+			for &i in chunk {
+				let r = &records[i];
+				let slot = (r.channel_id(), seq_i64(r.claim().seq)?, r.party() as i64);
+				// A slot inserted by this statement belongs to the first record of the chunk
+				// naming it; later duplicates compare with it below.
+				outcomes[i] = Some(if new_slots.remove(&slot) {
+					Outcome::Stored
+				} else {
+					Self::compare(&mut tx, r).await?
+				});
 			}
 		}
-		// Other claims on the same digests, one grouped query per chunk.
-		let mut counts: std::collections::HashMap<Hash, i64> = std::collections::HashMap::new();
+		// Per channel: the slots' records (for disputes and other claims), the version that
+		// makes incomplete anchors be checked again, and slots whose anchored digest is known.
+		let mut ranges: HashMap<ChannelId, (i64, i64)> = HashMap::new();
+		for r in records {
+			let seq = seq_i64(r.claim().seq)?;
+			let e = ranges.entry(r.channel_id()).or_insert((seq, seq));
+			e.0 = e.0.min(seq);
+			e.1 = e.1.max(seq);
+		}
+		let mut slots: HashMap<(ChannelId, Seq), [Option<Hash>; 2]> = HashMap::new();
+		for (id, (lo, hi)) in &ranges {
+			sqlx::query("UPDATE channels SET version = version + 1 WHERE channel_id = $1")
+				.bind(id.0.to_vec())
+				.execute(&mut *tx)
+				.await?;
+			Self::adopt_anchored(&mut tx, id, *lo, *hi).await?;
+			let rows = sqlx::query(
+				"SELECT seq, party, digest FROM records WHERE channel_id = $1 AND seq >= $2 \
+				 AND seq <= $3",
+			)
+			.bind(id.0.to_vec())
+			.bind(*lo)
+			.bind(*hi)
+			.fetch_all(&mut *tx)
+			.await?;
+			for row in rows {
+				let seq: i64 = row.try_get("seq")?;
+				let party: i64 = row.try_get("party")?;
+				let digest = hash_of(row.try_get("digest")?, "records.digest")?;
+				let slot = slots.entry((*id, seq as u64)).or_default();
+				slot[usize::from(party != 0)] = Some(digest);
+			}
+		}
+		// Slots claiming each digest, one grouped query per chunk.
+		let mut counts: HashMap<Hash, i64> = HashMap::new();
 		let mut digests: Vec<Hash> = records.iter().map(|r| r.claim().digest).collect();
 		digests.sort();
 		digests.dedup();
 		for chunk in digests.chunks(INSERT_CHUNK * 6) {
 			let params: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
 			let sql = format!(
-				"SELECT digest, COUNT(*) AS n FROM items WHERE digest IN ({}) GROUP BY digest",
+				"SELECT digest, COUNT(*) AS n FROM (SELECT DISTINCT digest, channel_id, seq \
+				 FROM records WHERE digest IN ({})) t GROUP BY digest",
 				params.join(",")
 			);
 			let mut q = sqlx::query(&sql);
@@ -351,7 +446,7 @@ impl Store {
 				q = q.bind(d.0.to_vec());
 			}
 			for row in q.fetch_all(&mut *tx).await? {
-				counts.insert(hash_of(row.try_get("digest")?, "items.digest")?, row.try_get("n")?);
+				counts.insert(hash_of(row.try_get("digest")?, "records.digest")?, row.try_get("n")?);
 			}
 		}
 		tx.commit().await?;
@@ -359,130 +454,231 @@ impl Store {
 			.iter()
 			.zip(outcomes)
 			.map(|(r, o)| {
-				let o = o.unwrap_or(Outcome::AlreadyStored);
-				let n = counts.get(&r.claim().digest).copied().unwrap_or(0).max(0) as u64;
-				// The record's own slot holds its digest unless the slot is another claim's.
-				let others =
-					if matches!(o, Outcome::Conflict(_)) { n } else { n.saturating_sub(1) };
-				(o, others)
+				let claim = r.claim();
+				let slot = slots.get(&(r.channel_id(), claim.seq)).copied().unwrap_or_default();
+				let n = counts.get(&claim.digest).copied().unwrap_or(0).max(0) as u64;
+				let own_slot_has_it = slot.contains(&Some(claim.digest));
+				let other = slot[1 - r.party() as usize];
+				Submitted {
+					outcome: o.unwrap_or(Outcome::AlreadyStored),
+					other_claims: n.saturating_sub(u64::from(own_slot_has_it)),
+					disputed: other.filter(|d| *d != claim.digest),
+				}
 			})
 			.collect())
 	}
 
-	/// A record whose slot exists: the same claim (store the record if this party's is
-	/// missing) or a conflicting one.
-	async fn resolve(
-		tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-		record: &Record,
-		column: &str,
-		at_column: &str,
-		now: i64,
-	) -> Result<Outcome> {
+	/// A record whose party's slot exists: the same claim, or another one (kept).
+	async fn compare(tx: &mut sqlx::Transaction<'_, sqlx::Any>, record: &Record) -> Result<Outcome> {
 		let claim = record.claim();
-		let id = record.channel_id().0.to_vec();
-		let seq = seq_i64(claim.seq)?;
-		let row = sqlx::query(&format!(
-			"SELECT digest, payment_hash, {column} AS rec FROM items WHERE channel_id = $1 AND seq = $2"
-		))
-		.bind(id.clone())
-		.bind(seq)
+		let row = sqlx::query(
+			"SELECT digest, payment_hash FROM records WHERE channel_id = $1 AND seq = $2 \
+			 AND party = $3",
+		)
+		.bind(record.channel_id().0.to_vec())
+		.bind(seq_i64(claim.seq)?)
+		.bind(record.party() as i64)
 		.fetch_one(&mut **tx)
 		.await?;
 		let stored = ItemClaim {
 			seq: claim.seq,
-			digest: hash_of(row.try_get("digest")?, "items.digest")?,
-			payment_hash: hash_of(row.try_get("payment_hash")?, "items.payment_hash")?,
+			digest: hash_of(row.try_get("digest")?, "records.digest")?,
+			payment_hash: hash_of(row.try_get("payment_hash")?, "records.payment_hash")?,
 		};
-		let existing: Option<Vec<u8>> = row.try_get("rec")?;
-		if stored != *claim {
-			return Ok(Outcome::Conflict(stored));
-		}
-		if existing.is_some() {
-			return Ok(Outcome::AlreadyStored);
-		}
+		Ok(if stored == *claim { Outcome::AlreadyStored } else { Outcome::Conflict(stored) })
+	}
+
+	/// Records of slots `lo..=hi` of `channel` that arrived after the slot's anchored digest
+	/// was known: the same digest is anchored too, another one is wrong.
+	async fn adopt_anchored(
+		tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+		channel: &ChannelId,
+		lo: i64,
+		hi: i64,
+	) -> Result<()> {
+		const SAME: &str = "FROM records o WHERE o.channel_id = records.channel_id \
+			AND o.seq = records.seq AND o.anchor_index IS NOT NULL";
 		sqlx::query(&format!(
-			"UPDATE items SET {column} = $1, {at_column} = $2 WHERE channel_id = $3 AND seq = $4 AND {column} IS NULL"
+			"UPDATE records SET anchor_index = (SELECT MIN(o.anchor_index) {SAME} \
+			 AND o.digest = records.digest) \
+			 WHERE channel_id = $1 AND seq >= $2 AND seq <= $3 AND anchor_index IS NULL \
+			 AND wrong = 0 AND EXISTS (SELECT 1 {SAME} AND o.digest = records.digest)"
 		))
-		.bind(record.scale())
-		.bind(now)
-		.bind(id)
-		.bind(seq)
+		.bind(channel.0.to_vec())
+		.bind(lo)
+		.bind(hi)
 		.execute(&mut **tx)
 		.await?;
-		Ok(Outcome::Stored)
-	}
-
-	fn item_of(row: &sqlx::any::AnyRow) -> Result<Item> {
-		let channel_id = hash_of(row.try_get("channel_id")?, "items.channel_id")?;
-		let seq: i64 = row.try_get("seq")?;
-		let claim = ItemClaim {
-			seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt("items.seq"))?,
-			digest: hash_of(row.try_get("digest")?, "items.digest")?,
-			payment_hash: hash_of(row.try_get("payment_hash")?, "items.payment_hash")?,
-		};
-		let first = row
-			.try_get::<Option<Vec<u8>>, _>("first_record")?
-			.map(|b| {
-				FirstRecord::decode(&mut &b[..]).map_err(|_| StoreError::Corrupt("first_record"))
-			})
-			.transpose()?;
-		let second = row
-			.try_get::<Option<Vec<u8>>, _>("second_record")?
-			.map(|b| {
-				SecondRecord::decode(&mut &b[..]).map_err(|_| StoreError::Corrupt("second_record"))
-			})
-			.transpose()?;
-		let anchor_index = row
-			.try_get::<Option<i64>, _>("anchor_index")?
-			.map(|i| u32::try_from(i).map_err(|_| StoreError::Corrupt("anchor_index")))
-			.transpose()?;
-		Ok(Item {
-			channel_id,
-			claim,
-			first,
-			first_at: row.try_get("first_at")?,
-			second,
-			second_at: row.try_get("second_at")?,
-			anchor_index,
-		})
-	}
-
-	const ITEM_COLUMNS: &'static str = "channel_id, seq, digest, payment_hash, first_record, \
-		first_at, second_record, second_at, anchor_index";
-
-	/// Every item claiming `digest`, oldest claim first.
-	pub async fn items_by_digest(&self, digest: &Hash) -> Result<Vec<Item>> {
-		let rows = sqlx::query(&format!(
-			"SELECT {} FROM items WHERE digest = $1 \
-			 ORDER BY COALESCE(first_at, second_at), channel_id, seq LIMIT 100",
-			Self::ITEM_COLUMNS
+		sqlx::query(&format!(
+			"UPDATE records SET wrong = 1 WHERE channel_id = $1 AND seq >= $2 AND seq <= $3 \
+			 AND anchor_index IS NULL AND wrong = 0 \
+			 AND EXISTS (SELECT 1 {SAME} AND o.digest <> records.digest)"
 		))
-		.bind(digest.0.to_vec())
-		.fetch_all(&self.pool)
+		.bind(channel.0.to_vec())
+		.bind(lo)
+		.bind(hi)
+		.execute(&mut **tx)
 		.await?;
-		rows.iter().map(Self::item_of).collect()
+		Ok(())
 	}
 
-	/// Whether any item claims `digest` (blob uploads are only taken for claimed digests).
-	pub async fn digest_claimed(&self, digest: &Hash) -> Result<bool> {
-		let row = sqlx::query("SELECT 1 AS one FROM items WHERE digest = $1 LIMIT 1")
-			.bind(digest.0.to_vec())
-			.fetch_optional(&self.pool)
-			.await?;
+	/// Slots claiming `digest`, at most `limit` from `offset`, the strongest first: anchored
+	/// ones, then those whose data the requester proved it holds, then those with both
+	/// parties' records; newest first within each. Records of the slot that claim other
+	/// digests are not included. `channel` and `seq` narrow the search.
+	pub async fn claims(
+		&self,
+		digest: &Hash,
+		channel: Option<&ChannelId>,
+		seq: Option<Seq>,
+		limit: u32,
+		offset: u32,
+	) -> Result<Vec<Item>> {
+		let mut filter = String::new();
+		let mut n = 1;
+		if channel.is_some() {
+			n += 1;
+			filter.push_str(&format!(" AND channel_id = ${n}"));
+		}
+		if seq.is_some() {
+			n += 1;
+			filter.push_str(&format!(" AND seq = ${n}"));
+		}
+		let sql = format!(
+			"SELECT r.channel_id, r.seq, r.party, r.payment_hash, r.record, r.at, r.anchor_index, \
+			 r.wrong, s.possession, s.rank FROM records r JOIN \
+			 (SELECT channel_id, seq, \
+			   MAX(CASE WHEN anchor_index IS NULL THEN 0 ELSE 1 END) * 4 \
+			   + MAX(CASE WHEN EXISTS (SELECT 1 FROM possession p WHERE p.channel_id = x.channel_id \
+			       AND p.digest = x.digest) THEN 1 ELSE 0 END) * 2 \
+			   + CASE WHEN COUNT(*) > 1 THEN 1 ELSE 0 END AS rank, \
+			   MAX(CASE WHEN EXISTS (SELECT 1 FROM possession p WHERE p.channel_id = x.channel_id \
+			       AND p.digest = x.digest) THEN 1 ELSE 0 END) AS possession, \
+			   MAX(at) AS latest \
+			  FROM records x WHERE digest = $1{filter} GROUP BY channel_id, seq \
+			  ORDER BY rank DESC, latest DESC, channel_id, seq LIMIT {} OFFSET {}) s \
+			 ON r.channel_id = s.channel_id AND r.seq = s.seq AND r.digest = $1 \
+			 ORDER BY s.rank DESC, s.latest DESC, r.channel_id, r.seq, r.party",
+			limit.min(1000),
+			offset
+		);
+		let mut q = sqlx::query(&sql).bind(digest.0.to_vec());
+		if let Some(c) = channel {
+			q = q.bind(c.0.to_vec());
+		}
+		if let Some(s) = seq {
+			q = q.bind(seq_i64(s)?);
+		}
+		let rows = q.fetch_all(&self.pool).await?;
+		let mut items: Vec<Item> = Vec::new();
+		for row in rows {
+			let channel_id = hash_of(row.try_get("channel_id")?, "records.channel_id")?;
+			let seq = u64::try_from(row.try_get::<i64, _>("seq")?)
+				.map_err(|_| StoreError::Corrupt("records.seq"))?;
+			let payment_hash = hash_of(row.try_get("payment_hash")?, "records.payment_hash")?;
+			let at: i64 = row.try_get("at")?;
+			let anchor_index = row
+				.try_get::<Option<i64>, _>("anchor_index")?
+				.map(|i| u32::try_from(i).map_err(|_| StoreError::Corrupt("anchor_index")))
+				.transpose()?;
+			let wrong = row.try_get::<i64, _>("wrong")? != 0;
+			let possession = row.try_get::<i64, _>("possession")? != 0;
+			let bytes: Vec<u8> = row.try_get("record")?;
+			let same = items.last().is_some_and(|i| i.channel_id == channel_id && i.claim.seq == seq);
+			if !same {
+				items.push(Item {
+					channel_id,
+					claim: ItemClaim { seq, digest: *digest, payment_hash },
+					first: None,
+					first_at: None,
+					second: None,
+					second_at: None,
+					anchor_index: None,
+					wrong: false,
+					possession,
+				});
+			}
+			let Some(item) = items.last_mut() else { continue };
+			item.anchor_index = item.anchor_index.or(anchor_index);
+			item.wrong |= wrong;
+			if row.try_get::<i64, _>("party")? == 0 {
+				item.claim.payment_hash = payment_hash;
+				item.first = Some(
+					FirstRecord::decode(&mut &bytes[..])
+						.map_err(|_| StoreError::Corrupt("first record"))?,
+				);
+				item.first_at = Some(at);
+			} else {
+				item.second = Some(
+					SecondRecord::decode(&mut &bytes[..])
+						.map_err(|_| StoreError::Corrupt("second record"))?,
+				);
+				item.second_at = Some(at);
+			}
+		}
+		Ok(items)
+	}
+
+	/// Whether some record of `channel` claims `digest`.
+	pub async fn claimed_in(&self, channel: &ChannelId, digest: &Hash) -> Result<bool> {
+		let row = sqlx::query(
+			"SELECT 1 AS one FROM records WHERE digest = $1 AND channel_id = $2 LIMIT 1",
+		)
+		.bind(digest.0.to_vec())
+		.bind(channel.0.to_vec())
+		.fetch_optional(&self.pool)
+		.await?;
 		Ok(row.is_some())
 	}
 
-	/// Items of `channel` claiming `digest`.
-	pub async fn items_in_channel(&self, channel: &ChannelId, digest: &Hash) -> Result<Vec<Item>> {
-		let rows = sqlx::query(&format!(
-			"SELECT {} FROM items WHERE digest = $1 AND channel_id = $2 ORDER BY seq LIMIT 100",
-			Self::ITEM_COLUMNS
-		))
-		.bind(digest.0.to_vec())
+	/// Remember that the requester of `channel` proved it holds the bytes of `digest`.
+	pub async fn put_possession(&self, channel: &ChannelId, digest: &Hash) -> Result<()> {
+		let _w = self.write_guard().await;
+		sqlx::query(
+			"INSERT INTO possession (channel_id, digest, proven_at) VALUES ($1, $2, $3) \
+			 ON CONFLICT (channel_id, digest) DO NOTHING",
+		)
 		.bind(channel.0.to_vec())
-		.fetch_all(&self.pool)
+		.bind(digest.0.to_vec())
+		.bind(now_ms())
+		.execute(&self.pool)
 		.await?;
-		rows.iter().map(Self::item_of).collect()
+		Ok(())
+	}
+
+	/// Remember possession of many `(channel, digest)` in one transaction.
+	pub async fn put_possessions(&self, proven: &[(ChannelId, Hash)]) -> Result<()> {
+		if proven.is_empty() {
+			return Ok(());
+		}
+		let _w = self.write_guard().await;
+		let now = now_ms();
+		let mut tx = self.pool.begin().await?;
+		for (channel, digest) in proven {
+			sqlx::query(
+				"INSERT INTO possession (channel_id, digest, proven_at) VALUES ($1, $2, $3) \
+				 ON CONFLICT (channel_id, digest) DO NOTHING",
+			)
+			.bind(channel.0.to_vec())
+			.bind(digest.0.to_vec())
+			.bind(now)
+			.execute(&mut *tx)
+			.await?;
+		}
+		tx.commit().await?;
+		Ok(())
+	}
+
+	/// Whether the requester of `channel` proved it holds the bytes of `digest`.
+	pub async fn has_possession(&self, channel: &ChannelId, digest: &Hash) -> Result<bool> {
+		let row = sqlx::query(
+			"SELECT 1 AS one FROM possession WHERE channel_id = $1 AND digest = $2",
+		)
+		.bind(channel.0.to_vec())
+		.bind(digest.0.to_vec())
+		.fetch_optional(&self.pool)
+		.await?;
+		Ok(row.is_some())
 	}
 
 	/// Store a chain-checked anchor; `false` if it was stored before.
@@ -536,12 +732,13 @@ impl Store {
 		})
 	}
 
-	const ANCHOR_COLUMNS: &'static str = "channel_id, idx, first_seq, count, root, block, complete";
+	const ANCHOR_COLUMNS: &'static str =
+		"a.channel_id, a.idx, a.first_seq, a.count, a.root, a.block, a.complete";
 
 	/// An accepted anchor.
 	pub async fn anchor(&self, channel: &ChannelId, index: u32) -> Result<Option<AnchorRow>> {
 		let row = sqlx::query(&format!(
-			"SELECT {} FROM anchors WHERE channel_id = $1 AND idx = $2",
+			"SELECT {} FROM anchors a WHERE a.channel_id = $1 AND a.idx = $2",
 			Self::ANCHOR_COLUMNS
 		))
 		.bind(channel.0.to_vec())
@@ -551,77 +748,102 @@ impl Store {
 		row.as_ref().map(Self::anchor_of).transpose()
 	}
 
-	/// The accepted anchor whose range holds item `seq` of `channel`.
-	pub async fn anchor_covering(
-		&self,
-		channel: &ChannelId,
-		seq: Seq,
-	) -> Result<Option<AnchorRow>> {
-		let row = sqlx::query(&format!(
-			"SELECT {} FROM anchors WHERE channel_id = $1 AND first_seq <= $2 AND $2 < first_seq + count \
-			 ORDER BY idx LIMIT 1",
-			Self::ANCHOR_COLUMNS
-		))
-		.bind(channel.0.to_vec())
-		.bind(seq as i64)
-		.fetch_optional(&self.pool)
-		.await?;
-		row.as_ref().map(Self::anchor_of).transpose()
-	}
-
-	/// Anchors whose items are not all stored (or not yet matched to the root).
-	pub async fn incomplete_anchors(&self) -> Result<Vec<Anchor>> {
+	/// Incomplete anchors worth checking again: those whose channel got records since the
+	/// last check (`version`), oldest first. Anchors of channels with no records here are
+	/// never returned, so they cannot crowd out the others.
+	pub async fn anchors_to_check(&self, limit: u32) -> Result<Vec<(Anchor, i64)>> {
 		let rows = sqlx::query(&format!(
-			"SELECT {} FROM anchors WHERE complete = 0 ORDER BY accepted_at LIMIT 1000",
+			"SELECT {}, c.version FROM anchors a JOIN channels c ON c.channel_id = a.channel_id \
+			 WHERE a.complete = 0 AND a.tried_version < c.version \
+			 ORDER BY a.accepted_at, a.idx LIMIT {limit}",
 			Self::ANCHOR_COLUMNS
 		))
 		.fetch_all(&self.pool)
 		.await?;
-		rows.iter().map(|r| Self::anchor_of(r).map(|a| a.anchor)).collect()
+		rows.iter().map(|r| Ok((Self::anchor_of(r)?.anchor, r.try_get("version")?))).collect()
 	}
 
-	/// Digests of items `first_seq .. first_seq + count` of `channel` that have a first
-	/// record, in sequence order.
-	pub async fn range_digests(
-		&self,
-		channel: &ChannelId,
-		first_seq: Seq,
-		count: u64,
-	) -> Result<Vec<(Seq, Hash)>> {
+	/// The record version of `channel` (see [`Store::anchors_to_check`]).
+	pub async fn channel_version(&self, channel: &ChannelId) -> Result<i64> {
+		let row = sqlx::query("SELECT version FROM channels WHERE channel_id = $1")
+			.bind(channel.0.to_vec())
+			.fetch_optional(&self.pool)
+			.await?;
+		Ok(row.map(|r| r.try_get("version")).transpose()?.unwrap_or(0))
+	}
+
+	/// Remember that `anchor` was checked against the records of `version` and is not
+	/// complete: it is not checked again until records arrive.
+	pub async fn anchor_tried(&self, anchor: &Anchor, version: i64) -> Result<()> {
+		let _w = self.write_guard().await;
+		sqlx::query(
+			"UPDATE anchors SET tried_version = $1 WHERE channel_id = $2 AND idx = $3 \
+			 AND tried_version < $1",
+		)
+		.bind(version)
+		.bind(anchor.channel_id.0.to_vec())
+		.bind(i64::from(anchor.index))
+		.execute(&self.pool)
+		.await?;
+		Ok(())
+	}
+
+	/// Every stored record of slots `0 .. size` of `channel`, in sequence order.
+	pub async fn log_records(&self, channel: &ChannelId, size: u64) -> Result<Vec<LogRecord>> {
 		let rows = sqlx::query(
-			"SELECT seq, digest FROM items WHERE channel_id = $1 AND seq >= $2 AND seq < $3 \
-			 ORDER BY seq",
+			"SELECT seq, party, digest, anchor_index FROM records WHERE channel_id = $1 \
+			 AND seq < $2 ORDER BY seq, party",
 		)
 		.bind(channel.0.to_vec())
-		.bind(first_seq as i64)
-		.bind(first_seq.saturating_add(count) as i64)
+		.bind(size.min(i64::MAX as u64) as i64)
 		.fetch_all(&self.pool)
 		.await?;
 		rows.into_iter()
 			.map(|r| {
 				let seq: i64 = r.try_get("seq")?;
-				Ok((seq as u64, hash_of(r.try_get("digest")?, "items.digest")?))
+				let party: i64 = r.try_get("party")?;
+				Ok(LogRecord {
+					seq: seq as u64,
+					party: if party == 0 { Party::Verifier } else { Party::Requester },
+					digest: hash_of(r.try_get("digest")?, "records.digest")?,
+					anchored: r.try_get::<Option<i64>, _>("anchor_index")?.is_some(),
+				})
 			})
 			.collect()
 	}
 
-	/// Mark the items of `anchor` as anchored by it and the anchor as complete.
-	pub async fn complete_anchor(&self, anchor: &Anchor) -> Result<()> {
+	/// Mark `anchor` complete: the records of its new slots whose digest is the anchored
+	/// leaf are anchored by it. `disputed` lists the slots where the parties' records
+	/// differ, with the anchored leaf: there the other record is marked wrong.
+	pub async fn complete_anchor(&self, anchor: &Anchor, disputed: &[(Seq, Hash)]) -> Result<()> {
 		let _w = self.write_guard().await;
 		let mut tx = self.pool.begin().await?;
+		let id = anchor.channel_id.0.to_vec();
+		let index = i64::from(anchor.index);
+		for (seq, leaf) in disputed {
+			let seq = seq_i64(*seq)?;
+			sqlx::query(
+				"UPDATE records SET wrong = 1 WHERE channel_id = $1 AND seq = $2 AND digest <> $3",
+			)
+			.bind(id.clone())
+			.bind(seq)
+			.bind(leaf.0.to_vec())
+			.execute(&mut *tx)
+			.await?;
+		}
 		sqlx::query(
-			"UPDATE items SET anchor_index = $1 WHERE channel_id = $2 AND seq >= $3 AND seq < $4 \
-			 AND anchor_index IS NULL",
+			"UPDATE records SET anchor_index = $1 WHERE channel_id = $2 AND seq >= $3 AND seq < $4 \
+			 AND anchor_index IS NULL AND wrong = 0",
 		)
-		.bind(i64::from(anchor.index))
-		.bind(anchor.channel_id.0.to_vec())
+		.bind(index)
+		.bind(id.clone())
 		.bind(anchor.first_seq as i64)
-		.bind(anchor.log.size as i64)
+		.bind(anchor.log.size.min(i64::MAX as u64) as i64)
 		.execute(&mut *tx)
 		.await?;
 		sqlx::query("UPDATE anchors SET complete = 1 WHERE channel_id = $1 AND idx = $2")
-			.bind(anchor.channel_id.0.to_vec())
-			.bind(i64::from(anchor.index))
+			.bind(id)
+			.bind(index)
 			.execute(&mut *tx)
 			.await?;
 		tx.commit().await?;
@@ -666,16 +888,6 @@ impl Store {
 		Ok(())
 	}
 
-	/// Remove blob `digest` from the index (the file is the caller's business).
-	pub async fn forget_blob(&self, digest: &Hash) -> Result<()> {
-		let _w = self.write_guard().await;
-		sqlx::query("DELETE FROM blobs WHERE digest = $1")
-			.bind(digest.0.to_vec())
-			.execute(&self.pool)
-			.await?;
-		Ok(())
-	}
-
 	/// Size of blob `digest`, if stored.
 	pub async fn blob(&self, digest: &Hash) -> Result<Option<u64>> {
 		let row = sqlx::query("SELECT size FROM blobs WHERE digest = $1")
@@ -689,8 +901,8 @@ impl Store {
 	/// blobs, blob bytes).
 	pub async fn totals(&self) -> Result<[i64; 5]> {
 		let row = sqlx::query(
-			"SELECT (SELECT COUNT(first_record) FROM items) AS a, \
-			 (SELECT COUNT(second_record) FROM items) AS b, (SELECT COUNT(*) FROM anchors) AS c, \
+			"SELECT (SELECT COUNT(*) FROM records WHERE party = 0) AS a, \
+			 (SELECT COUNT(*) FROM records WHERE party = 1) AS b, (SELECT COUNT(*) FROM anchors) AS c, \
 			 (SELECT COUNT(*) FROM blobs) AS d, (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blobs) AS e",
 		)
 		.fetch_one(&self.pool)
@@ -710,14 +922,30 @@ mod tests {
 	use super::*;
 	use sp_runtime::{MultiSignature, MultiSigner};
 
+	fn claim(seq: u64, digest: u8) -> ItemClaim {
+		ItemClaim { seq, digest: Hash([digest; 32]), payment_hash: Hash([1; 32]) }
+	}
+
 	fn rec(channel: u8, seq: u64, digest: u8) -> Record {
 		Record::First(FirstRecord {
 			channel_id: Hash([channel; 32]),
-			claim: ItemClaim { seq, digest: Hash([digest; 32]), payment_hash: Hash([1; 32]) },
+			claim: claim(seq, digest),
 			verifier_signature: MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw(
 				[seq as u8; 64],
 			)),
 			verifier: MultiSigner::Sr25519(sp_core::sr25519::Public::from_raw([2; 32])),
+		})
+	}
+
+	fn rec2(channel: u8, seq: u64, digest: u8) -> Record {
+		Record::Second(SecondRecord {
+			channel_id: Hash([channel; 32]),
+			claim: claim(seq, digest),
+			data: attest_primitives::DataRef::Blob(Hash([digest; 32])),
+			requester_signature: MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw(
+				[seq as u8; 64],
+			)),
+			requester: MultiSigner::Sr25519(sp_core::sr25519::Public::from_raw([3; 32])),
 		})
 	}
 
@@ -728,6 +956,10 @@ mod tests {
 		(dir, s)
 	}
 
+	async fn claims(s: &Store, digest: u8) -> Vec<Item> {
+		s.claims(&Hash([digest; 32]), None, None, 100, 0).await.expect("claims")
+	}
+
 	#[tokio::test]
 	async fn batch_outcomes_duplicates_and_conflicts() {
 		let (_d, s) = store().await;
@@ -735,7 +967,7 @@ mod tests {
 			.submit(&[rec(1, 0, 10), rec(1, 1, 11), rec(1, 0, 10), rec(1, 1, 99)])
 			.await
 			.expect("submit");
-		let kinds: Vec<_> = out.iter().map(|(o, _)| o.clone()).collect();
+		let kinds: Vec<_> = out.iter().map(|o| o.outcome.clone()).collect();
 		assert_eq!(kinds[0], Outcome::Stored);
 		assert_eq!(kinds[1], Outcome::Stored);
 		assert_eq!(kinds[2], Outcome::AlreadyStored, "a duplicate within one batch");
@@ -744,56 +976,90 @@ mod tests {
 			"{:?}",
 			kinds[3]
 		);
-		// The stored claim is kept.
-		let items = s.items_by_digest(&Hash([11; 32])).await.expect("items");
-		assert_eq!(items.len(), 1);
-		assert!(s.items_by_digest(&Hash([99; 32])).await.expect("items").is_empty());
-		// Same again: nothing changes.
+		// The party's first claim is kept.
+		assert_eq!(claims(&s, 11).await.len(), 1);
+		assert!(claims(&s, 99).await.is_empty());
 		let again = s.submit(&[rec(1, 0, 10)]).await.expect("submit");
-		assert_eq!(again, vec![(Outcome::AlreadyStored, 0)]);
+		assert_eq!(again[0].outcome, Outcome::AlreadyStored);
 	}
 
 	#[tokio::test]
-	async fn other_claims_are_counted() {
+	async fn the_other_partys_record_is_never_kept_out() {
 		let (_d, s) = store().await;
-		assert_eq!(s.submit(&[rec(1, 0, 10)]).await.expect("submit"), vec![(Outcome::Stored, 0)]);
-		// Another channel claims digest 10: one other claim, both kept.
-		assert_eq!(s.submit(&[rec(2, 5, 10)]).await.expect("submit"), vec![(Outcome::Stored, 1)]);
-		let items = s.items_by_digest(&Hash([10; 32])).await.expect("items");
-		assert_eq!(items.len(), 2);
-		assert_eq!(items[0].channel_id, Hash([1; 32]), "oldest first");
-	}
-
-	#[tokio::test]
-	async fn anchors_complete_only_their_range() {
-		let (_d, s) = store().await;
-		let recs: Vec<_> = (0..5).map(|i| rec(3, i, 20 + i as u8)).collect();
-		s.submit(&recs).await.expect("submit");
-		let digests: Vec<Hash> = (0..3).map(|i| Hash([20 + i; 32])).collect();
-		let log = attest_primitives::LogHead::of_digests(&digests);
-		let anchor = Anchor { channel_id: Hash([3; 32]), index: 0, first_seq: 0, log, block: 9 };
-		assert!(s.insert_anchor(&anchor).await.expect("insert"));
-		assert!(!s.insert_anchor(&anchor).await.expect("insert again"), "idempotent");
-		assert_eq!(s.incomplete_anchors().await.expect("incomplete"), vec![anchor]);
-		s.complete_anchor(&anchor).await.expect("complete");
-		assert!(s.incomplete_anchors().await.expect("incomplete").is_empty());
-		let anchored: Vec<_> = s
-			.range_digests(&Hash([3; 32]), 0, 5)
+		// The verifier claims digest 50 for slot 0; the requester's record says 60.
+		s.submit(&[rec(1, 0, 50)]).await.expect("submit");
+		let out = s.submit(&[rec2(1, 0, 60)]).await.expect("submit");
+		assert_eq!(out[0].outcome, Outcome::Stored);
+		assert_eq!(out[0].disputed, Some(Hash([50; 32])));
+		assert_eq!(claims(&s, 50).await.len(), 1);
+		assert_eq!(claims(&s, 60).await.len(), 1);
+		// The anchored log says 60: the requester's record is anchored, the verifier's wrong.
+		let log = attest_primitives::LogHead::of_digests(&[Hash([60; 32])]);
+		let anchor = Anchor { channel_id: Hash([1; 32]), index: 0, first_seq: 0, log, block: 9 };
+		s.insert_anchor(&anchor).await.expect("insert");
+		s.complete_anchor(&anchor, &[(0, Hash([60; 32]))]).await.expect("complete");
+		let right = claims(&s, 60).await;
+		assert_eq!((right[0].anchor_index, right[0].wrong), (Some(0), false));
+		let wrong = claims(&s, 50).await;
+		assert_eq!((wrong[0].anchor_index, wrong[0].wrong), (None, true));
+		// A record arriving later for the anchored slot is matched at once.
+		let late = s.submit(&[rec(2, 0, 70), rec2(1, 0, 60)]).await.expect("submit");
+		assert_eq!(late[1].outcome, Outcome::AlreadyStored);
+		s.put_channel(&Hash([1; 32]), &Parties { requester: [3; 32], verifier: [2; 32] })
 			.await
-			.expect("range")
-			.into_iter()
-			.map(|(seq, _)| seq)
-			.collect();
-		assert_eq!(anchored, vec![0, 1, 2, 3, 4]);
-		for (seq, want) in [(2u8, Some(0)), (3, None)] {
-			let item = s.items_by_digest(&Hash([20 + seq; 32])).await.expect("items");
-			assert_eq!(item[0].anchor_index, want, "item {seq}");
+			.expect("channel");
+		assert!(s.channels_to_watch().await.expect("watch").is_empty());
+	}
+
+	#[tokio::test]
+	async fn other_claims_are_counted_and_strong_claims_come_first() {
+		let (_d, s) = store().await;
+		assert_eq!(s.submit(&[rec(1, 0, 10)]).await.expect("submit")[0].other_claims, 0);
+		// Another channel claims digest 10: one other claim, both kept.
+		assert_eq!(s.submit(&[rec(2, 5, 10)]).await.expect("submit")[0].other_claims, 1);
+		// 150 weak claims by a third channel cannot hide the anchored one.
+		let spam: Vec<Record> = (0..150).map(|i| rec(3, i, 10)).collect();
+		s.submit(&spam).await.expect("submit");
+		let log = attest_primitives::LogHead::of_digests(&[Hash([10; 32])]);
+		let anchor = Anchor { channel_id: Hash([1; 32]), index: 0, first_seq: 0, log, block: 9 };
+		s.complete_anchor(&anchor, &[]).await.expect("complete");
+		s.put_possession(&Hash([2; 32]), &Hash([10; 32])).await.expect("possession");
+		let page = s.claims(&Hash([10; 32]), None, None, 100, 0).await.expect("claims");
+		assert_eq!(page.len(), 100);
+		assert_eq!(page[0].channel_id, Hash([1; 32]), "anchored first");
+		assert_eq!((page[1].channel_id, page[1].possession), (Hash([2; 32]), true));
+		let rest = s.claims(&Hash([10; 32]), None, None, 100, 100).await.expect("claims");
+		assert_eq!(rest.len(), 52);
+		let one = s.claims(&Hash([10; 32]), Some(&Hash([3; 32])), Some(7), 100, 0).await;
+		assert_eq!(one.expect("claims").len(), 1);
+	}
+
+	#[tokio::test]
+	async fn anchors_are_checked_again_only_after_new_records() {
+		let (_d, s) = store().await;
+		// 1,001 anchors of channels without records here, then one with records.
+		for c in 0..1001u32 {
+			let mut id = [0u8; 32];
+			id[..4].copy_from_slice(&c.to_le_bytes());
+			id[31] = 0xff;
+			let log = attest_primitives::LogHead::of_digests(&[Hash([1; 32])]);
+			let a = Anchor { channel_id: Hash(id), index: 0, first_seq: 0, log, block: 1 };
+			s.insert_anchor(&a).await.expect("insert");
 		}
-		assert_eq!(
-			s.anchor_covering(&Hash([3; 32]), 2).await.expect("covering").map(|a| a.anchor),
-			Some(anchor)
-		);
-		assert_eq!(s.anchor_covering(&Hash([3; 32]), 3).await.expect("covering"), None);
+		let id = Hash([4; 32]);
+		s.put_channel(&id, &Parties { requester: [3; 32], verifier: [2; 32] }).await.expect("c");
+		s.submit(&[rec(4, 0, 10)]).await.expect("submit");
+		let log = attest_primitives::LogHead::of_digests(&[Hash([10; 32]), Hash([11; 32])]);
+		let a = Anchor { channel_id: id, index: 0, first_seq: 0, log, block: 2 };
+		s.insert_anchor(&a).await.expect("insert");
+		let due = s.anchors_to_check(1000).await.expect("due");
+		assert_eq!(due.iter().map(|(a, _)| a.channel_id).collect::<Vec<_>>(), vec![id]);
+		s.anchor_tried(&a, due[0].1).await.expect("tried");
+		assert!(s.anchors_to_check(1000).await.expect("due").is_empty(), "failure remembered");
+		s.submit(&[rec(4, 1, 11)]).await.expect("submit");
+		assert_eq!(s.anchors_to_check(1000).await.expect("due").len(), 1, "new records");
+		let records = s.log_records(&id, 2).await.expect("log");
+		assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![0, 1]);
 	}
 
 	#[tokio::test]

@@ -1,0 +1,231 @@
+//! `/v1/items/{digest}[/proof]`: what is known of a digest, and its proof.
+
+use super::{hex0x, parse_hash, query, ApiResult, St};
+use crate::{anchors, error::ApiError, store::Item, AppState};
+use attest_primitives::{
+	channel::{ChannelId, FirstRecord, SecondRecord, Seq},
+	Anchor, Hash, InclusionProof,
+};
+use axum::{
+	extract::{rejection::QueryRejection, Path, Query, State},
+	http::{header, HeaderMap},
+	response::{IntoResponse, Response},
+	Json,
+};
+use codec::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+/// Where a slot claiming a digest stands.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimStatus {
+	/// Channel of the item.
+	pub channel_id: ChannelId,
+	/// Sequence number in the channel.
+	pub seq: Seq,
+	/// Payment hash of the HTLC that paid for it.
+	pub payment_hash: Hash,
+	/// Requester's account (hex).
+	pub requester: Option<String>,
+	/// Verifier's account (hex).
+	pub verifier: Option<String>,
+	/// `pending` (not yet anchored), `anchored`, or `wrong` (the channel's anchored log holds
+	/// another digest at `seq`: these records are wrong).
+	pub status: String,
+	/// When the verifier's record arrived (unix ms), if it claims this digest.
+	pub first_record_at: Option<i64>,
+	/// When the requester's record arrived (unix ms), if it claims this digest.
+	pub second_record_at: Option<i64>,
+	/// Whether the data is stored and the channel's requester proved it holds it (so its
+	/// parties may read it).
+	pub has_data: bool,
+	/// The anchor, once anchored.
+	pub anchor: Option<Anchor>,
+	/// The verifier's signed record.
+	pub first_record: Option<FirstRecord>,
+	/// The requester's signed record (data as a blob reference).
+	pub second_record: Option<SecondRecord>,
+}
+
+/// Everything known of a digest (one page of it).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemStatus {
+	/// The digest.
+	pub digest: Hash,
+	/// More than one `(channel, seq)` claims it.
+	pub conflict: bool,
+	/// The claims, the strongest first: anchored, then with data proven by the requester, then
+	/// with both records; newest first within each.
+	pub claims: Vec<ClaimStatus>,
+	/// `offset` of the next page, when this one is full.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub next_offset: Option<u32>,
+}
+
+/// Query of `GET /v1/items/{digest}`.
+#[derive(Deserialize, Debug, Default)]
+pub struct ItemQuery {
+	/// Only claims of this channel.
+	channel: Option<String>,
+	/// Only claims at this position.
+	seq: Option<Seq>,
+	/// Claims per page (at most 100, the default).
+	limit: Option<u32>,
+	/// Claims to skip.
+	offset: Option<u32>,
+}
+
+/// Most claims per page.
+const PAGE: u32 = 100;
+
+async fn claim_status(state: &AppState, item: Item) -> ApiResult<ClaimStatus> {
+	let anchor = match item.anchor_index {
+		Some(i) => state.store.anchor(&item.channel_id, i).await?.map(|a| a.anchor),
+		None => None,
+	};
+	let parties = state.store.channel(&item.channel_id).await?;
+	let status = match (anchor.is_some(), item.wrong) {
+		(true, _) => "anchored",
+		(false, true) => "wrong",
+		(false, false) => "pending",
+	};
+	Ok(ClaimStatus {
+		channel_id: item.channel_id,
+		seq: item.claim.seq,
+		payment_hash: item.claim.payment_hash,
+		requester: parties.map(|p| hex0x(&p.requester)),
+		verifier: parties.map(|p| hex0x(&p.verifier)),
+		status: status.into(),
+		first_record_at: item.first_at,
+		second_record_at: item.second_at,
+		has_data: item.possession && state.store.blob(&item.claim.digest).await?.is_some(),
+		anchor,
+		first_record: item.first,
+		second_record: item.second,
+	})
+}
+
+pub(super) async fn item_status(
+	State(state): St,
+	Path(digest): Path<String>,
+	q: Result<Query<ItemQuery>, QueryRejection>,
+) -> ApiResult<Json<ItemStatus>> {
+	let digest = parse_hash(&digest, "digest")?;
+	let q = query(q)?;
+	let channel = q.channel.as_deref().map(|c| parse_hash(c, "channel")).transpose()?;
+	let limit = q.limit.unwrap_or(PAGE).clamp(1, PAGE);
+	let offset = q.offset.unwrap_or(0);
+	let items = state.store.claims(&digest, channel.as_ref(), q.seq, limit, offset).await?;
+	if items.is_empty() && offset == 0 {
+		return Err(ApiError::NotFound(format!("no record claims digest {digest:?}")));
+	}
+	let full = items.len() as u32 == limit;
+	let mut claims = Vec::with_capacity(items.len());
+	for item in items {
+		claims.push(claim_status(&state, item).await?);
+	}
+	Ok(Json(ItemStatus {
+		digest,
+		conflict: claims.len() > 1 || offset > 0,
+		claims,
+		next_offset: full.then_some(offset.saturating_add(limit)),
+	}))
+}
+
+/// A complete proof of one item (SCALE: the fields in this order).
+#[derive(Serialize, Deserialize, Encode, Decode, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestationProof {
+	/// The anchor on chain (checked against finalized storage).
+	pub anchor: Anchor,
+	/// Inclusion of the item's digest under `anchor.log.root`: `PATH(seq, D[anchor.log.size])`,
+	/// the leaf index is the item's `seq`.
+	pub proof: InclusionProof,
+	/// The verifier's signed record of the item, if the server has one claiming this digest
+	/// (both parties signed the anchored log; the records add who and when).
+	pub first_record: Option<FirstRecord>,
+	/// The requester's signed record, data as a blob reference, if the server has one
+	/// claiming this digest.
+	pub second_record: Option<SecondRecord>,
+}
+
+/// The JSON answer of the proof endpoint: the proof plus its SCALE bytes.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofResponse {
+	/// Genesis hash of the chain.
+	pub genesis: Hash,
+	/// The proof.
+	#[serde(flatten)]
+	pub proof: AttestationProof,
+	/// SCALE encoding of `proof`, hex.
+	pub scale: String,
+}
+
+/// Query of `GET /v1/items/{digest}/proof`.
+#[derive(Deserialize, Debug, Default)]
+pub struct ProofQuery {
+	/// The claim of this channel.
+	channel: Option<String>,
+	/// The claim at this position.
+	seq: Option<Seq>,
+	/// `scale` for the SCALE bytes.
+	format: Option<String>,
+}
+
+pub(super) async fn item_proof(
+	State(state): St,
+	Path(digest): Path<String>,
+	q: Result<Query<ProofQuery>, QueryRejection>,
+	headers: HeaderMap,
+) -> ApiResult<Response> {
+	let digest = parse_hash(&digest, "digest")?;
+	let q = query(q)?;
+	let channel = q.channel.as_deref().map(|c| parse_hash(c, "channel")).transpose()?;
+	// Anchored claims come first, so one page always has one if there is any.
+	let items = state.store.claims(&digest, channel.as_ref(), q.seq, 1, 0).await?;
+	let Some(item) = items.into_iter().next() else {
+		return Err(ApiError::NotFound(format!("no record claims digest {digest:?}")));
+	};
+	let Some(index) = item.anchor_index else {
+		let why = if item.wrong {
+			"the channel's anchored log holds another digest there: this claim is wrong"
+		} else {
+			"it is anchored after the channel's next checkpoint or close is finalized"
+		};
+		return Err(ApiError::NotReady(format!(
+			"item {} of channel {:?} is not anchored with digest {digest:?}; {why}",
+			item.claim.seq, item.channel_id
+		)));
+	};
+	let anchor = state
+		.store
+		.anchor(&item.channel_id, index)
+		.await?
+		.ok_or_else(|| ApiError::Internal("anchor row missing".into()))?
+		.anchor;
+	let tree = anchors::tree(&state, &anchor).await?.ok_or_else(|| {
+		ApiError::Internal("the records of this anchored log no longer give its root".into())
+	})?;
+	let proof = tree
+		.inclusion_proof(item.claim.seq)
+		.map_err(|e| ApiError::Internal(e.to_string()))?;
+	let proof = AttestationProof {
+		anchor,
+		proof,
+		first_record: item.first,
+		second_record: item.second,
+	};
+	let scale = proof.encode();
+	let wants_scale = q.format.as_deref() == Some("scale")
+		|| headers
+			.get(header::ACCEPT)
+			.and_then(|v| v.to_str().ok())
+			.is_some_and(|a| a.contains("application/octet-stream"));
+	if wants_scale {
+		return Ok(([(header::CONTENT_TYPE, "application/octet-stream")], scale).into_response());
+	}
+	Ok(Json(ProofResponse { genesis: state.genesis(), proof, scale: hex0x(&scale) })
+		.into_response())
+}

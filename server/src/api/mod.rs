@@ -1,0 +1,150 @@
+//! HTTP API (`/v1`), the verify page (`/`), `/healthz` and `/metrics`: request parsing and
+//! answers, one module per resource. What records and data may go in is decided in
+//! [`crate::ingest`], which knows no HTTP.
+
+mod anchors;
+mod blobs;
+mod items;
+mod records;
+mod service;
+
+pub use anchors::AnchorAccepted;
+pub use blobs::{BlobStored, SignedQuery};
+pub use items::{AttestationProof, ClaimStatus, ItemStatus, ProofResponse};
+pub use records::{Batch, BatchResult, RECORD_HEADER};
+pub use service::{Info, INDEX_HTML, OPENAPI};
+
+pub use crate::{ingest::SubmitResult, store::Record};
+
+use crate::{error::ApiError, AppState};
+use attest_primitives::Hash;
+use axum::{
+	body::Bytes,
+	extract::{rejection::BytesRejection, MatchedPath, Request, State},
+	http::StatusCode,
+	middleware::{self, Next},
+	response::{IntoResponse, Response},
+	routing::{get, post, put},
+	Router,
+};
+use std::{sync::Arc, time::Duration};
+
+type St = State<Arc<AppState>>;
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Build the router.
+pub fn router(state: Arc<AppState>) -> Router {
+	let timeout = Duration::from_secs(state.config.request_timeout_secs);
+	let json_limit = state.config.max_json_bytes;
+	// Everything but blob transfers: bounded body, bounded time.
+	let bounded = Router::new()
+		.route("/", get(service::index))
+		.route("/healthz", get(service::healthz))
+		.route("/metrics", get(service::metrics))
+		.route("/v1/openapi.json", get(service::openapi))
+		.route("/v1/info", get(service::info))
+		.route("/v1/records/first", post(records::submit_first))
+		.route("/v1/records/second", post(records::submit_second))
+		.route("/v1/records/batch", post(records::submit_batch))
+		.route("/v1/items/{digest}", get(items::item_status))
+		.route("/v1/items/{digest}/proof", get(items::item_proof))
+		.route("/v1/anchors", post(anchors::relay_anchor))
+		.route("/v1/channels/{channel}/anchors/{index}", get(anchors::get_anchor))
+		.layer(axum::extract::DefaultBodyLimit::max(json_limit))
+		.layer(middleware::from_fn_with_state(timeout, time_limit));
+	// Blob transfers are streamed: limited by size, rate and count instead.
+	let streaming = Router::new()
+		.route("/v1/blobs/{digest}", put(blobs::put_blob).get(blobs::get_blob))
+		.route("/v1/records/second/stream", post(records::submit_second_stream))
+		.layer(axum::extract::DefaultBodyLimit::disable());
+	bounded
+		.merge(streaming)
+		.fallback(not_found)
+		.method_not_allowed_fallback(method_not_allowed)
+		.layer(middleware::from_fn_with_state(state.clone(), observe))
+		.layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+		.layer(tower_http::trace::TraceLayer::new_for_http())
+		.with_state(state)
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+	tracing::error!("a request handler panicked");
+	ApiError::Internal("the server failed on this request; it is logged, retry later".into())
+		.into_response()
+}
+
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+	match tokio::time::timeout(limit, next.run(req)).await {
+		Ok(r) => r,
+		Err(_) => ApiError::Timeout(format!(
+			"request not completed within {} s; send smaller batches",
+			limit.as_secs()
+		))
+		.into_response(),
+	}
+}
+
+async fn observe(State(state): St, req: Request, next: Next) -> Response {
+	let start = std::time::Instant::now();
+	let method = req.method().clone();
+	let route = req
+		.extensions()
+		.get::<MatchedPath>()
+		.map(|p| p.as_str().to_string())
+		.unwrap_or_else(|| "unmatched".into());
+	let response = next.run(req).await;
+	state
+		.metrics
+		.latency
+		.with_label_values(&[method.as_str(), &route, response.status().as_str()])
+		.observe(start.elapsed().as_secs_f64());
+	response
+}
+
+async fn not_found() -> ApiError {
+	ApiError::NotFound("no such endpoint; see /v1/openapi.json".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+	ApiError::MethodNotAllowed("method not allowed on this endpoint; see /v1/openapi.json".into())
+}
+
+/// Parse `0x`-prefixed (or bare) 64-digit hex.
+pub fn parse_hash(s: &str, what: &str) -> ApiResult<Hash> {
+	let hex = s.strip_prefix("0x").unwrap_or(s);
+	let mut out = [0u8; 32];
+	hex::decode_to_slice(hex, &mut out).map_err(|_| {
+		ApiError::BadRequest(format!("{what} must be 32 bytes as 64 hex digits (0x...), got {s:?}"))
+	})?;
+	Ok(Hash(out))
+}
+
+fn parse_hex_bytes(s: &str, what: &str) -> ApiResult<Vec<u8>> {
+	hex::decode(s.strip_prefix("0x").unwrap_or(s))
+		.map_err(|_| ApiError::BadRequest(format!("{what} must be hex (0x...)")))
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<Bytes> {
+	body.map_err(|e| match e {
+		BytesRejection::FailedToBufferBody(_) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+			ApiError::TooLarge(format!(
+				"request body larger than {limit} bytes; upload data with PUT /v1/blobs/{{digest}} \
+				 and send smaller batches"
+			))
+		},
+		other => ApiError::Truncated(format!("could not read the request body: {other}")),
+	})
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
+	serde_json::from_slice(bytes)
+		.map_err(|e| ApiError::BadRequest(format!("invalid {what} JSON: {e}")))
+}
+
+fn query<T>(q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>) -> ApiResult<T> {
+	q.map(|q| q.0).map_err(|e| ApiError::BadRequest(format!("bad query parameters: {}", e.body_text())))
+}
+
+fn hex0x(bytes: &[u8]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}

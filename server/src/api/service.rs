@@ -1,0 +1,80 @@
+//! The verify page, `/v1/info`, `/v1/openapi.json`, `/healthz` and `/metrics`.
+
+use super::St;
+use axum::{
+	extract::State,
+	http::{header, StatusCode},
+	response::{Html, IntoResponse, Response},
+	Json,
+};
+use serde::{Deserialize, Serialize};
+use attest_primitives::Hash;
+use std::time::Duration;
+
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+/// The verify page.
+pub const INDEX_HTML: &str = include_str!("../../web/index.html");
+
+
+pub(super) async fn index() -> Html<&'static str> {
+	Html(INDEX_HTML)
+}
+
+pub(super) async fn openapi() -> impl IntoResponse {
+	([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Answer of `/v1/info`.
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Info {
+	/// Genesis hash of the chain whose records this server takes.
+	pub genesis: Hash,
+	/// Server version.
+	pub version: String,
+	/// Largest blob, bytes.
+	pub max_upload_bytes: u64,
+	/// Largest JSON body, bytes.
+	pub max_json_bytes: usize,
+	/// Most records per batch.
+	pub max_batch: usize,
+}
+
+pub(super) async fn info(State(state): St) -> Json<Info> {
+	Json(Info {
+		genesis: state.genesis(),
+		version: env!("CARGO_PKG_VERSION").into(),
+		max_upload_bytes: state.config.max_upload_bytes,
+		max_json_bytes: state.config.max_json_bytes,
+		max_batch: state.config.max_batch,
+	})
+}
+
+pub(super) async fn healthz(State(state): St) -> Response {
+	let db = state.store.ping().await;
+	let chain = tokio::time::timeout(Duration::from_secs(2), state.chain.finalized_number()).await;
+	let chain = match chain {
+		Ok(Ok(n)) => serde_json::json!({ "status": "ok", "finalized": n }),
+		Ok(Err(e)) => serde_json::json!({ "status": "unreachable", "error": e.to_string() }),
+		Err(_) => serde_json::json!({ "status": "unreachable", "error": "no answer within 2 s" }),
+	};
+	// Records and proofs need the database; without the chain, reads still work.
+	let body = serde_json::json!({
+		"status": if db.is_ok() { "ok" } else { "degraded" },
+		"database": match &db { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
+		"chain": chain,
+		"genesis": state.genesis(),
+	});
+	let status = if db.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+	(status, Json(body)).into_response()
+}
+
+pub(super) async fn metrics(State(state): St) -> Response {
+	if let Ok(totals) = state.store.totals().await {
+		for (g, v) in state.metrics.stored.iter().zip(totals) {
+			g.set(v);
+		}
+	}
+	([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}

@@ -1,0 +1,532 @@
+//! Taking records and data in, with no HTTP in sight: who may submit what, inline data,
+//! batches, possession of data, and the bounds on uploads. The HTTP handlers in
+//! [`crate::api`] parse requests and call these.
+
+use crate::{
+	blobs::{IngestError, UploadLimits},
+	error::ApiError,
+	store::{Outcome, Parties, Record, Submitted},
+	AppState, UNKNOWN_CHANNEL_TTL,
+};
+use attest_primitives::{
+	channel::{ChannelId, DataRef, SecondRecord},
+	signing::account_of,
+	Hash,
+};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn hex0x(bytes: &[u8]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+/// Answer to a record submission.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitResult {
+	/// `stored`, `already_stored`, `conflict` or `rejected`.
+	pub outcome: String,
+	/// Other `(channel, seq)` slots that claim the same digest (claims by other channels or
+	/// at other positions: stored too, shown by `GET /v1/items/{digest}`).
+	#[serde(default)]
+	pub other_claims: u64,
+	/// The other party's record of this slot claims this other digest. Both are kept; the
+	/// channel's anchored log will decide, and the wrong one is then reported.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub disputed: Option<Hash>,
+	/// For `conflict` and `rejected`: the error code.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub error: Option<String>,
+	/// For `conflict` and `rejected`: what was wrong.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub message: Option<String>,
+}
+
+impl SubmitResult {
+	/// The answer for a stored record.
+	pub fn of(s: &Submitted) -> Self {
+		let (outcome, error, message) = match &s.outcome {
+			Outcome::Stored => ("stored", None, None),
+			Outcome::AlreadyStored => ("already_stored", None, None),
+			Outcome::Conflict(stored) => (
+				"conflict",
+				Some("conflict".to_string()),
+				Some(format!(
+					"you signed another claim for item {} of this channel before (digest {:?}, \
+					 payment hash {:?}); the first one is kept",
+					stored.seq, stored.digest, stored.payment_hash
+				)),
+			),
+		};
+		SubmitResult {
+			outcome: outcome.into(),
+			other_claims: s.other_claims,
+			disputed: s.disputed,
+			error,
+			message,
+		}
+	}
+
+	fn rejected(e: &ApiError) -> Self {
+		SubmitResult {
+			outcome: "rejected".into(),
+			other_claims: 0,
+			disputed: None,
+			error: Some(e.code().into()),
+			message: Some(e.to_string()),
+		}
+	}
+}
+
+impl AppState {
+	/// Parties of `channel`: from memory, the database, or the chain (best block). A channel
+	/// the chain does not know is remembered as unknown for [`UNKNOWN_CHANNEL_TTL`], so
+	/// records naming it do not each cost a chain lookup.
+	pub async fn parties(&self, channel: &ChannelId) -> ApiResult<Parties> {
+		if let Some(p) = self.channels.read().ok().and_then(|c| c.get(channel).copied()) {
+			return Ok(p);
+		}
+		let unknown = || {
+			ApiError::UnknownChannel(format!(
+				"channel {channel:?} is not open on the chain (genesis {:?}); open it with \
+				 Attestation.open_channel first, or check the channel id",
+				self.genesis()
+			))
+		};
+		let recently_unknown = self
+			.unknown_channels
+			.lock()
+			.ok()
+			.and_then(|mut c| c.get(channel).copied())
+			.is_some_and(|at| at.elapsed() < UNKNOWN_CHANNEL_TTL);
+		if recently_unknown {
+			return Err(unknown());
+		}
+		let parties = match self.store.channel(channel).await? {
+			Some(p) => p,
+			None => {
+				self.metrics.chain_lookups.inc();
+				let on_chain = self
+					.chain
+					.channel(channel)
+					.await
+					.map_err(|e| ApiError::ChainUnavailable(format!("{e}; retry later")))?;
+				let Some(p) = on_chain else {
+					if let Ok(mut c) = self.unknown_channels.lock() {
+						c.put(*channel, std::time::Instant::now());
+					}
+					return Err(unknown());
+				};
+				self.store.put_channel(channel, &p).await?;
+				p
+			},
+		};
+		if let Ok(mut c) = self.channels.write() {
+			c.insert(*channel, parties);
+		}
+		Ok(parties)
+	}
+
+	/// Learn a channel's parties without asking the chain (benchmarks, imports).
+	pub async fn remember_channel(
+		&self,
+		id: ChannelId,
+		parties: Parties,
+	) -> Result<(), crate::store::StoreError> {
+		self.store.put_channel(&id, &parties).await?;
+		if let Ok(mut cache) = self.channels.write() {
+			cache.insert(id, parties);
+		}
+		Ok(())
+	}
+}
+
+/// Check a record against its channel's parties and its signature (CPU only).
+pub fn check_record(genesis: &Hash, record: &Record, parties: &Parties) -> ApiResult<()> {
+	let (seq, signer, party, role) = match record {
+		Record::First(r) => (r.claim.seq, account_of(&r.verifier), parties.verifier, "verifier"),
+		Record::Second(r) => {
+			(r.claim.seq, account_of(&r.requester), parties.requester, "requester")
+		},
+	};
+	if seq > i64::MAX as u64 {
+		return Err(ApiError::BadRequest(format!("seq {seq} is out of range (at most 2^63 - 1)")));
+	}
+	if <[u8; 32]>::from(signer.clone()) != party {
+		return Err(ApiError::Forbidden(format!(
+			"a {} record must be signed by the channel's {role} {}, not by {}",
+			record.kind(),
+			hex0x(&party),
+			hex0x(signer.as_ref())
+		)));
+	}
+	let verified = match record {
+		Record::First(r) => r.verify(genesis),
+		Record::Second(r) => r.verify(genesis),
+	};
+	verified.map_err(|e| ApiError::BadSignature(format!("{} record: {e}", record.kind())))
+}
+
+fn count(state: &AppState, record: &Record, result: &str) {
+	state.metrics.records.with_label_values(&[record.kind(), result]).inc();
+}
+
+/// The error of a refused upload.
+pub fn ingest_error(e: IngestError) -> ApiError {
+	match e {
+		IngestError::TooLarge { .. } => ApiError::TooLarge(format!("{e}; nothing was stored")),
+		IngestError::Truncated { .. } => {
+			ApiError::Truncated(format!("{e}; nothing was stored, send it again"))
+		},
+		IngestError::Mismatch { .. } => {
+			ApiError::DigestMismatch(format!("{e}; nothing was stored"))
+		},
+		IngestError::Io(io) => io.into(),
+	}
+}
+
+/// A second record with its data as a blob reference, and the inline bytes that came with
+/// it (to check, and to store unless stored already).
+type Split = (SecondRecord, Option<Vec<u8>>);
+
+/// Split a second record into the record with its data as a blob reference and its inline
+/// bytes. Too large inline data, a reference to another digest or to a blob not stored: an
+/// error.
+async fn split_inline(state: &AppState, mut r: SecondRecord) -> ApiResult<Split> {
+	let digest = r.claim.digest;
+	match std::mem::replace(&mut r.data, DataRef::Blob(digest)) {
+		DataRef::Inline(bytes) => {
+			let len = bytes.len();
+			if len as u64 > state.config.max_upload_bytes {
+				return Err(ApiError::TooLarge(format!(
+					"data of {len} bytes exceeds the limit of {} bytes",
+					state.config.max_upload_bytes
+				)));
+			}
+			Ok((r, Some(bytes)))
+		},
+		DataRef::Blob(d) => {
+			if d != digest {
+				return Err(ApiError::DigestMismatch(format!(
+					"the record points at blob {d:?} but claims digest {digest:?}"
+				)));
+			}
+			if state.store.blob(&d).await?.is_none() {
+				return Err(ApiError::NotFound(format!(
+					"blob {d:?} is not stored; upload it with a signed PUT /v1/blobs/{d:?} \
+					 (after the first record) or send the data with POST /v1/records/second/stream"
+				)));
+			}
+			Ok((r, None))
+		},
+	}
+}
+
+/// Check and keep inline data `(channel, digest, bytes)`: every item's bytes are hashed
+/// (also when the blob is stored already: sending them proves the requester holds them),
+/// new blobs are stored all together ([`crate::blobs::BlobStore::put_many`]), and the
+/// channels' possession is recorded. One result per item, in order.
+async fn keep_inline(
+	state: &AppState,
+	items: Vec<(ChannelId, Hash, Vec<u8>)>,
+) -> ApiResult<Vec<ApiResult<()>>> {
+	let mut results: Vec<ApiResult<()>> = Vec::with_capacity(items.len());
+	let mut new_blobs = Vec::new();
+	let mut new_positions = Vec::new();
+	let mut proven = Vec::new();
+	// Hash what is stored already; store the rest (put_many hashes it).
+	let mut stored_already = Vec::with_capacity(items.len());
+	for (_, digest, _) in &items {
+		stored_already.push(state.store.blob(digest).await?.is_some());
+	}
+	let (items, checks) = crate::cpu(move || {
+		let checks: Vec<Option<bool>> = items
+			.par_iter()
+			.zip(stored_already)
+			.map(|((_, d, bytes), stored)| {
+				stored.then(|| attest_primitives::sha256(bytes) == *d)
+			})
+			.collect();
+		(items, checks)
+	})
+	.await;
+	for (i, ((channel, digest, bytes), check)) in items.into_iter().zip(checks).enumerate() {
+		match check {
+			Some(true) => {
+				proven.push((channel, digest));
+				results.push(Ok(()));
+			},
+			Some(false) => results.push(Err(ApiError::DigestMismatch(format!(
+				"the inline data does not hash to the claimed digest {digest:?}; nothing was stored"
+			)))),
+			None => {
+				new_positions.push((i, channel));
+				new_blobs.push((digest, bytes));
+				results.push(Ok(()));
+			},
+		}
+	}
+	let mut stored = Vec::new();
+	for ((i, channel), outcome) in new_positions.into_iter().zip(state.blobs.put_many(new_blobs).await) {
+		match outcome {
+			Ok(blob) => {
+				proven.push((channel, blob.0));
+				stored.push(blob);
+			},
+			Err(e) => results[i] = Err(ingest_error(e)),
+		}
+	}
+	state.store.put_blobs(&stored).await?;
+	state.store.put_possessions(&proven).await?;
+	stored.sort_unstable_by_key(|(d, _)| d.0);
+	stored.dedup_by_key(|(d, _)| d.0);
+	state.metrics.blob_bytes.inc_by(stored.iter().map(|(_, size)| size).sum());
+	Ok(results)
+}
+
+/// Check and store one record.
+pub async fn submit_one(state: &AppState, record: Record) -> ApiResult<Submitted> {
+	let r = submit_records(state, vec![record]).await?.pop();
+	let submitted = r.ok_or_else(|| ApiError::Internal("no outcome".into()))??;
+	if let Outcome::Conflict(_) = submitted.outcome {
+		return Err(ApiError::Conflict(SubmitResult::of(&submitted).message.unwrap_or_default()));
+	}
+	Ok(submitted)
+}
+
+/// Check and store a batch of records: one result per record, in order.
+pub async fn submit_batch(state: &AppState, records: Vec<Record>) -> ApiResult<Vec<SubmitResult>> {
+	Ok(submit_records(state, records)
+		.await?
+		.iter()
+		.map(|r| match r {
+			Ok(s) => SubmitResult::of(s),
+			Err(e) => SubmitResult::rejected(e),
+		})
+		.collect())
+}
+
+/// Check and store records: one result per record, in order. Records are checked in
+/// parallel (on the CPU pool), inline data is kept together, records go in one transaction.
+async fn submit_records(
+	state: &AppState,
+	records: Vec<Record>,
+) -> ApiResult<Vec<ApiResult<Submitted>>> {
+	if records.len() > state.config.max_batch {
+		return Err(ApiError::TooLarge(format!(
+			"batch of {} records; at most {} per request",
+			records.len(),
+			state.config.max_batch
+		)));
+	}
+	// Channels first (few distinct ones), then every signature in parallel.
+	let mut parties: HashMap<ChannelId, Result<Parties, String>> = HashMap::new();
+	for record in &records {
+		let id = record.channel_id();
+		if let std::collections::hash_map::Entry::Vacant(slot) = parties.entry(id) {
+			let p = match state.parties(&id).await {
+				Ok(p) => Ok(p),
+				Err(e @ ApiError::UnknownChannel(_)) => Err(e.to_string()),
+				Err(e) => return Err(e),
+			};
+			slot.insert(p);
+		}
+	}
+	let genesis = state.genesis();
+	let (records, checks) = crate::cpu(move || {
+		let checks: Vec<ApiResult<()>> = records
+			.par_iter()
+			.map(|record| match parties.get(&record.channel_id()) {
+				Some(Ok(p)) => check_record(&genesis, record, p),
+				Some(Err(msg)) => Err(ApiError::UnknownChannel(msg.clone())),
+				None => Err(ApiError::Internal("channel not looked up".into())),
+			})
+			.collect();
+		(records, checks)
+	})
+	.await;
+	let mut prepared: Vec<ApiResult<Record>> = Vec::with_capacity(records.len());
+	// Inline data, checked and kept all together below: positions and (channel, digest, bytes).
+	let (mut positions, mut inline) = (Vec::new(), Vec::new());
+	for (i, (record, check)) in records.iter().zip(checks).enumerate() {
+		prepared.push(match (check, record) {
+			(Err(e), _) => Err(e),
+			(Ok(()), Record::First(r)) => Ok(Record::First(r.clone())),
+			(Ok(()), Record::Second(r)) => {
+				split_inline(state, r.clone()).await.map(|(r, bytes)| {
+					if let Some(bytes) = bytes {
+						positions.push(i);
+						inline.push((r.channel_id, r.claim.digest, bytes));
+					}
+					Record::Second(r)
+				})
+			},
+		});
+	}
+	if !inline.is_empty() {
+		for (i, kept) in positions.into_iter().zip(keep_inline(state, inline).await?) {
+			if let Err(e) = kept {
+				prepared[i] = Err(e);
+			}
+		}
+	}
+	let mut results: Vec<Option<ApiResult<Submitted>>> = (0..records.len()).map(|_| None).collect();
+	let mut to_store = Vec::new();
+	let mut stored_at = Vec::new();
+	for (i, (record, prepared)) in records.iter().zip(prepared).enumerate() {
+		match prepared {
+			Ok(r) => {
+				to_store.push(r);
+				stored_at.push(i);
+			},
+			Err(e) => {
+				count(state, record, "rejected");
+				results[i] = Some(Err(e));
+			},
+		}
+	}
+	if !to_store.is_empty() {
+		let outcomes = state.store.submit(&to_store).await?;
+		state.records_arrived.notify_one();
+		for (i, submitted) in stored_at.into_iter().zip(outcomes) {
+			if let Some(record) = records.get(i) {
+				count(state, record, &SubmitResult::of(&submitted).outcome);
+			}
+			results[i] = Some(Ok(submitted));
+		}
+	}
+	Ok(results
+		.into_iter()
+		.map(|r| r.unwrap_or_else(|| Err(ApiError::Internal("record lost".into()))))
+		.collect())
+}
+
+/// Take the data of `digest` from an upload stream by the requester of `channel`: stored
+/// when new, only hashed when stored already; either way the channel's requester has then
+/// proven it holds the bytes. Returns the size and whether it was new.
+pub async fn upload<S, E>(
+	state: &AppState,
+	channel: &ChannelId,
+	digest: Hash,
+	stream: S,
+) -> ApiResult<(u64, bool)>
+where
+	S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+	E: std::fmt::Display,
+{
+	let limits = UploadLimits {
+		max_bytes: state.config.max_upload_bytes,
+		idle: Duration::from_secs(state.config.upload_idle_secs.max(1)),
+		min_rate: state.config.upload_min_rate,
+	};
+	let stored = match state.store.blob(&digest).await? {
+		Some(_) => state.blobs.contains(&digest).await?,
+		None => false,
+	};
+	let result = state.blobs.ingest_with(Some(digest), stream, &limits, !stored).await;
+	let (d, size) = match result {
+		Err(e @ IngestError::Truncated { .. }) if e.to_string().contains("minimum") => {
+			state.metrics.uploads_refused.with_label_values(&["too_slow"]).inc();
+			return Err(ingest_error(e));
+		},
+		other => other.map_err(ingest_error)?,
+	};
+	if !stored {
+		state.store.put_blob(&d, size).await?;
+		state.metrics.blob_bytes.inc_by(size);
+	}
+	state.store.put_possession(channel, &d).await?;
+	Ok((size, !stored))
+}
+
+/// Uploads in progress, bounded in all and per party.
+#[derive(Clone)]
+pub struct Uploads {
+	inner: Arc<UploadsInner>,
+}
+
+struct UploadsInner {
+	total: Arc<tokio::sync::Semaphore>,
+	max_total: usize,
+	per_party: Mutex<HashMap<[u8; 32], usize>>,
+	max_per_party: usize,
+}
+
+/// A place among the uploads in progress, given back when dropped.
+pub struct UploadPermit {
+	_total: tokio::sync::OwnedSemaphorePermit,
+	party: [u8; 32],
+	inner: Arc<UploadsInner>,
+}
+
+impl Drop for UploadPermit {
+	fn drop(&mut self) {
+		if let Ok(mut m) = self.inner.per_party.lock() {
+			if let Some(n) = m.get_mut(&self.party) {
+				*n = n.saturating_sub(1);
+				if *n == 0 {
+					m.remove(&self.party);
+				}
+			}
+		}
+	}
+}
+
+impl Uploads {
+	/// At most `max_total` uploads at once, `max_per_party` of one party.
+	pub fn new(max_total: usize, max_per_party: usize) -> Self {
+		Uploads {
+			inner: Arc::new(UploadsInner {
+				total: Arc::new(tokio::sync::Semaphore::new(max_total.max(1))),
+				max_total: max_total.max(1),
+				per_party: Mutex::new(HashMap::new()),
+				max_per_party: max_per_party.max(1),
+			}),
+		}
+	}
+
+	/// A place for an upload signed by `party`, or at once the error to answer.
+	pub fn start(&self, state: &AppState, party: [u8; 32]) -> ApiResult<UploadPermit> {
+		let inner = &self.inner;
+		{
+			let mut m = inner
+				.per_party
+				.lock()
+				.map_err(|_| ApiError::Internal("upload table poisoned".into()))?;
+			let n = m.entry(party).or_insert(0);
+			if *n >= inner.max_per_party {
+				state.metrics.uploads_refused.with_label_values(&["party_busy"]).inc();
+				return Err(ApiError::TooManyUploads(format!(
+					"{} has {} uploads in progress, the most one party may have; wait for one to \
+					 finish",
+					hex0x(&party),
+					inner.max_per_party
+				)));
+			}
+			*n += 1;
+		}
+		let total = match inner.total.clone().try_acquire_owned() {
+			Ok(p) => p,
+			Err(_) => {
+				if let Ok(mut m) = inner.per_party.lock() {
+					if let Some(n) = m.get_mut(&party) {
+						*n = n.saturating_sub(1);
+					}
+				}
+				state.metrics.uploads_refused.with_label_values(&["busy"]).inc();
+				return Err(ApiError::Busy(format!(
+					"the server has {} uploads in progress, its limit; retry in a few seconds",
+					inner.max_total
+				)));
+			},
+		};
+		Ok(UploadPermit { _total: total, party, inner: inner.clone() })
+	}
+}
