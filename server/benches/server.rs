@@ -17,7 +17,7 @@ use common::chain::pair;
 use attest_primitives::{
 	merkle, signing::sign, Anchor, DataRef, FirstRecord, Hash, ItemClaim, LogHead,
 };
-use attest_server::{api::Batch, api::BatchRecord, store::Parties, store::Record, Config};
+use attest_server::{api::Batch, store::Parties, store::Record, Config};
 use rayon::prelude::*;
 use sp_core::Pair;
 use std::{path::Path, sync::Arc, time::Instant};
@@ -104,7 +104,7 @@ async fn records_per_second(
 		.chunks(1000)
 		.map(|c| {
 			serde_json::to_string(&Batch {
-				records: c.iter().cloned().map(BatchRecord::First).collect(),
+				records: c.iter().cloned().map(Record::First).collect(),
 			})
 		})
 		.collect::<Result<_, _>>()?;
@@ -125,11 +125,11 @@ async fn records_per_second(
 	// stored as a blob (written, fsynced, renamed) before the records are committed.
 	let alice = pair("//Alice");
 	let genesis = server.state.genesis();
-	let with_data: Vec<BatchRecord> = recs[..5_000.min(half)]
+	let with_data: Vec<Record> = recs[..5_000.min(half)]
 		.par_iter()
 		.map(|f| {
 			let data = DataRef::Inline(f.claim.seq.to_le_bytes().to_vec());
-			BatchRecord::Second(sign::second_record(&alice, &genesis, channel, f.claim, data))
+			Record::Second(sign::second_record(&alice, &genesis, channel, f.claim, data))
 		})
 		.collect();
 	let n = with_data.len();
@@ -180,7 +180,15 @@ async fn blob_ingest(node: &common::Node) -> anyhow::Result<()> {
 		ItemClaim { seq: 0, digest, payment_hash: Hash([1; 32]) },
 	);
 	server.state.store.submit(&[Record::First(rec)]).await?;
-	let url = format!("http://{}/v1/blobs/{digest:?}", server.addr);
+	let path = common::chain::blob_url(
+		"",
+		&g,
+		"//Alice",
+		attest_primitives::signing::Kind::BlobWrite,
+		channel,
+		&digest,
+	);
+	let url = format!("http://{}{path}", server.addr);
 	let http = reqwest::Client::new();
 	let (mut cp_times, mut cp_plain_times, mut up_times) = (Vec::new(), Vec::new(), Vec::new());
 	let (mut up_cpu, mut sha_times) = (Vec::new(), Vec::new());
@@ -233,8 +241,7 @@ async fn blob_ingest(node: &common::Node) -> anyhow::Result<()> {
 				);
 			},
 			_ => {
-				let (addr, file) = (server.addr, file.clone());
-				let path = format!("/v1/blobs/{digest:?}");
+				let (addr, file, path) = (server.addr, file.clone(), path.clone());
 				let status =
 					tokio::task::spawn_blocking(move || sendfile_put(addr, &path, &file)).await??;
 				anyhow::ensure!(status == 201, "upload: {status}");

@@ -888,6 +888,16 @@ impl Store {
 		Ok(())
 	}
 
+	/// Remove blob `digest` from the index (the file is the caller's business).
+	pub async fn forget_blob(&self, digest: &Hash) -> Result<()> {
+		let _w = self.write_guard().await;
+		sqlx::query("DELETE FROM blobs WHERE digest = $1")
+			.bind(digest.0.to_vec())
+			.execute(&self.pool)
+			.await?;
+		Ok(())
+	}
+
 	/// Size of blob `digest`, if stored.
 	pub async fn blob(&self, digest: &Hash) -> Result<Option<u64>> {
 		let row = sqlx::query("SELECT size FROM blobs WHERE digest = $1")

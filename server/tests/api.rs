@@ -5,12 +5,10 @@
 mod common;
 
 use attest_primitives::{
-	signing::{sign::sign, Kind},
+	signing::Kind,
 	DataRef, Hash, InclusionProof, SecondRecord,
 };
-use attest_server::api::{
-	AttestationProof, Batch, BatchRecord, BatchResult, ItemStatus, ProofResponse,
-};
+use attest_server::api::{AttestationProof, Batch, BatchResult, ItemStatus, ProofResponse, Record};
 use codec::{Decode, Encode};
 use common::{chain::*, files_under, Node, Server};
 use reqwest::{Client, StatusCode};
@@ -206,10 +204,10 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	expect_error(r, StatusCode::CONFLICT, "conflict").await?;
 
 	// More first records, in a batch with two bad ones.
-	let mut batch: Vec<BatchRecord> =
-		(1..10).map(|i| BatchRecord::First(first(&g, "//Bob", id, claims[i]))).collect();
-	batch.push(BatchRecord::First(forged.clone()));
-	batch.push(BatchRecord::First(unknown.clone()));
+	let mut batch: Vec<Record> =
+		(1..10).map(|i| Record::First(first(&g, "//Bob", id, claims[i]))).collect();
+	batch.push(Record::First(forged.clone()));
+	batch.push(Record::First(unknown.clone()));
 	let r: BatchResult = post("/v1/records/batch", &Batch { records: batch })
 		.send()
 		.await?
@@ -254,7 +252,37 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	let s1 = second(&g, "//Alice", id, claims[1], DataRef::Blob(claims[1].digest));
 	expect_error(post("/v1/records/second", &s1).send().await?, StatusCode::NOT_FOUND, "not_found")
 		.await?;
-	let put = |d: &Hash, body: Vec<u8>| http.put(format!("{base}/v1/blobs/{d:?}")).body(body);
+	let put = |d: &Hash, body: Vec<u8>| {
+		http.put(blob_url(&base, &g, "//Alice", Kind::BlobWrite, id, d)).body(body)
+	};
+	// Uploads are signed by the channel's requester.
+	expect_error(
+		http.put(format!("{base}/v1/blobs/{:?}", claims[1].digest))
+			.body(items[1].clone())
+			.send()
+			.await?,
+		StatusCode::UNAUTHORIZED,
+		"bad_signature",
+	)
+	.await?;
+	expect_error(
+		http.put(blob_url(&base, &g, "//Bob", Kind::BlobWrite, id, &claims[1].digest))
+			.body(items[1].clone())
+			.send()
+			.await?,
+		StatusCode::FORBIDDEN,
+		"forbidden",
+	)
+	.await?;
+	expect_error(
+		http.put(blob_url(&base, &g, "//Alice", Kind::BlobRead, id, &claims[1].digest))
+			.body(items[1].clone())
+			.send()
+			.await?,
+		StatusCode::UNAUTHORIZED,
+		"bad_signature",
+	)
+	.await?;
 	expect_error(
 		put(&claims[1].digest, b"tampered".to_vec()).send().await?,
 		StatusCode::UNPROCESSABLE_ENTITY,
@@ -269,7 +297,8 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	)
 	.await?;
 	// Oversized uploads: refused up front by Content-Length, and while streaming (chunked).
-	oversized_uploads(server.port, &claims[1].digest).await?;
+	let signed = blob_url("", &g, "//Alice", Kind::BlobWrite, id, &claims[1].digest);
+	oversized_uploads(server.port, &signed).await?;
 	let r = put(&claims[1].digest, items[1].clone()).send().await?;
 	anyhow::ensure!(r.status() == StatusCode::CREATED, "blob upload: {}", r.status());
 	let r = put(&claims[1].digest, items[1].clone()).send().await?;
@@ -324,9 +353,9 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	);
 	// Items 3..9 with inline data in a batch, and one record whose data is not its item's:
 	// that one alone is refused.
-	let mut batch: Vec<BatchRecord> = (3..10)
+	let mut batch: Vec<Record> = (3..10)
 		.map(|i| {
-			BatchRecord::Second(second(
+			Record::Second(second(
 				&g,
 				"//Alice",
 				id,
@@ -336,7 +365,7 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		})
 		.collect();
 	let not_the_data = DataRef::Inline(b"not item 9".to_vec());
-	batch.push(BatchRecord::Second(second(&g, "//Alice", id, claims[9], not_the_data)));
+	batch.push(Record::Second(second(&g, "//Alice", id, claims[9], not_the_data)));
 	let r: BatchResult = post("/v1/records/batch", &Batch { records: batch })
 		.send()
 		.await?
@@ -481,7 +510,11 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	anyhow::ensure!(p.genesis == g && p.proof.anchor == accepted, "{p:?}");
 	p.proof.proof.verify_digest(&claims[5].digest, &log.root)?;
 	anyhow::ensure!(p.proof.proof.leaf_index == 5 && p.proof.proof.tree_size == 8);
-	p.proof.first_record.verify(&g)?;
+	p.proof
+		.first_record
+		.as_ref()
+		.ok_or_else(|| anyhow::anyhow!("no first record"))?
+		.verify(&g)?;
 	p.proof
 		.second_record
 		.as_ref()
@@ -537,13 +570,7 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 
 	// Data reads: only the parties, only with a fresh signature.
 	let read = |who: &str, d: &Hash, expires: u64| {
-		let sig = sign(&pair(who), Kind::BlobRead, &g, &id, &(*d, expires));
-		let signer: sp_runtime::MultiSigner = sp_core::Pair::public(&pair(who)).into();
-		format!(
-			"{base}/v1/blobs/{d:?}?channel={id:?}&expires={expires}&signer=0x{}&signature=0x{}",
-			hex::encode(signer.encode()),
-			hex::encode(sig.encode())
-		)
+		blob_url_until(&base, &g, who, Kind::BlobRead, id, d, expires)
 	};
 	let now = attest_server::store::now_ms() as u64;
 	for who in ["//Alice", "//Bob"] {
@@ -615,11 +642,12 @@ fn raw_http(port: u16, head: &str, body: &[u8]) -> anyhow::Result<String> {
 	Ok(String::from_utf8_lossy(&answer).into_owned())
 }
 
-async fn oversized_uploads(port: u16, digest: &Hash) -> anyhow::Result<()> {
-	let digest = *digest;
+/// `path`: the signed upload path and query.
+async fn oversized_uploads(port: u16, path: &str) -> anyhow::Result<()> {
+	let path = path.to_string();
 	tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
 		let head = format!(
-			"PUT /v1/blobs/{digest:?} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+			"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
 			MAX_UPLOAD + 1
 		);
 		let answer = raw_http(port, &head, &[])?;
@@ -633,7 +661,7 @@ async fn oversized_uploads(port: u16, digest: &Hash) -> anyhow::Result<()> {
 		}
 		body.extend_from_slice(b"0\r\n\r\n");
 		let head = format!(
-			"PUT /v1/blobs/{digest:?} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+			"PUT {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 		);
 		let answer = raw_http(port, &head, &body)?;
 		anyhow::ensure!(answer.contains(" 413 ") && answer.contains("too_large"), "streamed size: {answer:?}");

@@ -5,7 +5,8 @@
 mod common;
 
 use attest_primitives::{FirstRecord, Hash, ItemClaim};
-use attest_server::api::{Batch, BatchRecord, BatchResult, ItemStatus};
+use attest_primitives::signing::Kind;
+use attest_server::api::{Batch, BatchResult, ItemStatus, Record};
 use common::{chain::*, files_under, Node, Server};
 use reqwest::{Client, StatusCode};
 use sha2::{Digest as _, Sha256};
@@ -86,7 +87,7 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 		.await?;
 	anyhow::ensure!(r.status() == StatusCode::CREATED, "first record: {}", r.status());
 	let upload = tokio::spawn({
-		let url = format!("{base}/v1/blobs/{digest:?}");
+		let url = blob_url(&base, &g, "//Alice", Kind::BlobWrite, id, &digest);
 		let http = http.clone();
 		async move { http.put(url).body(slow_body()).send().await }
 	});
@@ -114,7 +115,8 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 		http.get(format!("{base}/v1/items/{digest:?}")).send().await?.json().await?;
 	anyhow::ensure!(!s.claims[0].has_data, "a partial upload counts as data");
 	// The full upload then works.
-	let r = http.put(format!("{base}/v1/blobs/{digest:?}")).body(slow_body()).send().await?;
+	let url = blob_url(&base, &g, "//Alice", Kind::BlobWrite, id, &digest);
+	let r = http.put(url).body(slow_body()).send().await?;
 	anyhow::ensure!(r.status() == StatusCode::CREATED, "full upload after restart: {}", r.status());
 
 	// 2. Concurrent batch submissions killed mid-way.
@@ -136,7 +138,7 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 		clients.push(tokio::spawn(async move {
 			for batch in records {
 				let body =
-					Batch { records: batch.iter().cloned().map(BatchRecord::First).collect() };
+					Batch { records: batch.iter().cloned().map(Record::First).collect() };
 				let Ok(r) = http.post(&url).json(&body).send().await else {
 					return;
 				};

@@ -97,7 +97,15 @@ async fn scenario(node: &Node, server: &Server) -> anyhow::Result<()> {
 	}
 	let put = |data: &Vec<u8>| {
 		let digest: Hash = attest_primitives::sha256(data);
-		http.put(format!("{base}/v1/blobs/{digest:?}")).body(data.clone()).send()
+		let url = blob_url(
+			&base,
+			&chain.genesis,
+			"//Alice",
+			attest_primitives::signing::Kind::BlobWrite,
+			id,
+			&digest,
+		);
+		http.put(url).body(data.clone()).send()
 	};
 
 	// Twice: the first failure must not have recorded the blob as stored (a stored blob is

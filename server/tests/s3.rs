@@ -5,8 +5,7 @@
 
 mod common;
 
-use attest_primitives::{signing::sign::sign, signing::Kind, DataRef};
-use codec::Encode;
+use attest_primitives::{signing::Kind, DataRef};
 use common::{chain::*, files_under, free_port, Node, Server};
 use reqwest::StatusCode;
 use std::{
@@ -87,7 +86,7 @@ async fn scenario(node: &Node, server: &Server, s3: &str) -> anyhow::Result<()> 
 		.error_for_status()?;
 	// Wrong bytes: refused, nothing put.
 	let r = http
-		.put(format!("{base}/v1/blobs/{:?}", c.digest))
+		.put(blob_url(&base, &g, "//Alice", Kind::BlobWrite, id, &c.digest))
 		.body(b"not it".to_vec())
 		.send()
 		.await?;
@@ -95,7 +94,7 @@ async fn scenario(node: &Node, server: &Server, s3: &str) -> anyhow::Result<()> 
 	anyhow::ensure!(!list(&http, s3).await?.contains(&hex), "a rejected upload reached the bucket");
 	// The right bytes: stored as blobs/<hex>.
 	let r = http
-		.put(format!("{base}/v1/blobs/{:?}", c.digest))
+		.put(blob_url(&base, &g, "//Alice", Kind::BlobWrite, id, &c.digest))
 		.body(bytes.clone())
 		.send()
 		.await?;
@@ -110,7 +109,7 @@ async fn scenario(node: &Node, server: &Server, s3: &str) -> anyhow::Result<()> 
 		"object size: {listing}"
 	);
 	let r = http
-		.put(format!("{base}/v1/blobs/{:?}", c.digest))
+		.put(blob_url(&base, &g, "//Alice", Kind::BlobWrite, id, &c.digest))
 		.body(bytes.clone())
 		.send()
 		.await?;
@@ -122,15 +121,7 @@ async fn scenario(node: &Node, server: &Server, s3: &str) -> anyhow::Result<()> 
 		.send()
 		.await?
 		.error_for_status()?;
-	let expires = attest_server::store::now_ms() as u64 + 60_000;
-	let sig = sign(&pair("//Alice"), Kind::BlobRead, &g, &id, &(c.digest, expires));
-	let signer: sp_runtime::MultiSigner = sp_core::Pair::public(&pair("//Alice")).into();
-	let url = format!(
-		"{base}/v1/blobs/{:?}?channel={id:?}&expires={expires}&signer=0x{}&signature=0x{}",
-		c.digest,
-		hex::encode(signer.encode()),
-		hex::encode(sig.encode())
-	);
+	let url = blob_url(&base, &g, "//Alice", Kind::BlobRead, id, &c.digest);
 	let got = http.get(url).send().await?;
 	anyhow::ensure!(got.status() == StatusCode::OK, "signed read: {}", got.status());
 	anyhow::ensure!(got.bytes().await?.to_vec() == bytes, "read other bytes");

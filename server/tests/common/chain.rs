@@ -103,3 +103,36 @@ pub fn second(
 ) -> SecondRecord {
 	sign::second_record(&pair(requester), genesis, id, claim, data)
 }
+
+/// URL of a blob request of `kind` (`BlobRead`, `BlobWrite`) for `digest` in `channel`,
+/// signed by `who`, valid for a minute.
+pub fn blob_url(
+	base: &str,
+	genesis: &Hash,
+	who: &str,
+	kind: attest_primitives::signing::Kind,
+	channel: Hash,
+	digest: &Hash,
+) -> String {
+	let expires = attest_server::store::now_ms() as u64 + 60_000;
+	blob_url_until(base, genesis, who, kind, channel, digest, expires)
+}
+
+/// [`blob_url`] with a given expiry (unix ms).
+pub fn blob_url_until(
+	base: &str,
+	genesis: &Hash,
+	who: &str,
+	kind: attest_primitives::signing::Kind,
+	channel: Hash,
+	digest: &Hash,
+	expires: u64,
+) -> String {
+	let sig = sign::sign(&pair(who), kind, genesis, &channel, &(*digest, expires));
+	let signer: sp_runtime::MultiSigner = sp_core::Pair::public(&pair(who)).into();
+	format!(
+		"{base}/v1/blobs/{digest:?}?channel={channel:?}&expires={expires}&signer=0x{}&signature=0x{}",
+		hex::encode(signer.encode()),
+		hex::encode(sig.encode())
+	)
+}
