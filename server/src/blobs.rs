@@ -442,50 +442,56 @@ impl BlobStore {
 		// thread writes the full blocks to the temporary file. Network, hash and disk overlap.
 		// Chunks travel in batches of about 1 MiB: few wake-ups per gigabyte.
 		type Batch = Vec<bytes::Bytes>;
-		let (hash_tx, mut hash_rx) = tokio::sync::mpsc::channel::<Batch>(16);
-		let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Block>(1);
-		let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Block>(BLOCKS);
-		let hasher = tokio::task::spawn_blocking(move || {
-			let mut hasher = Sha256::new();
-			let mut block = Block::new();
-			let mut spare = BLOCKS - 1;
-			'batches: while let Some(batch) = hash_rx.blocking_recv() {
-				for chunk in &batch {
-					hasher.update(chunk);
-					let mut rest = &chunk[..];
-					while !rest.is_empty() {
-						rest = &rest[block.fill_from(rest)..];
-						if block.is_full() {
-							let next = if spare > 0 {
-								spare -= 1;
-								Some(Block::new())
-							} else {
-								free_rx.recv().ok()
-							};
-							// No next block or no writer: the writer failed and says why.
-							let Some(next) = next else { break 'batches };
-							if full_tx.send(std::mem::replace(&mut block, next)).is_err() {
-								break 'batches;
+		let (path, direct_io) = (tmp_path.clone(), self.direct_io);
+		// The threads start with the first full batch (or at the end): an upload that trickles
+		// in holds no thread and no block buffer while it waits.
+		let mut start = Some(move || {
+			let (hash_tx, mut hash_rx) = tokio::sync::mpsc::channel::<Batch>(16);
+			let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Block>(1);
+			let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Block>(BLOCKS);
+			let hasher = tokio::task::spawn_blocking(move || {
+				let mut hasher = Sha256::new();
+				let mut block = Block::new();
+				let mut spare = BLOCKS - 1;
+				'batches: while let Some(batch) = hash_rx.blocking_recv() {
+					for chunk in &batch {
+						hasher.update(chunk);
+						let mut rest = &chunk[..];
+						while !rest.is_empty() {
+							rest = &rest[block.fill_from(rest)..];
+							if block.is_full() {
+								let next = if spare > 0 {
+									spare -= 1;
+									Some(Block::new())
+								} else {
+									free_rx.recv().ok()
+								};
+								// No next block or no writer: the writer failed and says why.
+								let Some(next) = next else { break 'batches };
+								if full_tx.send(std::mem::replace(&mut block, next)).is_err() {
+									break 'batches;
+								}
 							}
 						}
 					}
 				}
-			}
-			(Hash(hasher.finalize().into()), block)
-		});
-		let (path, direct_io) = (tmp_path.clone(), self.direct_io);
-		let writer = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Spool>> {
-			let mut spool = if keep { Some(Spool::create(&path, direct_io)?) } else { None };
-			for block in full_rx {
-				if let Some(spool) = spool.as_mut() {
-					spool.write(block.head(block.len))?;
+				(Hash(hasher.finalize().into()), block)
+			});
+			let writer = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Spool>> {
+				let mut spool = if keep { Some(Spool::create(&path, direct_io)?) } else { None };
+				for block in full_rx {
+					if let Some(spool) = spool.as_mut() {
+						spool.write(block.head(block.len))?;
+					}
+					let mut block = block;
+					block.len = 0;
+					let _ = free_tx.send(block);
 				}
-				let mut block = block;
-				block.len = 0;
-				let _ = free_tx.send(block);
-			}
-			Ok(spool)
+				Ok(spool)
+			});
+			(hash_tx, hasher, writer)
 		});
+		let mut pipe = None;
 		let mut received = 0u64;
 		let mut failure = None;
 		let mut batch: Vec<bytes::Bytes> = Vec::new();
@@ -509,12 +515,7 @@ impl BlobStore {
 						break;
 					}
 				},
-				Ok(None) => {
-					if !batch.is_empty() {
-						let _ = hash_tx.send(std::mem::take(&mut batch)).await;
-					}
-					break;
-				},
+				Ok(None) => break,
 				Ok(Some(Err(e))) => {
 					failure = Some(IngestError::Truncated { received, reason: e.to_string() });
 					break;
@@ -534,6 +535,10 @@ impl BlobStore {
 					batch.push(chunk);
 					if batch_len >= SEND_BATCH {
 						batch_len = 0;
+						if pipe.is_none() {
+							pipe = start.take().map(|f| f());
+						}
+						let Some((hash_tx, _, _)) = pipe.as_ref() else { break };
 						if hash_tx.send(std::mem::take(&mut batch)).await.is_err() {
 							break; // the writer failed; its error is reported below
 						}
@@ -541,6 +546,22 @@ impl BlobStore {
 				},
 			}
 		}
+		if failure.is_none() {
+			if pipe.is_none() {
+				pipe = start.take().map(|f| f());
+			}
+			if let Some((hash_tx, _, _)) = pipe.as_ref() {
+				if !batch.is_empty() {
+					let _ = hash_tx.send(std::mem::take(&mut batch)).await;
+				}
+			}
+		}
+		let Some((hash_tx, hasher, writer)) = pipe else {
+			// Failed before any batch was full: nothing was started, nothing written.
+			return Err(failure.unwrap_or_else(|| {
+				IngestError::Io(std::io::Error::other("the upload pipeline did not start"))
+			}));
+		};
 		drop(hash_tx);
 		let joined = |e: tokio::task::JoinError| std::io::Error::other(e.to_string());
 		let (actual, mut last) = hasher.await.map_err(joined)?;
@@ -816,6 +837,46 @@ mod tests {
 	}
 
 	/// Bytes that hash to another digest leave nothing behind.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn a_trickle_below_the_minimum_rate_is_dropped() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = BlobStore::open(dir.path(), None, true).unwrap();
+		// One byte every 50 ms (20 B/s, never idle) against a minimum of 1000 B/s after 1 s.
+		let trickle = futures::stream::unfold((), |()| async {
+			tokio::time::sleep(Duration::from_millis(50)).await;
+			Some((Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"x")), ()))
+		});
+		let limits =
+			UploadLimits { max_bytes: u64::MAX, idle: Duration::from_secs(1), min_rate: 1000 };
+		let t = std::time::Instant::now();
+		match store.ingest_with(None, Box::pin(trickle), &limits, true).await {
+			Err(e @ IngestError::Truncated { .. }) => {
+				assert!(e.to_string().contains("minimum of 1000 bytes/s"), "{e}")
+			},
+			other => panic!("expected the trickle to be dropped, got {other:?}"),
+		}
+		assert!(t.elapsed() < Duration::from_secs(4), "dropped after {:?}", t.elapsed());
+		assert!(tmp_is_empty(&store));
+	}
+
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn a_checked_upload_keeps_nothing() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = BlobStore::open(dir.path(), None, true).unwrap();
+		let bytes = data(2 * BLOCK_BYTES + 5, 3);
+		let limits = UploadLimits { max_bytes: u64::MAX, idle: IDLE, min_rate: 0 };
+		let got = store
+			.ingest_with(Some(sha256(&bytes)), chunks(&bytes, 65_536), &limits, false)
+			.await
+			.unwrap();
+		assert_eq!(got, (sha256(&bytes), bytes.len() as u64));
+		assert!(!store.contains(&sha256(&bytes)).await.unwrap(), "only checked, not stored");
+		let wrong = sha256(b"other");
+		let err = store.ingest_with(Some(wrong), chunks(&bytes, 65_536), &limits, false).await;
+		assert!(matches!(err, Err(IngestError::Mismatch { .. })), "{err:?}");
+		assert!(tmp_is_empty(&store));
+	}
+
 	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 	async fn mismatch_keeps_nothing() {
 		let dir = tempfile::tempdir().unwrap();

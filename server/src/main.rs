@@ -4,9 +4,19 @@ use anyhow::Context as _;
 use attest_server::Config;
 use clap::Parser as _;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
 	let config = Config::parse();
+	// An upload that is receiving data uses two blocking threads (hashing, writing); leave
+	// room for all of them beside the database and file work.
+	tokio::runtime::Builder::new_multi_thread()
+		.enable_all()
+		.max_blocking_threads(512.max(2 * config.max_uploads + 64))
+		.build()
+		.context("cannot start the async runtime")?
+		.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
 	tracing_subscriber::fmt()
 		.with_env_filter(
 			tracing_subscriber::EnvFilter::try_new(&config.log)
