@@ -117,6 +117,13 @@ impl Postgres {
 	pub fn url(&self) -> String {
 		format!("postgres://attest@127.0.0.1:{}/attest", self.port)
 	}
+
+	/// Create another database `name` on this server; its URL.
+	pub fn database(&self, name: &str) -> String {
+		let port = self.port.to_string();
+		self.run("createdb", &["-h", "127.0.0.1", "-p", &port, "-U", "attest", name]);
+		format!("postgres://attest@127.0.0.1:{}/{name}", self.port)
+	}
 }
 
 fn running_as_root() -> bool {
