@@ -114,7 +114,10 @@ pub(super) async fn item_status(
 	let digest = parse_hash(&digest, "digest")?;
 	let q = query(q)?;
 	let channel = q.channel.as_deref().map(|c| parse_hash(c, "channel")).transpose()?;
-	let limit = q.limit.unwrap_or(PAGE).clamp(1, PAGE);
+	let limit = q.limit.unwrap_or(PAGE);
+	if !(1..=PAGE).contains(&limit) {
+		return Err(ApiError::BadRequest(format!("limit must be 1 to {PAGE}, got {limit}")));
+	}
 	let offset = q.offset.unwrap_or(0);
 	let items = state.store.claims(&digest, channel.as_ref(), q.seq, limit, offset).await?;
 	if items.is_empty() && offset == 0 {
