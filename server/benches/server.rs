@@ -357,7 +357,7 @@ async fn proof_latency(
 			block: 1,
 		};
 		server.state.store.insert_anchor(&anchor).await?;
-		server.state.store.complete_anchor(&anchor).await?;
+		server.state.store.complete_anchor(&anchor, &[]).await?;
 	}
 	println!(
 		"{label}: stored {total} records in {channels} anchors in {:.1} s",

@@ -250,9 +250,7 @@ async fn keep_inline(
 		let checks: Vec<Option<bool>> = items
 			.par_iter()
 			.zip(stored_already)
-			.map(|((_, d, bytes), stored)| {
-				stored.then(|| attest_primitives::sha256(bytes) == *d)
-			})
+			.map(|((_, d, bytes), stored)| stored.then(|| attest_primitives::sha256(bytes) == *d))
 			.collect();
 		(items, checks)
 	})
@@ -274,7 +272,9 @@ async fn keep_inline(
 		}
 	}
 	let mut stored = Vec::new();
-	for ((i, channel), outcome) in new_positions.into_iter().zip(state.blobs.put_many(new_blobs).await) {
+	for ((i, channel), outcome) in
+		new_positions.into_iter().zip(state.blobs.put_many(new_blobs).await)
+	{
 		match outcome {
 			Ok(blob) => {
 				proven.push((channel, blob.0));

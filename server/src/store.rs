@@ -446,7 +446,8 @@ impl Store {
 				q = q.bind(d.0.to_vec());
 			}
 			for row in q.fetch_all(&mut *tx).await? {
-				counts.insert(hash_of(row.try_get("digest")?, "records.digest")?, row.try_get("n")?);
+				counts
+					.insert(hash_of(row.try_get("digest")?, "records.digest")?, row.try_get("n")?);
 			}
 		}
 		tx.commit().await?;
@@ -469,7 +470,10 @@ impl Store {
 	}
 
 	/// A record whose party's slot exists: the same claim, or another one (kept).
-	async fn compare(tx: &mut sqlx::Transaction<'_, sqlx::Any>, record: &Record) -> Result<Outcome> {
+	async fn compare(
+		tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+		record: &Record,
+	) -> Result<Outcome> {
 		let claim = record.claim();
 		let row = sqlx::query(
 			"SELECT digest, payment_hash FROM records WHERE channel_id = $1 AND seq = $2 \
@@ -584,7 +588,8 @@ impl Store {
 			let wrong = row.try_get::<i64, _>("wrong")? != 0;
 			let possession = row.try_get::<i64, _>("possession")? != 0;
 			let bytes: Vec<u8> = row.try_get("record")?;
-			let same = items.last().is_some_and(|i| i.channel_id == channel_id && i.claim.seq == seq);
+			let same =
+				items.last().is_some_and(|i| i.channel_id == channel_id && i.claim.seq == seq);
 			if !same {
 				items.push(Item {
 					channel_id,
@@ -671,13 +676,12 @@ impl Store {
 
 	/// Whether the requester of `channel` proved it holds the bytes of `digest`.
 	pub async fn has_possession(&self, channel: &ChannelId, digest: &Hash) -> Result<bool> {
-		let row = sqlx::query(
-			"SELECT 1 AS one FROM possession WHERE channel_id = $1 AND digest = $2",
-		)
-		.bind(channel.0.to_vec())
-		.bind(digest.0.to_vec())
-		.fetch_optional(&self.pool)
-		.await?;
+		let row =
+			sqlx::query("SELECT 1 AS one FROM possession WHERE channel_id = $1 AND digest = $2")
+				.bind(channel.0.to_vec())
+				.bind(digest.0.to_vec())
+				.fetch_optional(&self.pool)
+				.await?;
 		Ok(row.is_some())
 	}
 
@@ -760,7 +764,9 @@ impl Store {
 		))
 		.fetch_all(&self.pool)
 		.await?;
-		rows.iter().map(|r| Ok((Self::anchor_of(r)?.anchor, r.try_get("version")?))).collect()
+		rows.iter()
+			.map(|r| Ok((Self::anchor_of(r)?.anchor, r.try_get("version")?)))
+			.collect()
 	}
 
 	/// The record version of `channel` (see [`Store::anchors_to_check`]).
@@ -1057,7 +1063,9 @@ mod tests {
 			s.insert_anchor(&a).await.expect("insert");
 		}
 		let id = Hash([4; 32]);
-		s.put_channel(&id, &Parties { requester: [3; 32], verifier: [2; 32] }).await.expect("c");
+		s.put_channel(&id, &Parties { requester: [3; 32], verifier: [2; 32] })
+			.await
+			.expect("c");
 		s.submit(&[rec(4, 0, 10)]).await.expect("submit");
 		let log = attest_primitives::LogHead::of_digests(&[Hash([10; 32]), Hash([11; 32])]);
 		let a = Anchor { channel_id: id, index: 0, first_seq: 0, log, block: 2 };

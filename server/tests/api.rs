@@ -4,10 +4,7 @@
 
 mod common;
 
-use attest_primitives::{
-	signing::Kind,
-	DataRef, Hash, InclusionProof, SecondRecord,
-};
+use attest_primitives::{signing::Kind, DataRef, Hash, InclusionProof, SecondRecord};
 use attest_server::api::{AttestationProof, Batch, BatchResult, ItemStatus, ProofResponse, Record};
 use codec::{Decode, Encode};
 use common::{chain::*, files_under, Node, Server};
@@ -355,13 +352,7 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	// that one alone is refused.
 	let mut batch: Vec<Record> = (3..10)
 		.map(|i| {
-			Record::Second(second(
-				&g,
-				"//Alice",
-				id,
-				claims[i],
-				DataRef::Inline(items[i].clone()),
-			))
+			Record::Second(second(&g, "//Alice", id, claims[i], DataRef::Inline(items[i].clone())))
 		})
 		.collect();
 	let not_the_data = DataRef::Inline(b"not item 9".to_vec());
@@ -651,7 +642,10 @@ async fn oversized_uploads(port: u16, path: &str) -> anyhow::Result<()> {
 			MAX_UPLOAD + 1
 		);
 		let answer = raw_http(port, &head, &[])?;
-		anyhow::ensure!(answer.contains(" 413 ") && answer.contains("too_large"), "declared size: {answer:?}");
+		anyhow::ensure!(
+			answer.contains(" 413 ") && answer.contains("too_large"),
+			"declared size: {answer:?}"
+		);
 		// Chunked: no size up front; refused once the limit is passed.
 		let mut body = Vec::new();
 		for _ in 0..=(MAX_UPLOAD / 65536) {
@@ -664,7 +658,10 @@ async fn oversized_uploads(port: u16, path: &str) -> anyhow::Result<()> {
 			"PUT {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 		);
 		let answer = raw_http(port, &head, &body)?;
-		anyhow::ensure!(answer.contains(" 413 ") && answer.contains("too_large"), "streamed size: {answer:?}");
+		anyhow::ensure!(
+			answer.contains(" 413 ") && answer.contains("too_large"),
+			"streamed size: {answer:?}"
+		);
 		Ok(())
 	})
 	.await?

@@ -4,8 +4,8 @@
 
 mod common;
 
-use attest_primitives::{FirstRecord, Hash, ItemClaim};
 use attest_primitives::signing::Kind;
+use attest_primitives::{FirstRecord, Hash, ItemClaim};
 use attest_server::api::{Batch, BatchResult, ItemStatus, Record};
 use common::{chain::*, files_under, Node, Server};
 use reqwest::{Client, StatusCode};
@@ -137,8 +137,7 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 		let (http, acked, url) = (http.clone(), acked.clone(), format!("{base}/v1/records/batch"));
 		clients.push(tokio::spawn(async move {
 			for batch in records {
-				let body =
-					Batch { records: batch.iter().cloned().map(Record::First).collect() };
+				let body = Batch { records: batch.iter().cloned().map(Record::First).collect() };
 				let Ok(r) = http.post(&url).json(&body).send().await else {
 					return;
 				};

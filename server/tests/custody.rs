@@ -143,13 +143,14 @@ impl Ctx<'_> {
 	async fn relay(&self, server: &Server, id: Hash, index: u32) -> anyhow::Result<()> {
 		for _ in 0..100 {
 			if let Some(a) = self.reader.finalized_anchor(&id, index).await? {
-				let r = self
-					.http
-					.post(format!("{}/v1/anchors", server.url()))
-					.json(&a)
-					.send()
-					.await?;
-				anyhow::ensure!(r.status().is_success(), "relay: {} {}", r.status(), r.text().await?);
+				let r =
+					self.http.post(format!("{}/v1/anchors", server.url())).json(&a).send().await?;
+				anyhow::ensure!(
+					r.status().is_success(),
+					"relay: {} {}",
+					r.status(),
+					r.text().await?
+				);
 				return Ok(());
 			}
 			tokio::time::sleep(Duration::from_millis(100)).await;
@@ -217,7 +218,11 @@ async fn strangers_cannot_read(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 	let (s, b) = ctx.post("/v1/records/second", &by_ref).await?;
 	anyhow::ensure!(s == 201, "attacker's second record by reference: {s} {b}");
 	for who in ["//Charlie", "//Dave"] {
-		let r = ctx.http.get(blob_url(&ctx.base, &g, who, Kind::BlobRead, own, &d)).send().await?;
+		let r = ctx
+			.http
+			.get(blob_url(&ctx.base, &g, who, Kind::BlobRead, own, &d))
+			.send()
+			.await?;
 		let status = r.status();
 		let body = r.bytes().await?;
 		anyhow::ensure!(
@@ -229,21 +234,39 @@ async fn strangers_cannot_read(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 	}
 	// The victim's parties read it.
 	for who in ["//Alice", "//Bob"] {
-		let r = ctx.http.get(blob_url(&ctx.base, &g, who, Kind::BlobRead, victim, &d)).send().await?;
+		let r = ctx
+			.http
+			.get(blob_url(&ctx.base, &g, who, Kind::BlobRead, victim, &d))
+			.send()
+			.await?;
 		anyhow::ensure!(r.status() == StatusCode::OK, "{who} reads its data: {}", r.status());
 		anyhow::ensure!(r.bytes().await?[..] == secret[..], "{who} read other bytes");
 	}
 	// Wrong bytes do not prove anything; the real bytes do (stored once, not twice).
 	let put = |body: Vec<u8>| {
-		ctx.http.put(blob_url(&ctx.base, &g, "//Charlie", Kind::BlobWrite, own, &d)).body(body)
+		ctx.http
+			.put(blob_url(&ctx.base, &g, "//Charlie", Kind::BlobWrite, own, &d))
+			.body(body)
 	};
 	let r = put(b"a guess".to_vec()).send().await?;
 	anyhow::ensure!(r.status() == StatusCode::UNPROCESSABLE_ENTITY, "wrong bytes: {}", r.status());
-	let r = ctx.http.get(blob_url(&ctx.base, &g, "//Charlie", Kind::BlobRead, own, &d)).send().await?;
-	anyhow::ensure!(r.status() == StatusCode::FORBIDDEN, "read after a wrong upload: {}", r.status());
+	let r = ctx
+		.http
+		.get(blob_url(&ctx.base, &g, "//Charlie", Kind::BlobRead, own, &d))
+		.send()
+		.await?;
+	anyhow::ensure!(
+		r.status() == StatusCode::FORBIDDEN,
+		"read after a wrong upload: {}",
+		r.status()
+	);
 	let r = put(secret.clone()).send().await?;
 	anyhow::ensure!(r.status() == StatusCode::OK, "upload of stored bytes: {}", r.status());
-	let r = ctx.http.get(blob_url(&ctx.base, &g, "//Charlie", Kind::BlobRead, own, &d)).send().await?;
+	let r = ctx
+		.http
+		.get(blob_url(&ctx.base, &g, "//Charlie", Kind::BlobRead, own, &d))
+		.send()
+		.await?;
 	anyhow::ensure!(r.status() == StatusCode::OK, "a holder reads after proving: {}", r.status());
 	Ok(())
 }
@@ -271,8 +294,12 @@ async fn the_anchored_log_decides(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 		.collect();
 	let (s, b) = ctx.post("/v1/records/batch", &json!({ "records": seconds })).await?;
 	anyhow::ensure!(s == 200, "requester's batch: {s} {b}");
-	let outcomes: Vec<&str> =
-		b["results"].as_array().into_iter().flatten().filter_map(|r| r["outcome"].as_str()).collect();
+	let outcomes: Vec<&str> = b["results"]
+		.as_array()
+		.into_iter()
+		.flatten()
+		.filter_map(|r| r["outcome"].as_str())
+		.collect();
 	anyhow::ensure!(
 		outcomes == ["stored"; 4],
 		"the requester's records must all be kept, got {outcomes:?}: {b}"
@@ -282,8 +309,10 @@ async fn the_anchored_log_decides(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 		"the dispute is reported: {}",
 		b["results"][1]
 	);
-	let firsts: Vec<Value> =
-		[0, 2, 3].iter().map(|&i| json!({ "first": first(&g, "//Bob", id, claims[i]) })).collect();
+	let firsts: Vec<Value> = [0, 2, 3]
+		.iter()
+		.map(|&i| json!({ "first": first(&g, "//Bob", id, claims[i]) }))
+		.collect();
 	let (s, b) = ctx.post("/v1/records/batch", &json!({ "records": firsts })).await?;
 	anyhow::ensure!(s == 200, "verifier's batch: {s} {b}");
 
@@ -382,7 +411,8 @@ async fn uploads_are_signed_and_bounded(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 		.map(|c| blob_url("", &g, "//Alice", Kind::BlobWrite, id, &c.digest))
 		.collect();
 	let mut slow = Vec::new();
-	for path in paths[..3].iter().cloned() {
+	for path in &paths[..3] {
+		let path = path.clone();
 		slow.push(tokio::task::spawn_blocking(move || {
 			trickle(port, &path, Duration::from_millis(200), Duration::from_secs(15))
 		}));
@@ -501,7 +531,9 @@ async fn claims_and_lookups(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 	ctx.proof(&d, id, 10).await?;
 	let (s, st) = ctx.get(&ctx.url(&format!("/v1/items/{d:?}"))).await?;
 	anyhow::ensure!(
-		s == 200 && st["claims"][0]["channelId"] == json!(id) && st["claims"][0]["status"] == "anchored",
+		s == 200
+			&& st["claims"][0]["channelId"] == json!(id)
+			&& st["claims"][0]["status"] == "anchored",
 		"the anchored claim comes first: {s} {}",
 		st["claims"][0]
 	);
@@ -516,7 +548,9 @@ async fn claims_and_lookups(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 	let before = ctx.metric(ctx.server, "attest_server_chain_channel_lookups_total").await?;
 	let unknown = Hash([0x77; 32]);
 	for seq in 0..20 {
-		let (s, _) = ctx.post("/v1/records/first", &first(&g, "//Bob", unknown, claim(seq, b"u"))).await?;
+		let (s, _) = ctx
+			.post("/v1/records/first", &first(&g, "//Bob", unknown, claim(seq, b"u")))
+			.await?;
 		anyhow::ensure!(s == 422, "record of an unknown channel: {s}");
 	}
 	let after = ctx.metric(ctx.server, "attest_server_chain_channel_lookups_total").await?;

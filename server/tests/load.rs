@@ -42,23 +42,30 @@ struct Figures {
 
 /// `batches` batches of 200 first records (new items of `channel` from `first_seq`), each
 /// followed by proof requests for anchored items, one client, one request at a time.
-async fn workload(
-	http: &Client,
-	base: &str,
+/// Where the workload goes: the server, the chain, the channel whose items are anchored.
+struct Target<'a> {
+	http: &'a Client,
+	base: &'a str,
 	genesis: Hash,
 	channel: Hash,
+	anchored: &'a [Hash],
+}
+
+async fn workload(
+	target: &Target<'_>,
 	first_seq: u64,
 	batches: usize,
 	proofs: usize,
-	anchored: &[Hash],
 ) -> anyhow::Result<Figures> {
+	let Target { http, base, genesis, channel, anchored } = *target;
 	let bodies: Vec<String> = (0..batches)
 		.into_par_iter()
 		.map(|b| {
 			let records: Vec<Value> = (0..200u64)
 				.map(|k| {
 					let seq = first_seq + b as u64 * 200 + k;
-					let c = ItemClaim { seq, digest: digest_of(2, seq), payment_hash: Hash([1; 32]) };
+					let c =
+						ItemClaim { seq, digest: digest_of(2, seq), payment_hash: Hash([1; 32]) };
 					json!({ "first": first(&genesis, "//Bob", channel, c) })
 				})
 				.collect();
@@ -86,7 +93,10 @@ async fn workload(
 			let d = anchored[(asked * 7919) % anchored.len()];
 			asked += 1;
 			let t = Instant::now();
-			let r = http.get(format!("{base}/v1/items/{d:?}/proof?channel={channel:?}")).send().await?;
+			let r = http
+				.get(format!("{base}/v1/items/{d:?}/proof?channel={channel:?}"))
+				.send()
+				.await?;
 			anyhow::ensure!(r.status() == StatusCode::OK, "proof: {}", r.status());
 			r.bytes().await?;
 			proof_ms.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -112,14 +122,7 @@ async fn slow_uploads_do_not_slow_batches_or_proofs() {
 	let server = Server::start(
 		&dir.path().join("data"),
 		&node.ws_url(),
-		&[
-			"--max-uploads",
-			&max,
-			"--max-uploads-per-party",
-			&max,
-			"--upload-idle-secs",
-			"120",
-		],
+		&["--max-uploads", &max, "--max-uploads-per-party", &max, "--upload-idle-secs", "120"],
 	);
 	let run = scenario(&node, &server, uploads);
 	match tokio::time::timeout(Duration::from_secs(240), run).await {
@@ -147,20 +150,27 @@ async fn scenario(node: &Node, server: &Server, uploads: usize) -> anyhow::Resul
 			json!({ "first": first(&g, "//Bob", id, c) })
 		})
 		.collect();
-	let r = http.post(format!("{base}/v1/records/batch")).json(&json!({ "records": records })).send().await?;
+	let r = http
+		.post(format!("{base}/v1/records/batch"))
+		.json(&json!({ "records": records }))
+		.send()
+		.await?;
 	anyhow::ensure!(r.status() == StatusCode::OK, "records to prove: {}", r.status());
 	eprintln!("load: 1,000 records stored");
 	chain.checkpoint(id, 1, &anchored, 0, "//Alice", "//Bob").await?;
 	let deadline = Instant::now() + Duration::from_secs(30);
 	let last = anchored[999];
-	while http.get(format!("{base}/v1/items/{last:?}/proof")).send().await?.status() != StatusCode::OK {
+	while http.get(format!("{base}/v1/items/{last:?}/proof")).send().await?.status()
+		!= StatusCode::OK
+	{
 		anyhow::ensure!(Instant::now() < deadline, "the 1,000 items were not anchored");
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 	// Warm up, then the figures without slow uploads.
-	workload(&http, &base, g, id, 1000, 2, 20, &anchored).await?;
+	let target = Target { http: &http, base: &base, genesis: g, channel: id, anchored: &anchored };
+	workload(&target, 1000, 2, 20).await?;
 	eprintln!("load: anchored, measuring without slow uploads");
-	let calm = workload(&http, &base, g, id, 2000, batches, proofs, &anchored).await?;
+	let calm = workload(&target, 2000, batches, proofs).await?;
 
 	// The slow uploads: claimed digests, signed by the requester, one byte every 500 ms.
 	let upload_channel = chain.open_channel("//Alice", "//Bob").await?;
@@ -171,7 +181,11 @@ async fn scenario(node: &Node, server: &Server, uploads: usize) -> anyhow::Resul
 			json!({ "first": first(&g, "//Bob", upload_channel, c) })
 		})
 		.collect();
-	let r = http.post(format!("{base}/v1/records/batch")).json(&json!({ "records": claims })).send().await?;
+	let r = http
+		.post(format!("{base}/v1/records/batch"))
+		.json(&json!({ "records": claims }))
+		.send()
+		.await?;
 	anyhow::ensure!(r.status() == StatusCode::OK, "upload claims: {}", r.status());
 	let stop = Arc::new(tokio::sync::Notify::new());
 	let answered = Arc::new(AtomicUsize::new(0));
@@ -210,7 +224,7 @@ async fn scenario(node: &Node, server: &Server, uploads: usize) -> anyhow::Resul
 	}
 	tokio::time::sleep(Duration::from_secs(2)).await;
 	eprintln!("load: {uploads} slow uploads started, measuring with them");
-	let loaded = workload(&http, &base, g, id, 10_000, batches, proofs, &anchored).await?;
+	let loaded = workload(&target, 10_000, batches, proofs).await?;
 	let dropped = answered.load(Ordering::SeqCst);
 	stop.notify_waiters();
 	for t in tasks {
@@ -221,8 +235,14 @@ async fn scenario(node: &Node, server: &Server, uploads: usize) -> anyhow::Resul
 		 records, {proofs} proofs\n\
 		 \x20 batch ms  p50 {:.1} p99 {:.1} without | p50 {:.1} p99 {:.1} with\n\
 		 \x20 proof ms  p50 {:.1} p99 {:.1} without | p50 {:.1} p99 {:.1} with",
-		calm.batch.0, calm.batch.1, loaded.batch.0, loaded.batch.1,
-		calm.proof.0, calm.proof.1, loaded.proof.0, loaded.proof.1
+		calm.batch.0,
+		calm.batch.1,
+		loaded.batch.0,
+		loaded.batch.1,
+		calm.proof.0,
+		calm.proof.1,
+		loaded.proof.0,
+		loaded.proof.1
 	);
 	anyhow::ensure!(dropped == 0, "{dropped} of the slow uploads were answered before the end");
 	// A stalled server shows seconds here; the bound only catches that, not noise.

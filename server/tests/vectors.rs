@@ -48,7 +48,10 @@ fn attestation_proof_vector() {
 	let (genesis, proof) = vector();
 	// The vector is a valid proof.
 	let first = proof.first_record.as_ref().expect("first record");
-	proof.proof.verify_digest(&first.claim.digest, &proof.anchor.log.root).expect("inclusion");
+	proof
+		.proof
+		.verify_digest(&first.claim.digest, &proof.anchor.log.root)
+		.expect("inclusion");
 	first.verify(&genesis).expect("verifier's signature");
 	proof
 		.second_record

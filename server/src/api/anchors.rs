@@ -13,7 +13,6 @@ use axum::{
 use codec::Decode;
 use serde::{Deserialize, Serialize};
 
-
 /// Answer to a relayed anchor.
 #[derive(Serialize, Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -66,4 +65,3 @@ pub(super) async fn get_anchor(
 			ApiError::NotFound(format!("no accepted anchor {index} of channel {channel:?}"))
 		})
 }
-

@@ -49,16 +49,15 @@ fn check_signed(
 		))
 	})?;
 	let channel = parse_hash(&q.channel, "channel")?;
-	let signer =
-		sp_runtime::MultiSigner::decode(&mut &parse_hex_bytes(&q.signer, "signer")?[..])
-			.map_err(|_| {
-				ApiError::BadRequest("signer must be a SCALE MultiSigner in hex".into())
-			})?;
+	let signer = sp_runtime::MultiSigner::decode(&mut &parse_hex_bytes(&q.signer, "signer")?[..])
+		.map_err(|_| {
+		ApiError::BadRequest("signer must be a SCALE MultiSigner in hex".into())
+	})?;
 	let signature =
 		sp_runtime::MultiSignature::decode(&mut &parse_hex_bytes(&q.signature, "signature")?[..])
 			.map_err(|_| {
-				ApiError::BadRequest("signature must be a SCALE MultiSignature in hex".into())
-			})?;
+			ApiError::BadRequest("signature must be a SCALE MultiSignature in hex".into())
+		})?;
 	let now = now_ms().max(0) as u64;
 	if q.expires < now {
 		return Err(ApiError::BadSignature(format!(

@@ -214,12 +214,8 @@ pub(super) async fn item_proof(
 	let proof = tree
 		.inclusion_proof(item.claim.seq)
 		.map_err(|e| ApiError::Internal(e.to_string()))?;
-	let proof = AttestationProof {
-		anchor,
-		proof,
-		first_record: item.first,
-		second_record: item.second,
-	};
+	let proof =
+		AttestationProof { anchor, proof, first_record: item.first, second_record: item.second };
 	let scale = proof.encode();
 	let wants_scale = q.format.as_deref() == Some("scale")
 		|| headers

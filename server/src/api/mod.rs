@@ -141,8 +141,11 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiRe
 		.map_err(|e| ApiError::BadRequest(format!("invalid {what} JSON: {e}")))
 }
 
-fn query<T>(q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>) -> ApiResult<T> {
-	q.map(|q| q.0).map_err(|e| ApiError::BadRequest(format!("bad query parameters: {}", e.body_text())))
+fn query<T>(
+	q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<T> {
+	q.map(|q| q.0)
+		.map_err(|e| ApiError::BadRequest(format!("bad query parameters: {}", e.body_text())))
 }
 
 fn hex0x(bytes: &[u8]) -> String {

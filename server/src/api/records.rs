@@ -35,8 +35,7 @@ pub struct BatchResult {
 pub const RECORD_HEADER: &str = "attest-record";
 
 fn answer(s: Submitted) -> (StatusCode, Json<SubmitResult>) {
-	let status =
-		if s.outcome == Outcome::Stored { StatusCode::CREATED } else { StatusCode::OK };
+	let status = if s.outcome == Outcome::Stored { StatusCode::CREATED } else { StatusCode::OK };
 	(status, Json(SubmitResult::of(&s)))
 }
 

@@ -1,6 +1,7 @@
 //! The verify page, `/v1/info`, `/v1/openapi.json`, `/healthz` and `/metrics`.
 
 use super::St;
+use attest_primitives::Hash;
 use axum::{
 	extract::State,
 	http::{header, StatusCode},
@@ -8,14 +9,12 @@ use axum::{
 	Json,
 };
 use serde::{Deserialize, Serialize};
-use attest_primitives::Hash;
 use std::time::Duration;
 
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// The verify page.
 pub const INDEX_HTML: &str = include_str!("../../web/index.html");
-
 
 pub(super) async fn index() -> Html<&'static str> {
 	Html(INDEX_HTML)
