@@ -94,6 +94,10 @@ pub struct Config {
 	#[arg(long, env = "ATTEST_SERVER_MAX_READ_VALIDITY_SECS", default_value_t = 3600)]
 	pub max_read_validity_secs: u64,
 
+	/// Print the OpenAPI document of the HTTP API (as served at `/v1/openapi.json`) and exit.
+	#[arg(long)]
+	pub print_openapi: bool,
+
 	/// Log filter (`info`, `attest_server=debug,info`, ...).
 	#[arg(long, env = "ATTEST_SERVER_LOG", default_value = "info")]
 	pub log: String,

@@ -137,7 +137,7 @@ impl From<std::io::Error> for ApiError {
 }
 
 /// JSON body of an error.
-#[derive(serde::Serialize, serde::Deserialize, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, utoipa::ToSchema)]
 pub struct ErrorBody {
 	/// Stable code (`bad_signature`, `unknown_channel`, ...).
 	pub error: String,

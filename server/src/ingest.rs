@@ -28,10 +28,11 @@ fn hex0x(bytes: &[u8]) -> String {
 }
 
 /// Answer to a record submission.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubmitResult {
 	/// `stored`, `already_stored`, `conflict` or `rejected`.
+	#[schema(pattern = "^(stored|already_stored|conflict|rejected)$")]
 	pub outcome: String,
 	/// Other `(channel, seq)` slots that claim the same digest (claims by other channels or
 	/// at other positions: stored too, shown by `GET /v1/items/{digest}`).
@@ -40,6 +41,7 @@ pub struct SubmitResult {
 	/// The other party's record of this slot claims this other digest. Both are kept; the
 	/// channel's anchored log will decide, and the wrong one is then reported.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
+	#[schema(value_type = Option<crate::api::ext::Hash>)]
 	pub disputed: Option<Hash>,
 	/// For `conflict` and `rejected`: the error code.
 	#[serde(default, skip_serializing_if = "Option::is_none")]

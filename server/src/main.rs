@@ -6,6 +6,10 @@ use clap::Parser as _;
 
 fn main() -> anyhow::Result<()> {
 	let config = Config::parse();
+	if config.print_openapi {
+		println!("{}", attest_server::api::openapi_json()?);
+		return Ok(());
+	}
 	// An upload that is receiving data uses two blocking threads (hashing, writing); leave
 	// room for all of them beside the database and file work.
 	tokio::runtime::Builder::new_multi_thread()

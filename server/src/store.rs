@@ -538,6 +538,9 @@ impl Store {
 		limit: u32,
 		offset: u32,
 	) -> Result<Vec<Item>> {
+		if seq.is_some_and(|s| s > i64::MAX as u64) {
+			return Ok(Vec::new()); // no slot is that far
+		}
 		let mut filter = String::new();
 		let mut n = 1;
 		if channel.is_some() {

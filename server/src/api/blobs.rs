@@ -2,8 +2,13 @@
 //! uploads by the requester of a channel that claims the digest, reads by a party of a
 //! channel whose requester proved it holds the data.
 
-use super::{hex0x, parse_hash, parse_hex_bytes, query, ApiResult, St};
-use crate::{error::ApiError, ingest, store::now_ms, AppState};
+use super::{ext, hex0x, parse_hash, parse_hex_bytes, query, ApiResult, St};
+use crate::{
+	error::{ApiError, ErrorBody},
+	ingest,
+	store::now_ms,
+	AppState,
+};
 use attest_primitives::{
 	channel::ChannelId,
 	signing::{self, account_of, Kind},
@@ -22,15 +27,20 @@ use serde::{Deserialize, Serialize};
 /// The query of a signed blob request: `?channel=&expires=&signer=&signature=`, the
 /// signature of kind `attest/blob-read/v1` (reads) or `attest/blob-write/v1` (uploads) over
 /// `(digest, expires)` (docs/server.md).
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SignedQuery {
-	/// The channel whose party signs (hex).
+	/// The channel whose party signs.
+	#[param(value_type = ext::Hash)]
 	pub channel: String,
-	/// Expiry, unix ms.
+	/// Expiry, unix ms; at most --max-read-validity-secs ahead.
 	pub expires: u64,
-	/// SCALE `MultiSigner`, hex.
+	/// 0x-hex SCALE MultiSigner.
+	#[param(pattern = "^0x([0-9a-fA-F]{2})+$")]
 	pub signer: String,
-	/// SCALE `MultiSignature`, hex.
+	/// 0x-hex SCALE MultiSignature over (kind tag, genesis, channel, (digest, expires)), kind
+	/// attest/blob-write/v1 for uploads and attest/blob-read/v1 for reads.
+	#[param(pattern = "^0x([0-9a-fA-F]{2})+$")]
 	pub signature: String,
 }
 
@@ -79,14 +89,39 @@ fn check_signed(
 }
 
 /// Answer to a blob upload.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
 pub struct BlobStored {
 	/// SHA-256 of the bytes.
+	#[schema(value_type = ext::Hash)]
 	pub digest: Hash,
 	/// Bytes received.
 	pub size: u64,
 }
 
+/// Upload the data of a claimed item (the channel's requester, signed request)
+///
+/// Signed by the requester of a channel some record of which claims digest. Streamed while
+/// hashed; kept only if the bytes hash to digest. Data the server has already is checked the
+/// same way and proves the channel's requester holds it (needed before its parties may read
+/// it). At most --max-uploads at once (503 busy) and --max-uploads-per-party per signer (429
+/// too_many_uploads); an upload slower than --upload-min-rate after --upload-idle-secs is
+/// dropped (400 truncated).
+#[utoipa::path(put, path = "/v1/blobs/{digest}", tag = "blobs",
+	params(("digest" = ext::Hash, Path, description = "SHA-256 of the item's bytes"), SignedQuery),
+	request_body(content = ext::Binary, content_type = "application/octet-stream"),
+	responses(
+		(status = 201, description = "Stored", body = BlobStored),
+		(status = 200, description = "Stored already; the bytes were checked", body = BlobStored),
+		(status = 400, description = "Malformed request", body = ErrorBody),
+		(status = 401, description = "Missing or bad signature", body = ErrorBody),
+		(status = 403, description = "Not the party this needs", body = ErrorBody),
+		(status = 404, description = "Not found", body = ErrorBody),
+		(status = 413, description = "Too large", body = ErrorBody),
+		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
+		(status = 429, description = "Too many uploads by this party", body = ErrorBody),
+		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody),
+		(status = 507, description = "The server's disk is full", body = ErrorBody)
+	))]
 pub(super) async fn put_blob(
 	State(state): St,
 	Path(digest): Path<String>,
@@ -127,6 +162,21 @@ pub(super) async fn put_blob(
 	Ok((status, Json(BlobStored { digest, size })))
 }
 
+/// Read an item's data (signed request)
+///
+/// Only for the requester or the verifier of a channel whose requester proved it holds the
+/// data (uploaded it); 403 otherwise.
+#[utoipa::path(get, path = "/v1/blobs/{digest}", tag = "blobs",
+	params(("digest" = ext::Hash, Path, description = "SHA-256 of the item's bytes"), SignedQuery),
+	responses(
+		(status = 200, description = "The bytes", body = ext::Binary, content_type = "application/octet-stream"),
+		(status = 400, description = "Malformed request", body = ErrorBody),
+		(status = 401, description = "Missing or bad signature", body = ErrorBody),
+		(status = 403, description = "Not the party this needs", body = ErrorBody),
+		(status = 404, description = "Not found", body = ErrorBody),
+		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
+		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody)
+	))]
 pub(super) async fn get_blob(
 	State(state): St,
 	Path(digest): Path<String>,

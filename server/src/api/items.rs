@@ -1,7 +1,12 @@
 //! `/v1/items/{digest}[/proof]`: what is known of a digest, and its proof.
 
-use super::{hex0x, parse_hash, query, ApiResult, St};
-use crate::{anchors, error::ApiError, store::Item, AppState};
+use super::{ext, hex0x, parse_hash, query, ApiResult, St};
+use crate::{
+	anchors,
+	error::{ApiError, ErrorBody},
+	store::Item,
+	AppState,
+};
 use attest_primitives::{
 	channel::{ChannelId, FirstRecord, SecondRecord, Seq},
 	Anchor, Hash, InclusionProof,
@@ -16,14 +21,17 @@ use codec::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 /// Where a slot claiming a digest stands.
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimStatus {
 	/// Channel of the item.
+	#[schema(value_type = ext::Hash)]
 	pub channel_id: ChannelId,
 	/// Sequence number in the channel.
+	#[schema(value_type = u64)]
 	pub seq: Seq,
 	/// Payment hash of the HTLC that paid for it.
+	#[schema(value_type = ext::Hash)]
 	pub payment_hash: Hash,
 	/// Requester's account (hex).
 	pub requester: Option<String>,
@@ -31,6 +39,7 @@ pub struct ClaimStatus {
 	pub verifier: Option<String>,
 	/// `pending` (not yet anchored), `anchored`, or `wrong` (the channel's anchored log holds
 	/// another digest at `seq`: these records are wrong).
+	#[schema(pattern = "^(pending|anchored|wrong)$")]
 	pub status: String,
 	/// When the verifier's record arrived (unix ms), if it claims this digest.
 	pub first_record_at: Option<i64>,
@@ -40,18 +49,22 @@ pub struct ClaimStatus {
 	/// parties may read it).
 	pub has_data: bool,
 	/// The anchor, once anchored.
+	#[schema(value_type = Option<ext::Anchor>)]
 	pub anchor: Option<Anchor>,
 	/// The verifier's signed record.
+	#[schema(value_type = Option<ext::FirstRecord>)]
 	pub first_record: Option<FirstRecord>,
 	/// The requester's signed record (data as a blob reference).
+	#[schema(value_type = Option<ext::SecondRecord>)]
 	pub second_record: Option<SecondRecord>,
 }
 
 /// Everything known of a digest (one page of it).
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemStatus {
 	/// The digest.
+	#[schema(value_type = ext::Hash)]
 	pub digest: Hash,
 	/// More than one `(channel, seq)` claims it.
 	pub conflict: bool,
@@ -64,20 +77,27 @@ pub struct ItemStatus {
 }
 
 /// Query of `GET /v1/items/{digest}`.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ItemQuery {
 	/// Only claims of this channel.
+	#[param(value_type = Option<ext::Hash>)]
 	channel: Option<String>,
 	/// Only claims at this position.
+	#[param(value_type = Option<u64>)]
 	seq: Option<Seq>,
-	/// Claims per page (at most 100, the default).
+	/// Claims per page, 1 to 100 (the default).
+	#[param(minimum = 1, maximum = 100)]
 	limit: Option<u32>,
-	/// Claims to skip.
+	/// Claims to skip (at most 1,000,000).
+	#[param(minimum = 0, maximum = 1_000_000)]
 	offset: Option<u32>,
 }
 
 /// Most claims per page.
 const PAGE: u32 = 100;
+/// Largest `offset`.
+const MAX_OFFSET: u32 = 1_000_000;
 
 async fn claim_status(state: &AppState, item: Item) -> ApiResult<ClaimStatus> {
 	let anchor = match item.anchor_index {
@@ -106,6 +126,18 @@ async fn claim_status(state: &AppState, item: Item) -> ApiResult<ClaimStatus> {
 	})
 }
 
+/// Records and status of a digest
+///
+/// The slots claiming the digest, strongest first (anchored, then data proven by the
+/// requester, then both records; newest first within each), a page at a time.
+#[utoipa::path(get, path = "/v1/items/{digest}", tag = "items",
+	params(("digest" = ext::Hash, Path, description = "SHA-256 of the item's bytes"), ItemQuery),
+	responses(
+		(status = 200, description = "OK", body = ItemStatus),
+		(status = 400, description = "Malformed request", body = ErrorBody),
+		(status = 404, description = "Not found", body = ErrorBody),
+		(status = 408, description = "Not completed in time", body = ErrorBody)
+	))]
 pub(super) async fn item_status(
 	State(state): St,
 	Path(digest): Path<String>,
@@ -119,6 +151,11 @@ pub(super) async fn item_status(
 		return Err(ApiError::BadRequest(format!("limit must be 1 to {PAGE}, got {limit}")));
 	}
 	let offset = q.offset.unwrap_or(0);
+	if offset > MAX_OFFSET {
+		return Err(ApiError::BadRequest(format!(
+			"offset must be at most {MAX_OFFSET}; narrow the search with channel and seq"
+		)));
+	}
 	let items = state.store.claims(&digest, channel.as_ref(), q.seq, limit, offset).await?;
 	if items.is_empty() && offset == 0 {
 		return Err(ApiError::NotFound(format!("no record claims digest {digest:?}")));
@@ -154,29 +191,65 @@ pub struct AttestationProof {
 }
 
 /// The JSON answer of the proof endpoint: the proof plus its SCALE bytes.
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProofResponse {
 	/// Genesis hash of the chain.
+	#[schema(value_type = ext::Hash)]
 	pub genesis: Hash,
 	/// The proof.
 	#[serde(flatten)]
+	#[schema(value_type = AttestationProofDoc)]
 	pub proof: AttestationProof,
 	/// SCALE encoding of `proof`, hex.
 	pub scale: String,
 }
 
+/// The JSON form of [`AttestationProof`] (its fields are protocol types).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct AttestationProofDoc {
+	/// The anchor on chain.
+	anchor: ext::Anchor,
+	/// Inclusion of the item's digest under `anchor.log.root`.
+	proof: ext::InclusionProof,
+	/// The verifier's record claiming this digest, if any.
+	first_record: Option<ext::FirstRecord>,
+	/// The requester's record claiming this digest, if any.
+	second_record: Option<ext::SecondRecord>,
+}
+
 /// Query of `GET /v1/items/{digest}/proof`.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProofQuery {
 	/// The claim of this channel.
+	#[param(value_type = Option<ext::Hash>)]
 	channel: Option<String>,
 	/// The claim at this position.
+	#[param(value_type = Option<u64>)]
 	seq: Option<Seq>,
-	/// `scale` for the SCALE bytes.
+	/// `scale` for the SCALE bytes (also with `Accept: application/octet-stream`).
 	format: Option<String>,
 }
 
+/// Inclusion proof of an anchored item
+///
+/// JSON, or SCALE AttestationProof with format=scale or Accept: application/octet-stream. 409
+/// not_ready until the item is anchored, or when the anchored log says the claim is wrong.
+#[utoipa::path(get, path = "/v1/items/{digest}/proof", tag = "items",
+	params(("digest" = ext::Hash, Path, description = "SHA-256 of the item's bytes"), ProofQuery),
+	responses(
+		(status = 200, description = "The proof", content(
+			(ProofResponse = "application/json"),
+			(ext::Binary = "application/octet-stream"),
+		)),
+		(status = 400, description = "Malformed request", body = ErrorBody),
+		(status = 404, description = "Not found", body = ErrorBody),
+		(status = 408, description = "Not completed in time", body = ErrorBody),
+		(status = 409, description = "Conflict, or not ready", body = ErrorBody)
+	))]
 pub(super) async fn item_proof(
 	State(state): St,
 	Path(digest): Path<String>,

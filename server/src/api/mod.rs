@@ -5,14 +5,17 @@
 mod anchors;
 mod blobs;
 mod items;
+mod openapi;
 mod records;
 mod service;
+
+pub use openapi::ext;
 
 pub use anchors::AnchorAccepted;
 pub use blobs::{BlobStored, SignedQuery};
 pub use items::{AttestationProof, ClaimStatus, ItemStatus, ProofResponse};
 pub use records::{Batch, BatchResult, RECORD_HEADER};
-pub use service::{Info, INDEX_HTML, OPENAPI};
+pub use service::{Info, INDEX_HTML};
 
 pub use crate::{ingest::SubmitResult, store::Record};
 
@@ -24,41 +27,55 @@ use axum::{
 	http::StatusCode,
 	middleware::{self, Next},
 	response::{IntoResponse, Response},
-	routing::{get, post, put},
 	Router,
 };
 use std::{sync::Arc, time::Duration};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 type St = State<Arc<AppState>>;
 type ApiResult<T> = Result<T, ApiError>;
 
+/// Every endpoint with its OpenAPI description: those with bounded bodies and time, and the
+/// streaming ones (blob transfers), limited by size, rate and count instead.
+fn routes(json_limit: usize, timeout: Duration) -> OpenApiRouter<Arc<AppState>> {
+	let bounded = OpenApiRouter::new()
+		.routes(routes!(service::index))
+		.routes(routes!(service::healthz))
+		.routes(routes!(service::metrics))
+		.routes(routes!(service::openapi))
+		.routes(routes!(service::info))
+		.routes(routes!(records::submit_first))
+		.routes(routes!(records::submit_second))
+		.routes(routes!(records::submit_batch))
+		.routes(routes!(items::item_status))
+		.routes(routes!(items::item_proof))
+		.routes(routes!(anchors::relay_anchor))
+		.routes(routes!(anchors::get_anchor))
+		.layer(axum::extract::DefaultBodyLimit::max(json_limit))
+		.layer(middleware::from_fn_with_state(timeout, time_limit));
+	let streaming = OpenApiRouter::new()
+		.routes(routes!(blobs::put_blob, blobs::get_blob))
+		.routes(routes!(records::submit_second_stream))
+		.layer(axum::extract::DefaultBodyLimit::disable());
+	bounded.merge(streaming)
+}
+
+/// The OpenAPI document of the API, generated from the code.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+	let (_, doc) = routes(0, Duration::ZERO).split_for_parts();
+	openapi::finish(doc)
+}
+
+/// [`openapi_document`] as JSON.
+pub fn openapi_json() -> Result<String, serde_json::Error> {
+	openapi_document().to_pretty_json()
+}
+
 /// Build the router.
 pub fn router(state: Arc<AppState>) -> Router {
 	let timeout = Duration::from_secs(state.config.request_timeout_secs);
-	let json_limit = state.config.max_json_bytes;
-	// Everything but blob transfers: bounded body, bounded time.
-	let bounded = Router::new()
-		.route("/", get(service::index))
-		.route("/healthz", get(service::healthz))
-		.route("/metrics", get(service::metrics))
-		.route("/v1/openapi.json", get(service::openapi))
-		.route("/v1/info", get(service::info))
-		.route("/v1/records/first", post(records::submit_first))
-		.route("/v1/records/second", post(records::submit_second))
-		.route("/v1/records/batch", post(records::submit_batch))
-		.route("/v1/items/{digest}", get(items::item_status))
-		.route("/v1/items/{digest}/proof", get(items::item_proof))
-		.route("/v1/anchors", post(anchors::relay_anchor))
-		.route("/v1/channels/{channel}/anchors/{index}", get(anchors::get_anchor))
-		.layer(axum::extract::DefaultBodyLimit::max(json_limit))
-		.layer(middleware::from_fn_with_state(timeout, time_limit));
-	// Blob transfers are streamed: limited by size, rate and count instead.
-	let streaming = Router::new()
-		.route("/v1/blobs/{digest}", put(blobs::put_blob).get(blobs::get_blob))
-		.route("/v1/records/second/stream", post(records::submit_second_stream))
-		.layer(axum::extract::DefaultBodyLimit::disable());
-	bounded
-		.merge(streaming)
+	let (router, _) = routes(state.config.max_json_bytes, timeout).split_for_parts();
+	router
 		.fallback(not_found)
 		.method_not_allowed_fallback(method_not_allowed)
 		.layer(middleware::from_fn_with_state(state.clone(), observe))

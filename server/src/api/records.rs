@@ -1,8 +1,9 @@
 //! `/v1/records/*`: the parties' signed records.
 
+use super::ext;
 use super::{body_bytes, parse_hex_bytes, parse_json, ApiResult, St};
 use crate::{
-	error::ApiError,
+	error::{ApiError, ErrorBody},
 	ingest::{self, SubmitResult},
 	store::{Outcome, Record, Submitted},
 };
@@ -18,14 +19,26 @@ use codec::Decode;
 use serde::{Deserialize, Serialize};
 
 /// A batch submission.
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
 pub struct Batch {
 	/// The records, stored in one transaction.
+	#[schema(value_type = Vec<RecordDoc>)]
 	pub records: Vec<Record>,
 }
 
+/// The JSON form of a [`Record`]: `{"first": FirstRecord}` or `{"second": SecondRecord}`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Record, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum RecordDoc {
+	/// The verifier's record.
+	First(ext::FirstRecord),
+	/// The requester's record.
+	Second(ext::SecondRecord),
+}
+
 /// Answer to a batch: one result per record, in order.
-#[derive(Serialize, Deserialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
 pub struct BatchResult {
 	/// Results.
 	pub results: Vec<SubmitResult>,
@@ -39,6 +52,26 @@ fn answer(s: Submitted) -> (StatusCode, Json<SubmitResult>) {
 	(status, Json(SubmitResult::of(&s)))
 }
 
+/// Submit a verifier's first record
+///
+/// The signer must be the channel's verifier on chain; the signature (kind
+/// attest/record1/v1) is checked. Idempotent: the same claim again answers 200
+/// already_stored. Another claim by the verifier for the same (channel, seq) is 409; the
+/// requester's record of the slot is never in the way (`disputed` reports a difference).
+#[utoipa::path(post, path = "/v1/records/first", tag = "records",
+	request_body(content = ext::FirstRecord, content_type = "application/json"),
+	responses(
+		(status = 201, description = "Stored", body = SubmitResult),
+		(status = 200, description = "Already stored", body = SubmitResult),
+		(status = 400, description = "Malformed request", body = ErrorBody),
+		(status = 401, description = "Missing or bad signature", body = ErrorBody),
+		(status = 403, description = "Not the party this needs", body = ErrorBody),
+		(status = 408, description = "Not completed in time", body = ErrorBody),
+		(status = 409, description = "Conflict, or not ready", body = ErrorBody),
+		(status = 413, description = "Too large", body = ErrorBody),
+		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
+		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody)
+	))]
 pub(super) async fn submit_first(
 	State(state): St,
 	body: Result<Bytes, BytesRejection>,
@@ -48,6 +81,27 @@ pub(super) async fn submit_first(
 	Ok(answer(ingest::submit_one(&state, Record::First(record)).await?))
 }
 
+/// Submit a requester's second record with inline data or a blob reference
+///
+/// The signer must be the channel's requester. Inline data must hash to claim.digest (and
+/// proves the requester holds it); a blob reference must name a stored blob equal to
+/// claim.digest.
+#[utoipa::path(post, path = "/v1/records/second", tag = "records",
+	request_body(content = ext::SecondRecord, content_type = "application/json"),
+	responses(
+		(status = 201, description = "Stored", body = SubmitResult),
+		(status = 200, description = "Already stored", body = SubmitResult),
+		(status = 400, description = "Malformed request", body = ErrorBody),
+		(status = 401, description = "Missing or bad signature", body = ErrorBody),
+		(status = 403, description = "Not the party this needs", body = ErrorBody),
+		(status = 404, description = "Not found", body = ErrorBody),
+		(status = 408, description = "Not completed in time", body = ErrorBody),
+		(status = 409, description = "Conflict, or not ready", body = ErrorBody),
+		(status = 413, description = "Too large", body = ErrorBody),
+		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
+		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody),
+		(status = 507, description = "The server's disk is full", body = ErrorBody)
+	))]
 pub(super) async fn submit_second(
 	State(state): St,
 	body: Result<Bytes, BytesRejection>,
@@ -59,6 +113,26 @@ pub(super) async fn submit_second(
 
 /// A second record in a header, its data as the body: the record's signature authenticates
 /// the upload (before any data is taken), the data proves the requester holds it.
+/// Submit a second record and stream its data in the same request
+///
+/// The record (hex SCALE SecondRecord, data = Blob(digest)) is in header attest-record; its
+/// signature authenticates the upload before any byte is taken. Bounded like blob uploads.
+#[utoipa::path(post, path = "/v1/records/second/stream", tag = "records",
+	params(("attest-record" = String, Header, description = "0x-hex SCALE SecondRecord, data = Blob(claim.digest)", pattern = "^0x([0-9a-fA-F]{2})+$")),
+	request_body(content = ext::Binary, content_type = "application/octet-stream"),
+	responses(
+		(status = 201, description = "Stored", body = SubmitResult),
+		(status = 200, description = "Already stored", body = SubmitResult),
+		(status = 400, description = "Malformed request", body = ErrorBody),
+		(status = 401, description = "Missing or bad signature", body = ErrorBody),
+		(status = 403, description = "Not the party this needs", body = ErrorBody),
+		(status = 409, description = "Conflict, or not ready", body = ErrorBody),
+		(status = 413, description = "Too large", body = ErrorBody),
+		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
+		(status = 429, description = "Too many uploads by this party", body = ErrorBody),
+		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody),
+		(status = 507, description = "The server's disk is full", body = ErrorBody)
+	))]
 pub(super) async fn submit_second_stream(
 	State(state): St,
 	headers: HeaderMap,
@@ -91,6 +165,20 @@ pub(super) async fn submit_second_stream(
 	Ok(answer(ingest::submit_one(&state, Record::Second(r)).await?))
 }
 
+/// Submit many records in one transaction
+///
+/// Signatures are checked in parallel; each record gets its own result (stored,
+/// already_stored, conflict, rejected).
+#[utoipa::path(post, path = "/v1/records/batch", tag = "records",
+	request_body(content = Batch, content_type = "application/json"),
+	responses(
+		(status = 200, description = "One result per record, in order", body = BatchResult),
+		(status = 400, description = "Malformed request", body = ErrorBody),
+		(status = 408, description = "Not completed in time", body = ErrorBody),
+		(status = 413, description = "Too large", body = ErrorBody),
+		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody),
+		(status = 507, description = "The server's disk is full", body = ErrorBody)
+	))]
 pub(super) async fn submit_batch(
 	State(state): St,
 	body: Result<Bytes, BytesRejection>,

@@ -11,24 +11,31 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// The OpenAPI document of this API.
-pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// The verify page.
 pub const INDEX_HTML: &str = include_str!("../../web/index.html");
 
+/// Web page: drop a file, see who attested it and check its proof
+#[utoipa::path(get, path = "/", tag = "service",
+	responses((status = 200, description = "The verify page", body = String, content_type = "text/html")))]
 pub(super) async fn index() -> Html<&'static str> {
 	Html(INDEX_HTML)
 }
 
+/// This document
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "service",
+	responses((status = 200, description = "The OpenAPI document of this API", body = Object)))]
 pub(super) async fn openapi() -> impl IntoResponse {
-	([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+	static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+	let json = JSON.get_or_init(|| super::openapi_json().unwrap_or_default());
+	([(header::CONTENT_TYPE, "application/json")], json.as_str())
 }
 
 /// Answer of `/v1/info`.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Info {
 	/// Genesis hash of the chain whose records this server takes.
+	#[schema(value_type = super::ext::Hash)]
 	pub genesis: Hash,
 	/// Server version.
 	pub version: String,
@@ -40,6 +47,9 @@ pub struct Info {
 	pub max_batch: usize,
 }
 
+/// Chain and limits
+#[utoipa::path(get, path = "/v1/info", tag = "service",
+	responses((status = 200, description = "OK", body = Info)))]
 pub(super) async fn info(State(state): St) -> Json<Info> {
 	Json(Info {
 		genesis: state.genesis(),
@@ -50,6 +60,12 @@ pub(super) async fn info(State(state): St) -> Json<Info> {
 	})
 }
 
+/// Liveness and database check
+#[utoipa::path(get, path = "/healthz", tag = "service",
+	responses(
+		(status = 200, description = "The database answers", body = Object),
+		(status = 503, description = "The database does not answer", body = Object),
+	))]
 pub(super) async fn healthz(State(state): St) -> Response {
 	let db = state.store.ping().await;
 	let chain = tokio::time::timeout(Duration::from_secs(2), state.chain.finalized_number()).await;
@@ -69,6 +85,9 @@ pub(super) async fn healthz(State(state): St) -> Response {
 	(status, Json(body)).into_response()
 }
 
+/// Prometheus metrics
+#[utoipa::path(get, path = "/metrics", tag = "service",
+	responses((status = 200, description = "Text exposition format", body = String, content_type = "text/plain")))]
 pub(super) async fn metrics(State(state): St) -> Response {
 	if let Ok(totals) = state.store.totals().await {
 		for (g, v) in state.metrics.stored.iter().zip(totals) {
