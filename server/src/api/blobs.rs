@@ -2,7 +2,7 @@
 //! uploads by the requester of a channel that claims the digest, reads by a party of a
 //! channel whose requester proved it holds the data.
 
-use super::{ext, hex0x, parse_hash, parse_hex_bytes, query, ApiResult, St};
+use super::{ext, hex0x, parse_hash, parse_hex_bytes, ApiResult, St};
 use crate::{
 	error::{ApiError, ErrorBody},
 	ingest,
@@ -51,7 +51,8 @@ fn check_signed(
 	digest: &Hash,
 	q: Result<Query<SignedQuery>, QueryRejection>,
 ) -> ApiResult<(ChannelId, [u8; 32])> {
-	let q = query(q).map_err(|_| {
+	// Not the derived rejection: a missing or malformed signature is a 401.
+	let q = q.map(|q| q.0).map_err(|_| {
 		ApiError::BadSignature(format!(
 			"this needs a signed request: query parameters channel, expires (unix ms), signer, \
 			 signature (kind {}); see docs/server.md",

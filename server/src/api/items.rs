@@ -1,6 +1,6 @@
 //! `/v1/items/{digest}[/proof]`: what is known of a digest, and its proof.
 
-use super::{ext, hex0x, parse_hash, query, ApiResult, St};
+use super::{ext, hex0x, parse_hash, ApiQuery, ApiResult, St};
 use crate::{
 	anchors,
 	error::{ApiError, ErrorBody},
@@ -12,7 +12,7 @@ use attest_primitives::{
 	Anchor, Hash, InclusionProof,
 };
 use axum::{
-	extract::{rejection::QueryRejection, Path, Query, State},
+	extract::{Path, State},
 	http::{header, HeaderMap},
 	response::{IntoResponse, Response},
 	Json,
@@ -141,10 +141,9 @@ async fn claim_status(state: &AppState, item: Item) -> ApiResult<ClaimStatus> {
 pub(super) async fn item_status(
 	State(state): St,
 	Path(digest): Path<String>,
-	q: Result<Query<ItemQuery>, QueryRejection>,
+	ApiQuery(q): ApiQuery<ItemQuery>,
 ) -> ApiResult<Json<ItemStatus>> {
 	let digest = parse_hash(&digest, "digest")?;
-	let q = query(q)?;
 	let channel = q.channel.as_deref().map(|c| parse_hash(c, "channel")).transpose()?;
 	let limit = q.limit.unwrap_or(PAGE);
 	if !(1..=PAGE).contains(&limit) {
@@ -253,11 +252,10 @@ pub struct ProofQuery {
 pub(super) async fn item_proof(
 	State(state): St,
 	Path(digest): Path<String>,
-	q: Result<Query<ProofQuery>, QueryRejection>,
+	ApiQuery(q): ApiQuery<ProofQuery>,
 	headers: HeaderMap,
 ) -> ApiResult<Response> {
 	let digest = parse_hash(&digest, "digest")?;
-	let q = query(q)?;
 	let channel = q.channel.as_deref().map(|c| parse_hash(c, "channel")).transpose()?;
 	// Anchored claims come first, so one page always has one if there is any.
 	let items = state.store.claims(&digest, channel.as_ref(), q.seq, 1, 0).await?;

@@ -24,7 +24,7 @@ use attest_primitives::Hash;
 use axum::{
 	body::Bytes,
 	extract::{rejection::BytesRejection, MatchedPath, Request, State},
-	http::StatusCode,
+	http::{header, StatusCode},
 	middleware::{self, Next},
 	response::{IntoResponse, Response},
 	Router,
@@ -52,7 +52,10 @@ fn routes(json_limit: usize, timeout: Duration) -> OpenApiRouter<Arc<AppState>> 
 		.routes(routes!(anchors::relay_anchor))
 		.routes(routes!(anchors::get_anchor))
 		.layer(axum::extract::DefaultBodyLimit::max(json_limit))
-		.layer(middleware::from_fn_with_state(timeout, time_limit));
+		.layer(tower_http::timeout::TimeoutLayer::with_status_code(
+			StatusCode::REQUEST_TIMEOUT,
+			timeout,
+		));
 	let streaming = OpenApiRouter::new()
 		.routes(routes!(blobs::put_blob, blobs::get_blob))
 		.routes(routes!(records::submit_second_stream))
@@ -78,6 +81,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 	router
 		.fallback(not_found)
 		.method_not_allowed_fallback(method_not_allowed)
+		.layer(middleware::map_response(explain_timeout))
 		.layer(middleware::from_fn_with_state(state.clone(), observe))
 		.layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
 		.layer(tower_http::trace::TraceLayer::new_for_http())
@@ -90,14 +94,26 @@ fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 		.into_response()
 }
 
-async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-	match tokio::time::timeout(limit, next.run(req)).await {
-		Ok(r) => r,
-		Err(_) => ApiError::Timeout(format!(
-			"request not completed within {} s; send smaller batches",
-			limit.as_secs()
-		))
-		.into_response(),
+/// `TimeoutLayer` answers a bare 408; every error here is a JSON body.
+async fn explain_timeout(r: Response) -> Response {
+	if r.status() == StatusCode::REQUEST_TIMEOUT && !r.headers().contains_key(header::CONTENT_TYPE)
+	{
+		return ApiError::Timeout(
+			"request not completed within --request-timeout-secs; send smaller batches".into(),
+		)
+		.into_response();
+	}
+	r
+}
+
+/// `Query<T>` whose rejection answers `400 bad_request` with the error body.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+	fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+		ApiError::BadRequest(format!("bad query parameters: {}", e.body_text()))
 	}
 }
 
@@ -156,13 +172,6 @@ fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<By
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
 	serde_json::from_slice(bytes)
 		.map_err(|e| ApiError::BadRequest(format!("invalid {what} JSON: {e}")))
-}
-
-fn query<T>(
-	q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<T> {
-	q.map(|q| q.0)
-		.map_err(|e| ApiError::BadRequest(format!("bad query parameters: {}", e.body_text())))
 }
 
 fn hex0x(bytes: &[u8]) -> String {
