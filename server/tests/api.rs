@@ -43,7 +43,16 @@ async fn every_endpoint_on_postgres() {
 }
 
 fn limits() -> Vec<&'static str> {
-	vec!["--max-json-bytes", "65536", "--max-upload-bytes", "4194304", "--upload-idle-secs", "2"]
+	vec![
+		"--max-json-bytes",
+		"65536",
+		"--max-upload-bytes",
+		"4194304",
+		"--upload-idle-secs",
+		"2",
+		"--request-timeout-secs",
+		"2",
+	]
 }
 
 async fn run_or_show(
@@ -337,6 +346,21 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		.send()
 		.await?;
 	expect_error(r, StatusCode::BAD_REQUEST, "bad_request").await?;
+	// A JSON request that stalls is cut at --request-timeout-secs: 408 with the error body.
+	let port = server.port;
+	let answer = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+		let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+		s.write_all(b"POST /v1/records/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")?;
+		s.set_read_timeout(Some(Duration::from_secs(10)))?;
+		let mut answer = String::new();
+		let _ = s.read_to_string(&mut answer);
+		Ok(answer)
+	})
+	.await??;
+	anyhow::ensure!(
+		answer.contains(" 408 ") && answer.contains("\"timeout\""),
+		"a stalled JSON request: {answer:?}"
+	);
 	// Truncated upload: Content-Length promises more than is sent, then the client stalls.
 	truncated_upload(server.port, &s3, &items[3]).await?;
 	tokio::time::sleep(Duration::from_secs(3)).await; // upload idle limit is 2 s
