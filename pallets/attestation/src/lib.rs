@@ -634,14 +634,14 @@ pub mod pallet {
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
 			ensure!(channel.status == ChannelStatus::Open, Error::<T>::ChannelClosing);
 			ensure!(!state.is_final, Error::<T>::FinalState);
-			Self::check_newer_state(&channel, channel_id, &state, &consistency)?;
-			ensure!(state.log.size > channel.anchored.size, Error::<T>::NothingToAnchor);
-			Self::check_both_signatures(
+			Self::check_signed_state(
 				&channel,
+				channel_id,
 				&state,
-				&requester_signature,
-				&verifier_signature,
+				[&requester_signature, &verifier_signature],
+				&consistency,
 			)?;
+			ensure!(state.log.size > channel.anchored.size, Error::<T>::NothingToAnchor);
 
 			let nonce = state.nonce;
 			Self::anchor(channel_id, &mut channel, &state.log)?;
@@ -678,12 +678,12 @@ pub mod pallet {
 				},
 			};
 			ensure!(state.is_final && state.htlcs.is_empty(), Error::<T>::NotFinal);
-			Self::check_newer_state(&channel, channel_id, &state, &consistency)?;
-			Self::check_both_signatures(
+			Self::check_signed_state(
 				&channel,
+				channel_id,
 				&state,
-				&requester_signature,
-				&verifier_signature,
+				[&requester_signature, &verifier_signature],
+				&consistency,
 			)?;
 
 			channel.state = state;
@@ -746,12 +746,12 @@ pub mod pallet {
 			};
 			ensure!(Self::block() <= deadline, Error::<T>::ChallengePeriodOver);
 			ensure!(!newer_state.is_final, Error::<T>::FinalState);
-			Self::check_newer_state(&channel, channel_id, &newer_state, &consistency)?;
-			Self::check_both_signatures(
+			Self::check_signed_state(
 				&channel,
+				channel_id,
 				&newer_state,
-				&requester_signature,
-				&verifier_signature,
+				[&requester_signature, &verifier_signature],
+				&consistency,
 			)?;
 
 			let nonce = newer_state.nonce;
@@ -926,13 +926,17 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::BadSignature)
 		}
 
-		/// Check both parties' signatures on a state.
-		fn check_both_signatures(
+		/// A state signed by both parties that is to replace the channel's (checkpoint,
+		/// cooperative close, challenge): [`Self::check_newer_state`], then the requester's and
+		/// the verifier's signatures, in that order.
+		fn check_signed_state(
 			channel: &Channel<T>,
+			channel_id: ChannelId,
 			state: &ChannelState,
-			requester_signature: &MultiSignature,
-			verifier_signature: &MultiSignature,
+			[requester_signature, verifier_signature]: [&MultiSignature; 2],
+			consistency: &[Hash],
 		) -> Result<(), Error<T>> {
+			Self::check_newer_state(channel, channel_id, state, consistency)?;
 			Self::check_signature(state, requester_signature, &channel.requester)?;
 			Self::check_signature(state, verifier_signature, &channel.verifier)
 		}
