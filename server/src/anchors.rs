@@ -78,6 +78,10 @@ enum Check {
 /// can leave an anchor unresolved (reported, and checked again when records arrive).
 async fn check(state: &AppState, anchor: &Anchor) -> Result<Check, ApiError> {
 	let size = anchor.log.size;
+	// Records arrive in batches while a large log is checked again: count before reading.
+	if state.store.slots_stored(&anchor.channel_id, size).await? < size {
+		return Ok(Check::Incomplete);
+	}
 	let records = state.store.log_records(&anchor.channel_id, size).await?;
 	let root = anchor.log.root;
 	let first_seq = anchor.first_seq;
@@ -199,6 +203,9 @@ pub async fn complete(state: &AppState, anchor: &Anchor) -> Result<bool, ApiErro
 	}
 }
 
+/// How long the watcher waits after records arrive before it checks incomplete anchors.
+const RECORDS_SETTLE: Duration = Duration::from_millis(200);
+
 /// Most incomplete anchors checked in one pass.
 const CHECKS_PER_PASS: u32 = 1000;
 
@@ -251,7 +258,10 @@ pub fn spawn_watcher(state: Arc<AppState>, mut stop: tokio::sync::watch::Receive
 			}
 			tokio::select! {
 				_ = tokio::time::sleep_until(next_poll) => {},
-				_ = state.records_arrived.notified() => {},
+				_ = state.records_arrived.notified() => {
+					// Let a burst of batches land, then check once.
+					tokio::time::sleep(RECORDS_SETTLE).await;
+				},
 				_ = stop.changed() => return,
 			}
 		}
