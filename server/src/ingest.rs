@@ -23,7 +23,8 @@ use std::{
 
 type ApiResult<T> = Result<T, ApiError>;
 
-fn hex0x(bytes: &[u8]) -> String {
+/// `0x`-prefixed hex of `bytes`.
+pub(crate) fn hex0x(bytes: &[u8]) -> String {
 	format!("0x{}", hex::encode(bytes))
 }
 
@@ -54,11 +55,9 @@ pub struct SubmitResult {
 impl SubmitResult {
 	/// The answer for a stored record.
 	pub fn of(s: &Submitted) -> Self {
-		let (outcome, error, message) = match &s.outcome {
-			Outcome::Stored => ("stored", None, None),
-			Outcome::AlreadyStored => ("already_stored", None, None),
+		let (error, message) = match &s.outcome {
+			Outcome::Stored | Outcome::AlreadyStored => (None, None),
 			Outcome::Conflict(stored) => (
-				"conflict",
 				Some("conflict".to_string()),
 				Some(format!(
 					"you signed another claim for item {} of this channel before (digest {:?}, \
@@ -68,7 +67,7 @@ impl SubmitResult {
 			),
 		};
 		SubmitResult {
-			outcome: outcome.into(),
+			outcome: s.outcome.word().into(),
 			other_claims: s.other_claims,
 			disputed: s.disputed,
 			error,
@@ -244,10 +243,9 @@ async fn keep_inline(
 	let mut new_positions = Vec::new();
 	let mut proven = Vec::new();
 	// Hash what is stored already; store the rest (put_many hashes it).
-	let mut stored_already = Vec::with_capacity(items.len());
-	for (_, digest, _) in &items {
-		stored_already.push(state.store.blob(digest).await?.is_some());
-	}
+	let digests: Vec<Hash> = items.iter().map(|(_, d, _)| *d).collect();
+	let stored = state.store.blobs_stored(&digests).await?;
+	let stored_already: Vec<bool> = digests.iter().map(|d| stored.contains(d)).collect();
 	let (items, checks) = crate::cpu(move || {
 		let checks: Vec<Option<bool>> = items
 			.par_iter()
@@ -399,7 +397,7 @@ async fn submit_records(
 		state.records_arrived.notify_one();
 		for (i, submitted) in stored_at.into_iter().zip(outcomes) {
 			if let Some(record) = records.get(i) {
-				count(state, record, &SubmitResult::of(&submitted).outcome);
+				count(state, record, submitted.outcome.word());
 			}
 			results[i] = Some(Ok(submitted));
 		}
@@ -497,38 +495,28 @@ impl Uploads {
 	/// A place for an upload signed by `party`, or at once the error to answer.
 	pub fn start(&self, state: &AppState, party: [u8; 32]) -> ApiResult<UploadPermit> {
 		let inner = &self.inner;
-		{
-			let mut m = inner
-				.per_party
-				.lock()
-				.map_err(|_| ApiError::Internal("upload table poisoned".into()))?;
-			let n = m.entry(party).or_insert(0);
-			if *n >= inner.max_per_party {
-				state.metrics.uploads_refused.with_label_values(&["party_busy"]).inc();
-				return Err(ApiError::TooManyUploads(format!(
-					"{} has {} uploads in progress, the most one party may have; wait for one to \
-					 finish",
-					hex0x(&party),
-					inner.max_per_party
-				)));
-			}
-			*n += 1;
+		let mut m = inner
+			.per_party
+			.lock()
+			.map_err(|_| ApiError::Internal("upload table poisoned".into()))?;
+		if m.get(&party).copied().unwrap_or(0) >= inner.max_per_party {
+			state.metrics.uploads_refused.with_label_values(&["party_busy"]).inc();
+			return Err(ApiError::TooManyUploads(format!(
+				"{} has {} uploads in progress, the most one party may have; wait for one to \
+				 finish",
+				hex0x(&party),
+				inner.max_per_party
+			)));
 		}
-		let total = match inner.total.clone().try_acquire_owned() {
-			Ok(p) => p,
-			Err(_) => {
-				if let Ok(mut m) = inner.per_party.lock() {
-					if let Some(n) = m.get_mut(&party) {
-						*n = n.saturating_sub(1);
-					}
-				}
-				state.metrics.uploads_refused.with_label_values(&["busy"]).inc();
-				return Err(ApiError::Busy(format!(
-					"the server has {} uploads in progress, its limit; retry in a few seconds",
-					inner.max_total
-				)));
-			},
+		let Ok(total) = inner.total.clone().try_acquire_owned() else {
+			state.metrics.uploads_refused.with_label_values(&["busy"]).inc();
+			return Err(ApiError::Busy(format!(
+				"the server has {} uploads in progress, its limit; retry in a few seconds",
+				inner.max_total
+			)));
 		};
+		// Counted only once both places are taken; the permit's drop gives both back.
+		*m.entry(party).or_insert(0) += 1;
 		Ok(UploadPermit { _total: total, party, inner: inner.clone() })
 	}
 }

@@ -140,6 +140,17 @@ pub enum Outcome {
 	Conflict(ItemClaim),
 }
 
+impl Outcome {
+	/// `stored`, `already_stored` or `conflict` (the API's word for it).
+	pub fn word(&self) -> &'static str {
+		match self {
+			Outcome::Stored => "stored",
+			Outcome::AlreadyStored => "already_stored",
+			Outcome::Conflict(_) => "conflict",
+		}
+	}
+}
+
 /// The answer for one stored record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Submitted {
@@ -641,17 +652,7 @@ impl Store {
 
 	/// Remember that the requester of `channel` proved it holds the bytes of `digest`.
 	pub async fn put_possession(&self, channel: &ChannelId, digest: &Hash) -> Result<()> {
-		let _w = self.write_guard().await;
-		sqlx::query(
-			"INSERT INTO possession (channel_id, digest, proven_at) VALUES ($1, $2, $3) \
-			 ON CONFLICT (channel_id, digest) DO NOTHING",
-		)
-		.bind(channel.0.to_vec())
-		.bind(digest.0.to_vec())
-		.bind(now_ms())
-		.execute(&self.pool)
-		.await?;
-		Ok(())
+		self.put_possessions(&[(*channel, *digest)]).await
 	}
 
 	/// Remember possession of many `(channel, digest)` in one transaction.
@@ -919,6 +920,23 @@ impl Store {
 			.execute(&self.pool)
 			.await?;
 		Ok(())
+	}
+
+	/// Which of `digests` are stored blobs (one query per thousand).
+	pub async fn blobs_stored(&self, digests: &[Hash]) -> Result<HashSet<Hash>> {
+		let mut found = HashSet::new();
+		for chunk in digests.chunks(1000) {
+			let params: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
+			let sql = format!("SELECT digest FROM blobs WHERE digest IN ({})", params.join(","));
+			let mut q = sqlx::query(&sql);
+			for d in chunk {
+				q = q.bind(d.0.to_vec());
+			}
+			for row in q.fetch_all(&self.pool).await? {
+				found.insert(hash_of(row.try_get("digest")?, "blobs.digest")?);
+			}
+		}
+		Ok(found)
 	}
 
 	/// Size of blob `digest`, if stored.

@@ -174,6 +174,4 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiRe
 		.map_err(|e| ApiError::BadRequest(format!("invalid {what} JSON: {e}")))
 }
 
-fn hex0x(bytes: &[u8]) -> String {
-	format!("0x{}", hex::encode(bytes))
-}
+use crate::ingest::hex0x;
