@@ -8,6 +8,7 @@
 //! - [`signing`]: domain-separated signing payloads over `MultiSignature`.
 //! - [`merkle`]: RFC 6962 / RFC 9162 Merkle tree hashing with SHA-256: roots, inclusion and
 //!   consistency proofs, and an incremental builder with O(log n) memory.
+//! - [`proof`]: the proof bundle of one attested item and its check.
 //! - [`digest`] (std): streaming SHA-256 content digests of files of any size.
 //!
 //! Everything here is `no_std` (with `alloc`) so the runtime can use it; the `std` feature adds
@@ -24,10 +25,12 @@ pub mod channel;
 #[cfg(feature = "std")]
 pub mod digest;
 pub mod merkle;
+pub mod proof;
 pub mod signing;
 
 pub use channel::*;
 pub use merkle::{ConsistencyProof, InclusionProof, MerkleBuilder, MerkleError};
+pub use proof::{AttestationProof, ProofError, ProvenItem};
 pub use signing::{Signable, SigningError};
 
 /// A 32-byte hash: SHA-256 content digests, Merkle roots, payment hashes, channel ids.

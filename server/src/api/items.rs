@@ -9,7 +9,7 @@ use crate::{
 };
 use attest_primitives::{
 	channel::{ChannelId, FirstRecord, SecondRecord, Seq},
-	Anchor, Hash, InclusionProof,
+	Anchor, AttestationProof, Hash,
 };
 use axum::{
 	extract::{Path, State},
@@ -17,7 +17,7 @@ use axum::{
 	response::{IntoResponse, Response},
 	Json,
 };
-use codec::{Decode, Encode};
+use codec::Encode;
 use serde::{Deserialize, Serialize};
 
 /// Where a slot claiming a digest stands.
@@ -170,23 +170,6 @@ pub(super) async fn item_status(
 		claims,
 		next_offset: full.then_some(offset.saturating_add(limit)),
 	}))
-}
-
-/// A complete proof of one item (SCALE: the fields in this order).
-#[derive(Serialize, Deserialize, Encode, Decode, Debug, Clone, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct AttestationProof {
-	/// The anchor on chain (checked against finalized storage).
-	pub anchor: Anchor,
-	/// Inclusion of the item's digest under `anchor.log.root`: `PATH(seq, D[anchor.log.size])`,
-	/// the leaf index is the item's `seq`.
-	pub proof: InclusionProof,
-	/// The verifier's signed record of the item, if the server has one claiming this digest
-	/// (both parties signed the anchored log; the records add who and when).
-	pub first_record: Option<FirstRecord>,
-	/// The requester's signed record, data as a blob reference, if the server has one
-	/// claiming this digest.
-	pub second_record: Option<SecondRecord>,
 }
 
 /// The JSON answer of the proof endpoint: the proof plus its SCALE bytes.

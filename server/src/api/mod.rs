@@ -12,8 +12,9 @@ mod service;
 pub use openapi::ext;
 
 pub use anchors::AnchorAccepted;
+pub use attest_primitives::AttestationProof;
 pub use blobs::{BlobStored, SignedQuery};
-pub use items::{AttestationProof, ClaimStatus, ItemStatus, ProofResponse};
+pub use items::{ClaimStatus, ItemStatus, ProofResponse};
 pub use records::{Batch, BatchResult, RECORD_HEADER};
 pub use service::{Info, INDEX_HTML};
 

@@ -1,0 +1,740 @@
+//! `attest`: attest files on an Attest chain, run a verifier, manage channels, verify files.
+
+use anyhow::{anyhow, bail, Context};
+use attest_client::{
+	chain::{parse_account, runtime, Chain, Key, UNIT},
+	ops,
+	requester::{ItemReport, Requester, Settings},
+	server_api::Server,
+	store::Store,
+	verifier,
+};
+use attest_primitives::{channel::Balance, AttestationProof, Hash};
+use clap::{Args, Parser, Subcommand};
+use codec::{Decode, Encode};
+use std::path::PathBuf;
+
+/// Attest ownership of files on an Attest chain: a requester pays a verifier through a
+/// payment channel, both sign a record of every item, and the chain anchors a Merkle root.
+#[derive(Parser)]
+#[command(name = "attest", version, propagate_version = true)]
+struct Cli {
+	#[command(flatten)]
+	common: Common,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+	/// Node JSON-RPC URL.
+	#[arg(long, global = true, env = "ATTEST_NODE", default_value = "ws://127.0.0.1:9944")]
+	node: String,
+	/// Attestation server URL.
+	#[arg(long, global = true, env = "ATTEST_SERVER", default_value = "http://127.0.0.1:8080")]
+	server: String,
+	/// Secret URI of this party's key: a dev name (//Alice), a mnemonic, a 0x seed, or
+	/// file:PATH. Read from ATTEST_SURI when not given; never printed.
+	#[arg(long, global = true)]
+	suri: Option<String>,
+	/// This agent's state database (SQLite).
+	#[arg(long, global = true, env = "ATTEST_DB", default_value = "attest.db")]
+	db: PathBuf,
+	/// Print JSON instead of text.
+	#[arg(long, global = true)]
+	json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Attest files and directories (re-running resumes and skips what is attested).
+	Submit(SubmitArgs),
+	/// Verifier commands.
+	#[command(subcommand)]
+	Verifier(VerifierCmd),
+	/// Payment channel commands.
+	#[command(subcommand)]
+	Channel(ChannelCmd),
+	/// Watchtower: follow the chain for this agent's channels (challenge stale closes,
+	/// settle, claim and refund HTLCs).
+	Watch {
+		/// Seconds between rounds.
+		#[arg(long, default_value_t = 3)]
+		every: u64,
+		/// One round, then exit.
+		#[arg(long)]
+		once: bool,
+	},
+	/// Check that a file is attested: digest, records, inclusion proof, anchor in finalized
+	/// chain storage. Exit status 1 when it is not.
+	Verify {
+		/// The file.
+		file: PathBuf,
+	},
+	/// Proof bundles.
+	#[command(subcommand)]
+	Proof(ProofCmd),
+}
+
+#[derive(Args)]
+struct SubmitArgs {
+	/// Files and directories.
+	#[arg(required = true)]
+	paths: Vec<PathBuf>,
+	/// Channel (default: the only open channel in the database).
+	#[arg(long)]
+	channel: Option<String>,
+	/// Most items per batch (one bill and one state each).
+	#[arg(long, default_value_t = 1000)]
+	batch: usize,
+	/// Most MiB per batch.
+	#[arg(long, default_value_t = 64)]
+	batch_mib: u64,
+	/// Checkpoint on chain after every N items (0: never).
+	#[arg(long, default_value_t = 0)]
+	checkpoint_every: u64,
+	/// Exit at the first refused item instead of reporting it and going on.
+	#[arg(long)]
+	strict: bool,
+}
+
+#[derive(Subcommand)]
+enum VerifierCmd {
+	/// Register this key as a verifier on chain.
+	Register {
+		/// Public URL of the verifier service.
+		#[arg(long)]
+		endpoint: String,
+		/// Price per item, in plancks (10^-12 ATT).
+		#[arg(long)]
+		price: Balance,
+		/// Shortest challenge period accepted for channels, blocks.
+		#[arg(long, default_value_t = 10)]
+		min_challenge_period: u32,
+	},
+	/// Change the registered endpoint, price or minimum challenge period.
+	Update {
+		/// New endpoint.
+		#[arg(long)]
+		endpoint: Option<String>,
+		/// New price.
+		#[arg(long)]
+		price: Option<Balance>,
+		/// New minimum challenge period.
+		#[arg(long)]
+		min_challenge_period: Option<u32>,
+	},
+	/// Run the verifier service (and its watchtower).
+	Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+	/// Address to listen on.
+	#[arg(long, default_value = "127.0.0.1:8090")]
+	listen: String,
+	/// Largest item accepted, bytes.
+	#[arg(long, default_value_t = 1 << 30)]
+	max_item_bytes: u64,
+	/// Most items per batch.
+	#[arg(long, default_value_t = 10_000)]
+	max_batch: u32,
+	/// Accepted content types by magic bytes (png, jpeg, gif, pdf, mp4, webm, zip, text,
+	/// binary), comma separated; default: any.
+	#[arg(long, value_delimiter = ',')]
+	types: Vec<String>,
+	/// Accept digests the attestation server shows under another requester.
+	#[arg(long)]
+	allow_claimed: bool,
+	/// Policy command: digests on stdin, ATTEST_REQUESTER set; exit 0 accepts.
+	#[arg(long)]
+	policy_command: Option<String>,
+	/// Blocks from a bill to its expiry.
+	#[arg(long, default_value_t = 600)]
+	bill_expiry: u32,
+	/// Seconds between watchtower rounds (0: no watchtower).
+	#[arg(long, default_value_t = 3)]
+	watch_every: u64,
+}
+
+#[derive(Subcommand)]
+enum ChannelCmd {
+	/// Open a channel to a verifier.
+	Open {
+		/// Verifier account (SS58 or 0x hex).
+		#[arg(long)]
+		verifier: String,
+		/// Deposit, in ATT (decimals allowed) or plancks with a `p` suffix.
+		#[arg(long)]
+		deposit: String,
+		/// Challenge period, blocks.
+		#[arg(long, default_value_t = 20)]
+		challenge_period: u32,
+	},
+	/// Add funds to a channel.
+	Fund {
+		/// Channel id.
+		channel: String,
+		/// Amount, ATT or plancks with `p`.
+		amount: String,
+	},
+	/// Show a channel: newest state both signed, and what the chain holds.
+	Status {
+		/// Channel id (default: all in the database).
+		channel: Option<String>,
+	},
+	/// Anchor the newest state both signed on chain.
+	Checkpoint {
+		/// Channel id.
+		channel: Option<String>,
+	},
+	/// Close: agree the final state with the verifier and close cooperatively, or alone.
+	Close {
+		/// Channel id.
+		channel: Option<String>,
+		/// Close alone with the newest state both signed (starts the challenge period).
+		#[arg(long)]
+		unilateral: bool,
+	},
+	/// Settle after the challenge period.
+	Settle {
+		/// Channel id.
+		channel: Option<String>,
+	},
+	/// Claim a settled channel's HTLC with its bill key (verifier).
+	Claim {
+		/// Channel id.
+		channel: Option<String>,
+	},
+	/// Refund a settled channel's expired HTLCs (requester).
+	Refund {
+		/// Channel id.
+		channel: Option<String>,
+	},
+}
+
+#[derive(Subcommand)]
+enum ProofCmd {
+	/// Write a file's self-contained proof.
+	Export {
+		/// The file.
+		file: PathBuf,
+		/// Output.
+		#[arg(short, long)]
+		output: PathBuf,
+	},
+	/// Check a proof: against a node (--node), or offline against a block hash and anchored
+	/// root given here.
+	Check {
+		/// The proof file.
+		proof: PathBuf,
+		/// The attested file (else the digest in the proof's records is checked).
+		#[arg(long)]
+		file: Option<PathBuf>,
+		/// Offline: the anchor's block hash you trust.
+		#[arg(long, requires = "root")]
+		block_hash: Option<String>,
+		/// Offline: the anchored log root you trust.
+		#[arg(long, requires = "block_hash")]
+		root: Option<String>,
+	},
+}
+
+/// A proof file.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProofFile {
+	/// Genesis hash of the chain.
+	genesis: Hash,
+	/// Hash of the anchor's block.
+	block_hash: Hash,
+	/// Time of that block, unix ms.
+	block_time: u64,
+	/// The proof as JSON.
+	proof: AttestationProof,
+	/// Its SCALE bytes, hex (what is checked).
+	scale: String,
+}
+
+fn parse_hash(s: &str) -> anyhow::Result<Hash> {
+	let b = hex::decode(s.trim_start_matches("0x")).with_context(|| format!("{s} is not hex"))?;
+	Ok(Hash(<[u8; 32]>::try_from(b.as_slice()).map_err(|_| anyhow!("{s} is not 32 bytes"))?))
+}
+
+fn parse_amount(s: &str) -> anyhow::Result<Balance> {
+	if let Some(p) = s.strip_suffix('p') {
+		return p.parse().with_context(|| format!("{s}: not a number of plancks"));
+	}
+	let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+	if frac.len() > 12 {
+		bail!("{s}: at most 12 decimals");
+	}
+	let int: Balance = int.parse().with_context(|| format!("{s}: not an amount"))?;
+	let frac: Balance = if frac.is_empty() { 0 } else { format!("{frac:0<12}").parse()? };
+	Ok(int * UNIT + frac)
+}
+
+fn fmt_att(b: Balance) -> String {
+	format!("{}.{:012} ATT", b / UNIT, b % UNIT)
+}
+
+struct Ctx {
+	common: Common,
+}
+
+impl Ctx {
+	fn key(&self) -> anyhow::Result<Key> {
+		Ok(Key::from_arg_or_env(self.common.suri.as_deref(), "ATTEST_SURI")?)
+	}
+	async fn chain(&self) -> anyhow::Result<Chain> {
+		Ok(Chain::connect(&self.common.node).await?)
+	}
+	async fn store(&self) -> anyhow::Result<Store> {
+		Store::open(&self.common.db)
+			.await
+			.with_context(|| format!("opening {}", self.common.db.display()))
+	}
+	async fn channel_id(&self, store: &Store, given: Option<&str>) -> anyhow::Result<Hash> {
+		if let Some(c) = given {
+			return parse_hash(c);
+		}
+		let open: Vec<_> = store.channels().await?.into_iter().filter(|c| !c.closed).collect();
+		match open.as_slice() {
+			[one] => Ok(one.id),
+			[] => bail!(
+				"no open channel in {}: open one with `attest channel open`",
+				self.common.db.display()
+			),
+			_ => bail!("{} open channels in {}: name one", open.len(), self.common.db.display()),
+		}
+	}
+}
+
+#[tokio::main]
+async fn main() {
+	let cli = Cli::parse();
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_env("ATTEST_LOG")
+				.unwrap_or_else(|_| "warn".into()),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	let code = match run(cli).await {
+		Ok(code) => code,
+		Err(e) => {
+			eprintln!("error: {e:#}");
+			2
+		},
+	};
+	std::process::exit(code);
+}
+
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+	let ctx = Ctx { common: cli.common };
+	let json = ctx.common.json;
+	match cli.command {
+		Command::Submit(a) => submit(&ctx, a).await,
+		Command::Verifier(VerifierCmd::Register { endpoint, price, min_challenge_period }) => {
+			let (key, chain) = (ctx.key()?, ctx.chain().await?);
+			let call = runtime::transactions().attestation().register_verifier(
+				endpoint.into_bytes(),
+				price,
+				min_challenge_period,
+			);
+			let inc = chain.submit(&key, &call).await?;
+			println!("registered verifier {} in block {}", key.address(), inc.block);
+			Ok(0)
+		},
+		Command::Verifier(VerifierCmd::Update { endpoint, price, min_challenge_period }) => {
+			let (key, chain) = (ctx.key()?, ctx.chain().await?);
+			let call = runtime::transactions().attestation().update_verifier(
+				endpoint.map(String::into_bytes),
+				price,
+				min_challenge_period,
+			);
+			let inc = chain.submit(&key, &call).await?;
+			println!("updated verifier {} in block {}", key.address(), inc.block);
+			Ok(0)
+		},
+		Command::Verifier(VerifierCmd::Serve(a)) => serve(&ctx, a).await,
+		Command::Channel(c) => channel(&ctx, c, json).await,
+		Command::Watch { every, once } => {
+			let (key, chain, store) = (ctx.key()?, ctx.chain().await?, ctx.store().await?);
+			loop {
+				let r = ops::watch_round(&chain, &key, &store, 30).await?;
+				if json {
+					println!("{}", serde_json::to_string(&r)?);
+				} else if !(r.challenged.is_empty()
+					&& r.settled.is_empty()
+					&& r.claimed.is_empty()
+					&& r.refunded.is_empty()
+					&& r.revealed.is_empty())
+				{
+					println!("{r:?}");
+				}
+				if once {
+					return Ok(0);
+				}
+				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
+			}
+		},
+		Command::Verify { file } => verify(&ctx, &file, json).await,
+		Command::Proof(ProofCmd::Export { file, output }) => {
+			let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
+			let (digest, _) = attest_primitives::digest::sha256_file(&file)
+				.with_context(|| file.display().to_string())?;
+			let (genesis, proof) = server.proof(&digest, None).await?;
+			proof.verify(&genesis, &digest)?;
+			let block_hash = chain
+				.block_hash(proof.anchor.block)
+				.await?
+				.ok_or_else(|| anyhow!("block {} not found", proof.anchor.block))?;
+			let block_time = chain.block_time(block_hash).await?;
+			let f = ProofFile {
+				genesis,
+				block_hash,
+				block_time,
+				scale: format!("0x{}", hex::encode(proof.encode())),
+				proof,
+			};
+			std::fs::write(&output, serde_json::to_vec_pretty(&f)?)?;
+			println!("wrote {}", output.display());
+			Ok(0)
+		},
+		Command::Proof(ProofCmd::Check { proof, file, block_hash, root }) => {
+			proof_check(&ctx, &proof, file.as_deref(), block_hash, root).await
+		},
+	}
+}
+
+async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
+	let (key, chain, store) = (ctx.key()?, ctx.chain().await?, ctx.store().await?);
+	let id = ctx.channel_id(&store, a.channel.as_deref()).await?;
+	let settings = Settings {
+		batch_items: a.batch,
+		batch_bytes: a.batch_mib << 20,
+		checkpoint_every: a.checkpoint_every,
+		..Default::default()
+	};
+	let req =
+		Requester::new(key, chain, store, Server::new(&ctx.common.server), id, settings).await?;
+	let json = ctx.common.json;
+	let bar = if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+		indicatif::ProgressBar::hidden()
+	} else {
+		let b = indicatif::ProgressBar::new_spinner();
+		b.set_style(
+			indicatif::ProgressStyle::with_template(
+				"{spinner} {pos} items attested, {msg} [{elapsed}] {per_sec}",
+			)
+			.unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+		);
+		b
+	};
+	let bytes = std::sync::atomic::AtomicU64::new(0);
+	let counts = std::sync::Mutex::new((0u64, 0u64));
+	let started = std::time::Instant::now();
+	let report = |r: ItemReport| {
+		if let Ok(mut c) = counts.lock() {
+			if r.state == "skipped" {
+				c.1 += 1
+			} else {
+				c.0 += 1
+			}
+		}
+		let b = bytes.fetch_add(r.size, std::sync::atomic::Ordering::Relaxed) + r.size;
+		if json {
+			println!("{}", serde_json::to_string(&r).unwrap_or_default());
+		}
+		bar.inc(1);
+		let secs = started.elapsed().as_secs_f64().max(1e-3);
+		bar.set_message(format!("{:.1} MB/s", b as f64 / secs / 1e6));
+	};
+	let result = req.submit(&a.paths, &report).await;
+	bar.finish_and_clear();
+	let _ = a.strict;
+	result?;
+	let (attested, skipped) = counts.lock().map(|c| *c).unwrap_or_default();
+	if !json {
+		let secs = started.elapsed().as_secs_f64();
+		println!(
+			"{attested} items attested, {skipped} already attested, in channel {id:?} ({secs:.1} s, {:.0} items/s)",
+			attested as f64 / secs.max(1e-3)
+		);
+	}
+	Ok(0)
+}
+
+async fn serve(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<i32> {
+	let (key, chain, store) = (ctx.key()?, ctx.chain().await?, ctx.store().await?);
+	let cfg = verifier::Config {
+		key: key.clone(),
+		chain: chain.clone(),
+		store: store.clone(),
+		server: Server::new(&ctx.common.server),
+		policy: verifier::Policy {
+			max_item_bytes: a.max_item_bytes,
+			max_batch_items: a.max_batch,
+			types: a.types,
+			refuse_claimed: !a.allow_claimed,
+			command: a.policy_command,
+		},
+		bill_expiry_blocks: a.bill_expiry,
+	};
+	let service = verifier::Service::new(cfg).await?;
+	let listener = tokio::net::TcpListener::bind(&a.listen)
+		.await
+		.with_context(|| format!("listening on {}", a.listen))?;
+	eprintln!("verifier {} serving on http://{}", key.address(), listener.local_addr()?);
+	if a.watch_every > 0 {
+		let every = a.watch_every;
+		tokio::spawn(async move {
+			loop {
+				if let Err(e) = ops::watch_round(&chain, &key, &store, 30).await {
+					tracing::warn!("watchtower: {e:#}");
+				}
+				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
+			}
+		});
+	}
+	let shutdown = async {
+		let _ = tokio::signal::ctrl_c().await;
+	};
+	verifier::serve(service, listener, shutdown).await?;
+	Ok(0)
+}
+
+async fn channel(ctx: &Ctx, c: ChannelCmd, json: bool) -> anyhow::Result<i32> {
+	let (key, chain, store) = (ctx.key()?, ctx.chain().await?, ctx.store().await?);
+	match c {
+		ChannelCmd::Open { verifier, deposit, challenge_period } => {
+			let v = parse_account(&verifier)
+				.ok_or_else(|| anyhow!("{verifier} is not an SS58 address or 0x public key"))?;
+			let id = ops::open(&chain, &key, &store, v, parse_amount(&deposit)?, challenge_period)
+				.await?;
+			if json {
+				println!("{}", serde_json::json!({ "channel": id }));
+			} else {
+				println!("opened channel {id:?}");
+			}
+		},
+		ChannelCmd::Fund { channel, amount } => {
+			let id = parse_hash(&channel)?;
+			let inc = chain
+				.submit(
+					&key,
+					&runtime::transactions().attestation().fund_channel(id, parse_amount(&amount)?),
+				)
+				.await?;
+			println!("funded channel {id:?} in block {}", inc.block);
+		},
+		ChannelCmd::Status { channel } => {
+			let rows = match channel {
+				Some(c) => vec![store.channel(&parse_hash(&c)?).await?],
+				None => store.channels().await?,
+			};
+			for row in rows {
+				let on_chain = chain.channel(&row.id).await?;
+				let chain_state = on_chain.as_ref().map(|c| match c.status {
+					attest_client::chain::ChannelStatus::Open => {
+						format!("open, anchored {} items", c.anchored.0.size)
+					},
+					attest_client::chain::ChannelStatus::Closing {
+						deadline, closed_nonce, ..
+					} => format!("closing with state {closed_nonce} until block {deadline}"),
+				});
+				let s = &row.state;
+				if json {
+					println!(
+						"{}",
+						serde_json::json!({
+							"channel": row.id, "role": format!("{:?}", row.role).to_lowercase(), "nonce": s.nonce,
+							"requesterBalance": s.requester_balance.to_string(), "verifierBalance": s.verifier_balance.to_string(),
+							"pendingHtlcs": s.htlcs.len(), "items": s.log.size, "final": s.is_final,
+							"chain": chain_state.clone().unwrap_or_else(|| "settled or unknown".into()),
+						})
+					);
+				} else {
+					println!(
+						"channel {:?} ({:?})\n  state {}{}: requester {}, verifier {}, {} HTLCs pending, {} items (root {:?})\n  chain: {}",
+						row.id, row.role, s.nonce, if s.is_final { " (final)" } else { "" },
+						fmt_att(s.requester_balance), fmt_att(s.verifier_balance), s.htlcs.len(), s.log.size, s.log.root,
+						chain_state.unwrap_or_else(|| "settled or unknown".into())
+					);
+				}
+			}
+		},
+		ChannelCmd::Checkpoint { channel } => {
+			let id = ctx.channel_id(&store, channel.as_deref()).await?;
+			match ops::checkpoint(&chain, &key, &store, &id).await? {
+				Some(b) => println!("checkpointed channel {id:?} in block {b}"),
+				None => println!("nothing new to anchor in channel {id:?}"),
+			}
+		},
+		ChannelCmd::Close { channel, unilateral } => {
+			let id = ctx.channel_id(&store, channel.as_deref()).await?;
+			if unilateral {
+				let b = ops::close_unilateral(&chain, &key, &store, &id).await?;
+				println!("started closing channel {id:?} in block {b}; settle after the challenge period (attest channel settle)");
+			} else {
+				let req = Requester::new(
+					key.clone(),
+					chain.clone(),
+					store.clone(),
+					Server::new(&ctx.common.server),
+					id,
+					Settings::default(),
+				)
+				.await?;
+				req.resolve().await?;
+				req.finalize().await?;
+				let b = ops::close_cooperative(&chain, &key, &store, &id).await?;
+				let s = store.channel(&id).await?.state;
+				println!(
+					"closed channel {id:?} in block {b}: requester {}, verifier {}",
+					fmt_att(s.requester_balance),
+					fmt_att(s.verifier_balance)
+				);
+			}
+		},
+		ChannelCmd::Settle { channel } => {
+			let id = ctx.channel_id(&store, channel.as_deref()).await?;
+			let b = ops::settle(&chain, &key, &store, &id).await?;
+			println!("settled channel {id:?} in block {b}");
+		},
+		ChannelCmd::Claim { channel } | ChannelCmd::Refund { channel } => {
+			let _ = ctx.channel_id(&store, channel.as_deref()).await?;
+			let r = ops::watch_round(&chain, &key, &store, 0).await?;
+			println!("claimed {} HTLCs, refunded {}", r.claimed.len(), r.refunded.len());
+		},
+	}
+	Ok(0)
+}
+
+async fn verify(ctx: &Ctx, file: &std::path::Path, json: bool) -> anyhow::Result<i32> {
+	let (digest, size) =
+		attest_primitives::digest::sha256_file(file).with_context(|| file.display().to_string())?;
+	let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
+	let fail = |why: String| {
+		if json {
+			println!(
+				"{}",
+				serde_json::json!({ "file": file.display().to_string(), "digest": digest, "attested": false, "error": why })
+			);
+		} else {
+			println!("NOT ATTESTED {} ({digest:?}): {why}", file.display());
+		}
+		Ok(1)
+	};
+	let (genesis, proof) = match server.proof(&digest, None).await {
+		Ok(p) => p,
+		Err(e) => return fail(e.to_string()),
+	};
+	if genesis != chain.genesis() {
+		return fail(format!(
+			"the server's proof is for chain {genesis:?}, the node's is {:?}",
+			chain.genesis()
+		));
+	}
+	let item = match proof.verify(&genesis, &digest) {
+		Ok(i) => i,
+		Err(e) => return fail(e.to_string()),
+	};
+	let on_chain = chain.finalized_anchor(&proof.anchor.channel_id, proof.anchor.index).await?;
+	if let Err(e) = proof.check_anchor(on_chain.as_ref().map(|(a, _)| a)) {
+		return fail(e.to_string());
+	}
+	let block_hash = chain.block_hash(proof.anchor.block).await?.unwrap_or_default();
+	let time = chain.block_time(block_hash).await.unwrap_or(0);
+	let who = |a: &Option<sp_runtime::AccountId32>| {
+		a.as_ref()
+			.map(sp_core::crypto::Ss58Codec::to_ss58check)
+			.unwrap_or_else(|| "-".into())
+	};
+	if json {
+		println!(
+			"{}",
+			serde_json::json!({
+				"file": file.display().to_string(), "digest": digest, "size": size, "attested": true,
+				"requester": who(&item.requester), "verifier": who(&item.verifier),
+				"channel": proof.anchor.channel_id, "seq": item.seq, "anchorIndex": proof.anchor.index,
+				"block": proof.anchor.block, "blockHash": block_hash, "blockTimeMs": time,
+			})
+		);
+	} else {
+		println!("ATTESTED {} ({size} bytes)\n  digest    {digest:?}\n  requester {}\n  verifier  {}\n  channel   {:?} seq {}\n  anchored  in block {} ({block_hash:?}) at unix ms {time}, anchor {} of the channel, root {:?}",
+			file.display(), who(&item.requester), who(&item.verifier), proof.anchor.channel_id, item.seq, proof.anchor.block, proof.anchor.index, proof.anchor.log.root);
+	}
+	Ok(0)
+}
+
+async fn proof_check(
+	ctx: &Ctx,
+	path: &std::path::Path,
+	file: Option<&std::path::Path>,
+	block_hash: Option<String>,
+	root: Option<String>,
+) -> anyhow::Result<i32> {
+	let f: ProofFile =
+		serde_json::from_slice(&std::fs::read(path).with_context(|| path.display().to_string())?)
+			.with_context(|| format!("{} is not a proof file", path.display()))?;
+	let bytes = hex::decode(f.scale.trim_start_matches("0x"))
+		.context("the proof's scale field is not hex")?;
+	let proof = AttestationProof::decode(&mut &bytes[..])
+		.map_err(|_| anyhow!("the proof's SCALE bytes do not decode"))?;
+	let digest = match file {
+		Some(p) => {
+			attest_primitives::digest::sha256_file(p)
+				.with_context(|| p.display().to_string())?
+				.0
+		},
+		None => proof
+			.first_record
+			.as_ref()
+			.map(|r| r.claim.digest)
+			.or(proof.second_record.as_ref().map(|r| r.claim.digest))
+			.ok_or_else(|| anyhow!("the proof has no record naming the digest: pass --file"))?,
+	};
+	let item = match proof.verify(&f.genesis, &digest) {
+		Ok(i) => i,
+		Err(e) => {
+			println!("INVALID: {e}");
+			return Ok(1);
+		},
+	};
+	match (block_hash, root) {
+		(Some(b), Some(r)) => {
+			let (b, r) = (parse_hash(&b)?, parse_hash(&r)?);
+			if b != f.block_hash || r != proof.anchor.log.root {
+				println!(
+					"INVALID: the proof's anchor (block {:?}, root {:?}) is not the trusted one",
+					f.block_hash, proof.anchor.log.root
+				);
+				return Ok(1);
+			}
+		},
+		_ => {
+			let chain = ctx.chain().await?;
+			if chain.genesis() != f.genesis {
+				println!(
+					"INVALID: the proof is for chain {:?}, the node's is {:?}",
+					f.genesis,
+					chain.genesis()
+				);
+				return Ok(1);
+			}
+			let on_chain =
+				chain.finalized_anchor(&proof.anchor.channel_id, proof.anchor.index).await?;
+			if let Err(e) = proof.check_anchor(on_chain.as_ref().map(|(a, _)| a)) {
+				println!("INVALID: {e}");
+				return Ok(1);
+			}
+		},
+	}
+	println!(
+		"VALID: {digest:?} is item {} of channel {:?}, anchored in block {}",
+		item.seq, proof.anchor.channel_id, proof.anchor.block
+	);
+	Ok(0)
+}

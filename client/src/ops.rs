@@ -1,0 +1,297 @@
+//! Channel operations on chain (`attest channel ...`) and the watchtower (`attest watch`).
+
+use crate::store::{ChannelRow, Role, Store};
+use anyhow::{anyhow, bail, Context};
+use attest_chain::{runtime, AttestationEvent, Chain, ChannelStatus, Key, Static};
+use attest_primitives::{channel::Balance, Hash, LogHead};
+
+/// Open a channel to `verifier` with `deposit` and `challenge_period`; store it.
+pub async fn open(
+	chain: &Chain,
+	key: &Key,
+	store: &Store,
+	verifier: [u8; 32],
+	deposit: Balance,
+	challenge_period: u32,
+) -> anyhow::Result<Hash> {
+	let info = chain.verifier(verifier).await?.ok_or_else(|| {
+		anyhow!("{} is not a registered verifier", attest_chain::account(verifier))
+	})?;
+	let endpoint = String::from_utf8(info.endpoint.0.clone())
+		.context("the verifier's endpoint is not UTF-8")?;
+	let call = runtime::transactions().attestation().open_channel(
+		attest_chain::account(verifier),
+		deposit,
+		challenge_period,
+	);
+	let inc = chain.submit(key, &call).await?;
+	let id = inc
+		.events
+		.iter()
+		.find_map(|e| match e {
+			AttestationEvent::ChannelOpened { channel_id, .. } => Some(*channel_id),
+			_ => None,
+		})
+		.ok_or_else(|| anyhow!("open_channel emitted no ChannelOpened event"))?;
+	let c = chain
+		.channel(&id)
+		.await?
+		.ok_or_else(|| anyhow!("channel {id:?} is not on chain"))?;
+	store
+		.add_channel(&ChannelRow {
+			id,
+			role: Role::Requester,
+			requester: key.public(),
+			verifier,
+			endpoint,
+			state: c.state.0,
+			requester_signature: None,
+			verifier_signature: None,
+			pending: None,
+			anchored: 0,
+			closed: false,
+		})
+		.await?;
+	Ok(id)
+}
+
+/// The newest state both signed, with its signatures and the consistency proof from the
+/// chain's anchored log.
+async fn signed(
+	chain: &Chain,
+	store: &Store,
+	id: &Hash,
+) -> anyhow::Result<(ChannelRow, Vec<Hash>, u64)> {
+	let row = store.channel(id).await?;
+	if row.requester_signature.is_none() || row.verifier_signature.is_none() {
+		bail!("channel {id:?} has no state signed by both yet: nothing to put on chain");
+	}
+	let c = chain
+		.channel(id)
+		.await?
+		.ok_or_else(|| anyhow!("channel {id:?} is not open on chain"))?;
+	let anchored = c.anchored.0.size;
+	let log = store.log(id).await?;
+	let proof =
+		LogHead::consistency_path(&log, anchored).map_err(|e| anyhow!("consistency proof: {e}"))?;
+	Ok((row, proof, c.state.0.nonce))
+}
+
+/// Anchor the newest state both signed (`checkpoint`).
+pub async fn checkpoint(
+	chain: &Chain,
+	key: &Key,
+	store: &Store,
+	id: &Hash,
+) -> anyhow::Result<Option<u32>> {
+	let (row, proof, chain_nonce) = signed(chain, store, id).await?;
+	if row.state.nonce <= chain_nonce || row.state.log.size <= row.anchored {
+		return Ok(None);
+	}
+	let (Some(rs), Some(vs)) = (row.requester_signature.clone(), row.verifier_signature.clone())
+	else {
+		unreachable_sigs()?
+	};
+	let call = runtime::transactions().attestation().checkpoint(
+		*id,
+		Static(row.state.clone()),
+		Static(rs),
+		Static(vs),
+		runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof),
+	);
+	let inc = chain.submit(key, &call).await?;
+	store.set_anchored(id, row.state.log.size, false).await?;
+	Ok(Some(inc.block))
+}
+
+fn unreachable_sigs<T>() -> anyhow::Result<T> {
+	bail!("the newest state lacks a signature")
+}
+
+/// Close cooperatively with the final state both signed.
+pub async fn close_cooperative(
+	chain: &Chain,
+	key: &Key,
+	store: &Store,
+	id: &Hash,
+) -> anyhow::Result<u32> {
+	let (row, proof, _) = signed(chain, store, id).await?;
+	if !row.state.is_final {
+		bail!("the newest state is not final: agree the final state first (attest channel close does)");
+	}
+	let (Some(rs), Some(vs)) = (row.requester_signature.clone(), row.verifier_signature.clone())
+	else {
+		unreachable_sigs()?
+	};
+	let call = runtime::transactions().attestation().close_cooperative(
+		*id,
+		Static(row.state.clone()),
+		Static(rs),
+		Static(vs),
+		runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof),
+	);
+	let inc = chain.submit(key, &call).await?;
+	store.set_anchored(id, row.state.log.size, true).await?;
+	Ok(inc.block)
+}
+
+/// Start closing alone with the newest state both signed (or the opening state).
+pub async fn close_unilateral(
+	chain: &Chain,
+	key: &Key,
+	store: &Store,
+	id: &Hash,
+) -> anyhow::Result<u32> {
+	let row = store.channel(id).await?;
+	let counter_sig = match row.role {
+		Role::Requester => row.verifier_signature.clone(),
+		Role::Verifier => row.requester_signature.clone(),
+	};
+	let arg = match counter_sig {
+		Some(sig) => {
+			let (_, proof, _) = signed(chain, store, id).await?;
+			Some((
+				Static(row.state.clone()),
+				Static(sig),
+				runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof),
+			))
+		},
+		None => None,
+	};
+	let call = runtime::transactions().attestation().close_unilateral(*id, arg);
+	Ok(chain.submit(key, &call).await?.block)
+}
+
+/// Settle a channel after its challenge period.
+pub async fn settle(chain: &Chain, key: &Key, store: &Store, id: &Hash) -> anyhow::Result<u32> {
+	let inc = chain.submit(key, &runtime::transactions().attestation().settle(*id)).await?;
+	let _ = store.set_anchored(id, 0, true).await;
+	Ok(inc.block)
+}
+
+/// Challenge a close with the newest state both signed.
+pub async fn challenge(chain: &Chain, key: &Key, store: &Store, id: &Hash) -> anyhow::Result<u32> {
+	let (row, proof, _) = signed(chain, store, id).await?;
+	let (Some(rs), Some(vs)) = (row.requester_signature.clone(), row.verifier_signature.clone())
+	else {
+		unreachable_sigs()?
+	};
+	let call = runtime::transactions().attestation().challenge(
+		*id,
+		Static(row.state.clone()),
+		Static(rs),
+		Static(vs),
+		runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof),
+	);
+	Ok(chain.submit(key, &call).await?.block)
+}
+
+/// What one watchtower round did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct WatchRound {
+	/// Closes challenged: channel, the stale nonce, ours.
+	pub challenged: Vec<(Hash, u64, u64)>,
+	/// Channels settled.
+	pub settled: Vec<Hash>,
+	/// HTLCs claimed (verifier) / refunded (requester).
+	pub claimed: Vec<Hash>,
+	/// See `claimed`.
+	pub refunded: Vec<Hash>,
+	/// Bill keys revealed on chain (verifier, HTLC near expiry).
+	pub revealed: Vec<Hash>,
+}
+
+/// One watchtower round over every channel in `store`: challenge a close with an older state
+/// than ours, settle after the deadline, reveal keys of HTLCs near expiry (verifier), claim
+/// HTLCs with known keys before expiry (verifier), refund expired ones (requester).
+pub async fn watch_round(
+	chain: &Chain,
+	key: &Key,
+	store: &Store,
+	reveal_margin: u32,
+) -> anyhow::Result<WatchRound> {
+	let mut out = WatchRound::default();
+	let now = chain.best_number().await?;
+	for row in store.channels().await? {
+		let id = row.id;
+		match chain.channel(&id).await? {
+			Some(c) => {
+				match c.status {
+					ChannelStatus::Closing { deadline, closed_nonce, .. } => {
+						let chain_nonce = c.state.0.nonce;
+						if row.state.nonce > chain_nonce
+							&& row.verifier_signature.is_some()
+							&& row.requester_signature.is_some()
+							&& now <= deadline
+						{
+							challenge(chain, key, store, &id).await?;
+							out.challenged.push((id, closed_nonce, row.state.nonce));
+						} else if now > deadline {
+							settle(chain, key, store, &id).await?;
+							out.settled.push(id);
+						}
+					},
+					ChannelStatus::Open => {},
+				}
+				// Verifier: an HTLC of the newest state near expiry and not resolved: reveal.
+				if row.role == Role::Verifier {
+					let revealed: Vec<Hash> = c.revealed.0.iter().map(|r| r.payment_hash).collect();
+					for h in row.state.htlcs.iter() {
+						if revealed.contains(&h.payment_hash)
+							|| h.expiry > now.saturating_add(reveal_margin)
+							|| h.expiry < now
+						{
+							continue;
+						}
+						if let Some(b) = store.bill(&id, &h.payment_hash).await? {
+							if let Some(k) = b.key {
+								let call = runtime::transactions()
+									.attestation()
+									.reveal_bill_key(id, Static(k));
+								chain.submit(key, &call).await?;
+								out.revealed.push(h.payment_hash);
+							}
+						}
+					}
+				}
+			},
+			None => {
+				// Settled: HTLCs left pending are claimable or refundable.
+				for h in row.state.htlcs.iter() {
+					let Some(ch) = chain.claimable_htlc(&id, &h.payment_hash).await? else {
+						continue;
+					};
+					match row.role {
+						Role::Verifier if now <= ch.expiry => {
+							if let Some(k) =
+								store.bill(&id, &h.payment_hash).await?.and_then(|b| b.key)
+							{
+								let call = runtime::transactions().attestation().claim_htlc(
+									id,
+									h.payment_hash,
+									Static(k),
+								);
+								chain.submit(key, &call).await?;
+								store.set_bill(&id, &h.payment_hash, "claimed", None).await?;
+								out.claimed.push(h.payment_hash);
+							}
+						},
+						Role::Requester if now > ch.expiry => {
+							let call = runtime::transactions()
+								.attestation()
+								.refund_htlc(id, h.payment_hash);
+							chain.submit(key, &call).await?;
+							store.set_bill(&id, &h.payment_hash, "refunded", None).await?;
+							out.refunded.push(h.payment_hash);
+						},
+						_ => {},
+					}
+				}
+				if !row.closed {
+					store.set_anchored(&id, 0, true).await?;
+				}
+			},
+		}
+	}
+	Ok(out)
+}

@@ -1,0 +1,682 @@
+//! The requester agent (`attest submit`): hashes files, sends them to the verifier, checks
+//! bills, signs states (persisted first), uploads its second records and the data, and
+//! resolves each HTLC into the verifier's balance once it learned the bill key.
+
+use crate::{
+	protocol::{self, check_bill, next_state, BillTerms, Transition},
+	server_api::{Record, Server, INLINE_MAX},
+	store::{ChannelRow, ItemRow, Store},
+	transport::*,
+};
+use anyhow::{anyhow, bail, Context};
+use attest_chain::{Chain, Key};
+use attest_primitives::{
+	channel::{Balance, BlockNumber},
+	payment_hash,
+	signing::{sign::second_record, Kind},
+	AttestationRequest, ChannelState, Confirmation, DataRef, Hash, ItemClaim, LogHead,
+	MerkleBuilder,
+};
+use futures::StreamExt;
+use std::{
+	path::{Path, PathBuf},
+	sync::Arc,
+};
+
+/// What happened to one item (for progress and `--json`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemReport {
+	/// The file.
+	pub path: String,
+	/// Its SHA-256.
+	pub digest: Hash,
+	/// Channel and seq, once attested.
+	pub channel: Option<Hash>,
+	/// Seq in the channel.
+	pub seq: Option<u64>,
+	/// `attested` (both signed, records and data on the server), `skipped` (attested
+	/// before), `refused` (with the reason).
+	pub state: String,
+	/// Size in bytes.
+	pub size: u64,
+	/// Why it was refused.
+	#[serde(skip_serializing_if = "Option::is_none")]
+	pub reason: Option<String>,
+}
+
+/// Settings of a run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+	/// Most items per batch (one bill, one state).
+	pub batch_items: usize,
+	/// Most bytes per batch (an item larger than this goes alone).
+	pub batch_bytes: u64,
+	/// Accepted expiry window of bills, blocks from now.
+	pub min_expiry: BlockNumber,
+	/// See `min_expiry`.
+	pub max_expiry: BlockNumber,
+	/// Batches prepared (hashed and sent to the verifier) ahead of the one being signed.
+	pub prefetch: usize,
+	/// Checkpoint on chain after every this many items (0: never).
+	pub checkpoint_every: u64,
+}
+
+impl Default for Settings {
+	fn default() -> Self {
+		Settings {
+			batch_items: 1_000,
+			batch_bytes: 64 << 20,
+			min_expiry: 20,
+			max_expiry: 2_000,
+			prefetch: 2,
+			checkpoint_every: 0,
+		}
+	}
+}
+
+/// The requester of one channel.
+pub struct Requester {
+	key: Key,
+	chain: Chain,
+	store: Store,
+	server: Server,
+	http: reqwest::Client,
+	channel: Hash,
+	endpoint: String,
+	price: Balance,
+	settings: Settings,
+}
+
+/// A file ready to send: its row and, for small files, its bytes.
+struct Prepared {
+	row: ItemRow,
+	bytes: Option<Arc<Vec<u8>>>,
+}
+
+/// A batch the verifier received and hashed.
+struct Received {
+	items: Vec<Prepared>,
+}
+
+async fn answer<T: serde::de::DeserializeOwned>(
+	what: &str,
+	r: reqwest::Response,
+) -> anyhow::Result<T> {
+	let status = r.status();
+	if status.is_success() {
+		return r.json().await.with_context(|| format!("verifier's answer to {what}"));
+	}
+	let body = r.text().await.unwrap_or_default();
+	match serde_json::from_str::<ErrorBody>(&body) {
+		Ok(e) => bail!("verifier refused {what} ({status}, {}): {}", e.error, e.message),
+		Err(_) => bail!("verifier answered {status} to {what}: {body}"),
+	}
+}
+
+/// Modification time of a file, ns since the epoch.
+fn mtime(meta: &std::fs::Metadata) -> i64 {
+	meta.modified()
+		.ok()
+		.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+		.map(|d| d.as_nanos() as i64)
+		.unwrap_or(0)
+}
+
+/// Every regular file under `paths` (directories walked, sorted), absolute.
+pub fn walk(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+	let mut out = Vec::new();
+	for p in paths {
+		let p = std::fs::canonicalize(p).with_context(|| format!("{}", p.display()))?;
+		if p.is_dir() {
+			for e in walkdir::WalkDir::new(&p).sort_by_file_name() {
+				let e = e.with_context(|| format!("walking {}", p.display()))?;
+				if e.file_type().is_file() {
+					out.push(e.into_path());
+				}
+			}
+		} else {
+			out.push(p);
+		}
+	}
+	Ok(out)
+}
+
+impl Requester {
+	/// The requester of `channel` (in the store, added by `attest channel open`).
+	pub async fn new(
+		key: Key,
+		chain: Chain,
+		store: Store,
+		server: Server,
+		channel: Hash,
+		settings: Settings,
+	) -> anyhow::Result<Self> {
+		let row = store.channel(&channel).await?;
+		if row.requester != key.public() {
+			bail!(
+				"channel {channel:?} is not this key's ({}): pass the requester's --suri",
+				key.address()
+			);
+		}
+		let info = chain
+			.verifier(row.verifier)
+			.await?
+			.ok_or_else(|| anyhow!("the channel's verifier is no longer registered"))?;
+		Ok(Requester {
+			key,
+			chain,
+			store,
+			server,
+			http: reqwest::Client::new(),
+			channel,
+			endpoint: row.endpoint.trim_end_matches('/').to_string(),
+			price: info.price,
+			settings,
+		})
+	}
+
+	fn url(&self, tail: &str) -> String {
+		format!("{}/v1/channels/{:?}{tail}", self.endpoint, self.channel)
+	}
+
+	async fn row(&self) -> anyhow::Result<ChannelRow> {
+		Ok(self.store.channel(&self.channel).await?)
+	}
+
+	/// Finish what a crash interrupted: send the state signed and not countersigned again, and
+	/// upload the records of items attested but not yet on the server.
+	pub async fn resume(&self, report: &(dyn Fn(ItemReport) + Sync)) -> anyhow::Result<()> {
+		let row = self.row().await?;
+		if let Some((state, sig)) = row.pending.clone() {
+			let new: Vec<_> = state
+				.htlcs
+				.iter()
+				.filter(|h| !row.state.htlcs.iter().any(|o| o.payment_hash == h.payment_hash))
+				.copied()
+				.collect();
+			match new.as_slice() {
+				[htlc] => {
+					let bill = self
+						.store
+						.bill(&self.channel, &htlc.payment_hash)
+						.await?
+						.ok_or_else(|| anyhow!("the pending state's bill is not stored"))?;
+					self.request(&row, state, sig, &bill.digests).await?;
+				},
+				[] => self.update(&row, state, sig).await?,
+				_ => bail!("the pending state adds several HTLCs: the database is damaged"),
+			}
+		}
+		self.upload_attested(report).await
+	}
+
+	/// Upload the records (and data) of items attested but not on the server.
+	async fn upload_attested(&self, report: &(dyn Fn(ItemReport) + Sync)) -> anyhow::Result<()> {
+		let items = self.store.items("attested").await?;
+		for chunk in items.chunks(self.settings.batch_items.max(1)) {
+			let prepared: Vec<Prepared> =
+				chunk.iter().map(|r| Prepared { row: r.clone(), bytes: None }).collect();
+			self.upload(&prepared, report).await?;
+		}
+		Ok(())
+	}
+
+	/// Attest every file under `paths`; report each item.
+	pub async fn submit(
+		&self,
+		paths: &[PathBuf],
+		report: &(dyn Fn(ItemReport) + Sync),
+	) -> anyhow::Result<()> {
+		self.resume(report).await?;
+		let files = walk(paths)?;
+		// Batches by count and size; hashing and sending to the verifier run ahead.
+		let (tx, mut rx) =
+			tokio::sync::mpsc::channel::<anyhow::Result<Received>>(self.settings.prefetch.max(1));
+		let producer = {
+			let store = self.store.clone();
+			let http = self.http.clone();
+			let url = self.url("/items");
+			let settings = self.settings.clone();
+			let report_skip = {
+				// Skipped items are reported here, on the producer side.
+				let (stx, srx) = std::sync::mpsc::channel::<ItemReport>();
+				(stx, srx)
+			};
+			let (stx, srx) = report_skip;
+			let task = tokio::spawn(async move {
+				let mut batch: Vec<Prepared> = Vec::new();
+				let mut bytes = 0u64;
+				for path in files {
+					let prepared = match prepare(&store, &path).await {
+						Ok(Some(p)) => p,
+						Ok(None) => {
+							if let Ok(Some(r)) = store.item(&path.display().to_string()).await {
+								let _ = stx.send(ItemReport {
+									path: r.path,
+									digest: r.digest,
+									channel: r.slot.map(|s| s.0),
+									seq: r.slot.map(|s| s.1),
+									state: "skipped".into(),
+									size: r.size,
+									reason: None,
+								});
+							}
+							continue;
+						},
+						Err(e) => {
+							let _ = tx.send(Err(e)).await;
+							return;
+						},
+					};
+					if !batch.is_empty()
+						&& (batch.len() >= settings.batch_items
+							|| bytes + prepared.row.size > settings.batch_bytes)
+					{
+						let b = std::mem::take(&mut batch);
+						bytes = 0;
+						if tx.send(send_items(&http, &url, b).await).await.is_err() {
+							return;
+						}
+					}
+					bytes += prepared.row.size;
+					batch.push(prepared);
+				}
+				if !batch.is_empty() {
+					let _ = tx.send(send_items(&http, &url, batch).await).await;
+				}
+			});
+			(task, srx)
+		};
+		let (task, skipped) = producer;
+		let mut uploads = futures::stream::FuturesOrdered::new();
+		let mut since_checkpoint = 0u64;
+		loop {
+			for r in skipped.try_iter() {
+				report(r);
+			}
+			let Some(received) = rx.recv().await else { break };
+			let received = received?;
+			let n = received.items.len() as u64;
+			let attested = self.attest_batch(received).await?;
+			uploads.push_back(self.upload_owned(attested, report));
+			while uploads.len() > 2 {
+				if let Some(r) = uploads.next().await {
+					r?;
+				}
+			}
+			since_checkpoint += n;
+			if self.settings.checkpoint_every > 0
+				&& since_checkpoint >= self.settings.checkpoint_every
+			{
+				while let Some(r) = uploads.next().await {
+					r?;
+				}
+				self.resolve().await?;
+				crate::ops::checkpoint(&self.chain, &self.key, &self.store, &self.channel).await?;
+				since_checkpoint = 0;
+			}
+		}
+		for r in skipped.try_iter() {
+			report(r);
+		}
+		task.await.map_err(|e| anyhow!("file reader: {e}"))?;
+		while let Some(r) = uploads.next().await {
+			r?;
+		}
+		// Pay the verifier for what it confirmed.
+		self.resolve().await
+	}
+
+	async fn upload_owned(
+		&self,
+		items: Vec<Prepared>,
+		report: &(dyn Fn(ItemReport) + Sync),
+	) -> anyhow::Result<()> {
+		self.upload(&items, report).await
+	}
+
+	/// Bill, sign and confirm one received batch; returns its items, attested.
+	async fn attest_batch(&self, received: Received) -> anyhow::Result<Vec<Prepared>> {
+		let row = self.row().await?;
+		let digests: Vec<Hash> = received.items.iter().map(|p| p.row.digest).collect();
+		let r = self
+			.http
+			.post(self.url("/bills"))
+			.json(&BillRequest { digests: digests.clone() })
+			.send()
+			.await?;
+		let signed: SignedBill = answer("the bill request", r).await?;
+		let terms = BillTerms {
+			price: self.price,
+			now: self.chain.best_number().await?,
+			min_expiry: self.settings.min_expiry,
+			max_expiry: self.settings.max_expiry,
+		};
+		let genesis = self.chain.genesis();
+		check_bill(
+			&genesis,
+			&self.channel,
+			&row.verifier.into(),
+			(&signed.bill, &signed.signature),
+			&row.state,
+			&digests,
+			&terms,
+		)?;
+		self.store
+			.put_bill(&self.channel, &signed.bill, Some(&signed.signature), None, &digests, "open")
+			.await?;
+		let mut log = MerkleBuilder::new();
+		for d in self.store.log(&self.channel).await?.iter().chain(digests.iter()) {
+			log.push_digest(d);
+		}
+		let resolve = self.known_keys(&row).await?;
+		let state = next_state(
+			&row.state,
+			&Transition {
+				resolve: &resolve,
+				bill: Some((&signed.bill, LogHead { size: log.size(), root: log.root() })),
+				is_final: false,
+			},
+		)?;
+		let first = row.state.log.size;
+		let mut items = received.items;
+		for (i, p) in items.iter_mut().enumerate() {
+			p.row.slot = Some((self.channel, first + i as u64));
+			p.row.status = "billed".into();
+		}
+		self.store
+			.put_items(&items.iter().map(|p| p.row.clone()).collect::<Vec<_>>())
+			.await?;
+		// Persist the state before signing it.
+		self.store.will_sign(&state).await?;
+		let sig = self.key.sign(Kind::State, &genesis, &self.channel, &state);
+		self.store.set_pending(&state, &sig).await?;
+		self.request(&row, state, sig, &digests).await?;
+		for p in items.iter_mut() {
+			p.row.status = "attested".into();
+		}
+		Ok(items)
+	}
+
+	/// Payment hashes of the newest state's HTLCs whose keys this requester holds.
+	async fn known_keys(&self, row: &ChannelRow) -> anyhow::Result<Vec<Hash>> {
+		let mut out = Vec::new();
+		for h in row.state.htlcs.iter() {
+			if let Some(b) = self.store.bill(&self.channel, &h.payment_hash).await? {
+				if b.key.is_some() {
+					out.push(h.payment_hash);
+				}
+			}
+		}
+		Ok(out)
+	}
+
+	/// Send an attestation request; on the confirmation, record the state both signed.
+	async fn request(
+		&self,
+		row: &ChannelRow,
+		state: ChannelState,
+		sig: sp_runtime::MultiSignature,
+		digests: &[Hash],
+	) -> anyhow::Result<()> {
+		let body = AttestationRequest {
+			state: state.clone(),
+			digests: digests.to_vec(),
+			requester_signature: sig.clone(),
+		};
+		let r = self.http.post(self.url("/requests")).json(&body).send().await?;
+		let c: Confirmation = answer("the attestation request", r).await?;
+		let htlc = state
+			.htlcs
+			.iter()
+			.find(|h| !row.state.htlcs.iter().any(|o| o.payment_hash == h.payment_hash))
+			.ok_or_else(|| anyhow!("the request adds no HTLC"))?;
+		if payment_hash(&c.bill_key) != htlc.payment_hash {
+			return Err(protocol::ProtocolError::WrongBillKey(htlc.payment_hash).into());
+		}
+		if c.nonce != state.nonce {
+			bail!("the confirmation is for state {}, the request was {}", c.nonce, state.nonce);
+		}
+		let genesis = self.chain.genesis();
+		protocol::check_state_signature(
+			&genesis,
+			&state,
+			&c.verifier_signature,
+			&row.verifier.into(),
+			"verifier",
+		)?;
+		self.store.set_latest(&state, &sig, &c.verifier_signature, digests).await?;
+		self.store
+			.set_bill(&self.channel, &htlc.payment_hash, "pending", Some(&c.bill_key))
+			.await?;
+		for ph in protocol::resolved_by(&row.state, &state) {
+			self.store.set_bill(&self.channel, &ph, "resolved", None).await?;
+		}
+		let paths: Vec<String> = self
+			.store
+			.items("billed")
+			.await?
+			.into_iter()
+			.filter(|i| i.slot.map(|s| s.0) == Some(self.channel))
+			.map(|i| i.path)
+			.collect();
+		self.store.set_items_status(&paths, "attested").await?;
+		Ok(())
+	}
+
+	/// Send a state that adds no items; record it once countersigned.
+	async fn update(
+		&self,
+		row: &ChannelRow,
+		state: ChannelState,
+		sig: sp_runtime::MultiSignature,
+	) -> anyhow::Result<()> {
+		let r = self
+			.http
+			.post(self.url("/states"))
+			.json(&StateUpdate { state: state.clone(), requester_signature: sig.clone() })
+			.send()
+			.await?;
+		let c: Countersignature = answer("the state update", r).await?;
+		let genesis = self.chain.genesis();
+		protocol::check_state_signature(
+			&genesis,
+			&state,
+			&c.verifier_signature,
+			&row.verifier.into(),
+			"verifier",
+		)?;
+		self.store.set_latest(&state, &sig, &c.verifier_signature, &[]).await?;
+		for ph in protocol::resolved_by(&row.state, &state) {
+			self.store.set_bill(&self.channel, &ph, "resolved", None).await?;
+		}
+		Ok(())
+	}
+
+	/// Propose a state that adds no items (resolving what it can, or final) and get it
+	/// countersigned.
+	async fn propose(&self, is_final: bool) -> anyhow::Result<()> {
+		let row = self.row().await?;
+		let resolve = self.known_keys(&row).await?;
+		if resolve.is_empty() && !is_final {
+			return Ok(());
+		}
+		let state =
+			next_state(&row.state, &Transition { resolve: &resolve, bill: None, is_final })?;
+		self.store.will_sign(&state).await?;
+		let sig = self.key.sign(Kind::State, &self.chain.genesis(), &self.channel, &state);
+		self.store.set_pending(&state, &sig).await?;
+		self.update(&row, state, sig).await
+	}
+
+	/// Resolve every HTLC whose key is known into the verifier's balance.
+	pub async fn resolve(&self) -> anyhow::Result<()> {
+		self.propose(false).await
+	}
+
+	/// Agree the final state with the verifier (everything resolved first).
+	pub async fn finalize(&self) -> anyhow::Result<()> {
+		let row = self.row().await?;
+		if row.state.is_final {
+			return Ok(());
+		}
+		self.propose(true).await
+	}
+
+	/// Upload second records and data of attested items; mark them done and report them.
+	async fn upload(
+		&self,
+		items: &[Prepared],
+		report: &(dyn Fn(ItemReport) + Sync),
+	) -> anyhow::Result<()> {
+		let genesis = self.chain.genesis();
+		let mut inline = Vec::new();
+		let mut done = Vec::new();
+		for p in items {
+			let Some((channel, seq)) = p.row.slot else { continue };
+			let ph = self.payment_hash_of(seq).await?;
+			let claim = ItemClaim { seq, digest: p.row.digest, payment_hash: ph };
+			if p.row.size <= INLINE_MAX {
+				let bytes = match &p.bytes {
+					Some(b) => b.as_ref().clone(),
+					None => {
+						tokio::fs::read(&p.row.path).await.with_context(|| p.row.path.clone())?
+					},
+				};
+				if attest_primitives::sha256(&bytes) != p.row.digest {
+					bail!(
+						"{} changed since it was attested: its bytes no longer give {:?}",
+						p.row.path,
+						p.row.digest
+					);
+				}
+				inline.push(Record::Second(second_record(
+					self.key.pair(),
+					&genesis,
+					channel,
+					claim,
+					DataRef::Inline(bytes),
+				)));
+			} else {
+				let rec = second_record(
+					self.key.pair(),
+					&genesis,
+					channel,
+					claim,
+					DataRef::Blob(p.row.digest),
+				);
+				self.server.submit_streamed(&rec, Path::new(&p.row.path)).await?;
+			}
+			done.push(p.row.clone());
+		}
+		self.server.submit(&inline).await?;
+		let paths: Vec<String> = done.iter().map(|r| r.path.clone()).collect();
+		self.store.set_items_status(&paths, "done").await?;
+		for r in done {
+			report(ItemReport {
+				path: r.path,
+				digest: r.digest,
+				channel: r.slot.map(|s| s.0),
+				seq: r.slot.map(|s| s.1),
+				state: "attested".into(),
+				size: r.size,
+				reason: None,
+			});
+		}
+		Ok(())
+	}
+
+	/// The payment hash of the bill that covers item `seq`.
+	async fn payment_hash_of(&self, seq: u64) -> anyhow::Result<Hash> {
+		for status in ["pending", "resolved"] {
+			for b in self.store.bills(&self.channel, status).await? {
+				let i = b.bill.items;
+				if seq >= i.first_seq && seq < i.first_seq + i.count {
+					return Ok(b.bill.payment_hash);
+				}
+			}
+		}
+		bail!("no bill covers item {seq}")
+	}
+}
+
+/// Hash a file (unless the store knows it attested with the same size and time): `None` to
+/// skip it.
+async fn prepare(store: &Store, path: &Path) -> anyhow::Result<Option<Prepared>> {
+	let meta = tokio::fs::metadata(path).await.with_context(|| path.display().to_string())?;
+	let key = path.display().to_string();
+	let (size, mtime) = (meta.len(), mtime(&meta));
+	if let Some(known) = store.item(&key).await? {
+		if known.size == size
+			&& known.mtime == mtime
+			&& (known.status == "attested" || known.status == "done")
+		{
+			return Ok(None);
+		}
+	}
+	let owned = path.to_path_buf();
+	let (digest, bytes) =
+		tokio::task::spawn_blocking(move || -> std::io::Result<(Hash, Option<Vec<u8>>)> {
+			if size <= INLINE_MAX {
+				let b = std::fs::read(&owned)?;
+				Ok((attest_primitives::sha256(&b), Some(b)))
+			} else {
+				Ok((attest_primitives::digest::sha256_file(&owned)?.0, None))
+			}
+		})
+		.await??;
+	Ok(Some(Prepared {
+		row: ItemRow { path: key, size, mtime, digest, slot: None, status: "hashed".into() },
+		bytes: bytes.map(Arc::new),
+	}))
+}
+
+/// One item to send: size, bytes (small items), path.
+type Part = (u64, Option<Arc<Vec<u8>>>, String);
+
+/// Send a batch's data to the verifier as frames; check it hashed what we hashed.
+async fn send_items(
+	http: &reqwest::Client,
+	url: &str,
+	items: Vec<Prepared>,
+) -> anyhow::Result<Received> {
+	let parts: Vec<Part> = items
+		.iter()
+		.map(|p| (p.row.size, p.bytes.clone(), p.row.path.clone()))
+		.collect();
+	let stream = futures::stream::iter(parts).then(|(size, bytes, path)| async move {
+		let head = futures::stream::once(async move {
+			Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(&size.to_le_bytes()))
+		});
+		let body: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>> = match bytes {
+			Some(b) => Box::pin(head.chain(futures::stream::once(async move {
+				Ok(bytes::Bytes::from(b.as_ref().clone()))
+			}))),
+			None => match tokio::fs::File::open(&path).await {
+				Ok(f) => {
+					Box::pin(head.chain(tokio_util::io::ReaderStream::with_capacity(f, 1 << 20)))
+				},
+				Err(e) => Box::pin(futures::stream::once(async move { Err(e) })),
+			},
+		};
+		body
+	});
+	let body = reqwest::Body::wrap_stream(stream.flatten());
+	let r = http
+		.post(url)
+		.header("content-type", "application/octet-stream")
+		.body(body)
+		.send()
+		.await?;
+	let accepted: ItemsAccepted = answer("the items", r).await?;
+	if accepted.digests.len() != items.len() {
+		bail!("the verifier hashed {} items, {} were sent", accepted.digests.len(), items.len());
+	}
+	for (p, d) in items.iter().zip(&accepted.digests) {
+		if p.row.digest != *d {
+			bail!("the verifier hashed {} to {d:?}, this agent to {:?}: did the file change while it was sent?", p.row.path, p.row.digest);
+		}
+	}
+	Ok(Received { items })
+}

@@ -1,0 +1,543 @@
+//! Each party's durable state in SQLite (WAL, `synchronous = FULL`): its channels, the newest
+//! state both signed, every state it signed (by nonce), the channel's item log, bills and bill
+//! keys, and (requester) its items by path.
+//!
+//! Rules kept here: a state is written (with its nonce) **before** the party signs it, in the
+//! same transaction that checks no other state of that nonce was signed, so a crash at any
+//! point never leads to two different states signed with one nonce.
+
+use attest_primitives::{Bill, BillKey, ChannelState, Hash};
+use codec::{Decode, Encode};
+use sp_runtime::MultiSignature;
+use sqlx::{
+	sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+	Row, SqlitePool,
+};
+use std::{path::Path, str::FromStr};
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	/// SQLite failed.
+	#[error("state database: {0}")]
+	Db(#[from] sqlx::Error),
+	/// A stored value does not decode (the file was changed by something else).
+	#[error("state database holds a corrupt {0}")]
+	Corrupt(&'static str),
+	/// Signing this state would sign two different states with one nonce.
+	#[error(
+		"refusing to sign a second, different state with nonce {nonce} in channel {channel:?}"
+	)]
+	NonceReuse {
+		/// Channel.
+		channel: Hash,
+		/// Nonce.
+		nonce: u64,
+	},
+	/// No such channel in this database.
+	#[error("channel {0:?} is not in this agent's database (opened with another --db?)")]
+	UnknownChannel(Hash),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which side of a channel this agent is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+	/// Pays and attests.
+	Requester,
+	/// Checks and bills.
+	Verifier,
+}
+
+impl Role {
+	fn word(self) -> &'static str {
+		match self {
+			Role::Requester => "requester",
+			Role::Verifier => "verifier",
+		}
+	}
+}
+
+/// A channel as the agent keeps it.
+#[derive(Debug, Clone)]
+pub struct ChannelRow {
+	/// Channel id.
+	pub id: Hash,
+	/// This agent's side.
+	pub role: Role,
+	/// Requester account.
+	pub requester: [u8; 32],
+	/// Verifier account.
+	pub verifier: [u8; 32],
+	/// The verifier's service URL.
+	pub endpoint: String,
+	/// Newest state both signed (or the opening state).
+	pub state: ChannelState,
+	/// Its requester signature.
+	pub requester_signature: Option<MultiSignature>,
+	/// Its verifier signature.
+	pub verifier_signature: Option<MultiSignature>,
+	/// A state this agent signed whose countersignature it waits for (requester).
+	pub pending: Option<(ChannelState, MultiSignature)>,
+	/// Log size anchored on chain, as last seen.
+	pub anchored: u64,
+	/// Closed (settled or closed cooperatively) on chain.
+	pub closed: bool,
+}
+
+/// The store.
+#[derive(Clone)]
+pub struct Store {
+	pool: SqlitePool,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS channels (
+	id BLOB PRIMARY KEY, role TEXT NOT NULL, requester BLOB NOT NULL, verifier BLOB NOT NULL,
+	endpoint TEXT NOT NULL, state BLOB NOT NULL, requester_sig BLOB, verifier_sig BLOB,
+	pending BLOB, pending_sig BLOB, anchored INTEGER NOT NULL DEFAULT 0,
+	closed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS signed (
+	channel BLOB NOT NULL, nonce INTEGER NOT NULL, state BLOB NOT NULL, signature BLOB,
+	PRIMARY KEY (channel, nonce));
+CREATE TABLE IF NOT EXISTS log (
+	channel BLOB NOT NULL, seq INTEGER NOT NULL, digest BLOB NOT NULL, PRIMARY KEY (channel, seq));
+CREATE TABLE IF NOT EXISTS bills (
+	channel BLOB NOT NULL, payment_hash BLOB NOT NULL, bill BLOB NOT NULL, signature BLOB,
+	bill_key BLOB, digests BLOB NOT NULL, status TEXT NOT NULL, PRIMARY KEY (channel, payment_hash));
+CREATE TABLE IF NOT EXISTS received (
+	channel BLOB NOT NULL, digest BLOB NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (channel, digest));
+CREATE TABLE IF NOT EXISTS items (
+	path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER NOT NULL, digest BLOB NOT NULL,
+	channel BLOB, seq INTEGER, status TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS items_status ON items (status);
+"#;
+
+fn dec<T: Decode>(bytes: &[u8], what: &'static str) -> Result<T> {
+	T::decode(&mut &bytes[..]).map_err(|_| StoreError::Corrupt(what))
+}
+
+fn hash(bytes: &[u8]) -> Result<Hash> {
+	<[u8; 32]>::try_from(bytes).map(Hash).map_err(|_| StoreError::Corrupt("hash"))
+}
+
+fn key32(bytes: &[u8]) -> Result<[u8; 32]> {
+	<[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Corrupt("account"))
+}
+
+/// An item of the requester, by path.
+#[derive(Debug, Clone)]
+pub struct ItemRow {
+	/// Path as given (made absolute).
+	pub path: String,
+	/// Size in bytes when hashed.
+	pub size: u64,
+	/// Modification time (unix ns) when hashed.
+	pub mtime: i64,
+	/// Its SHA-256.
+	pub digest: Hash,
+	/// Channel and seq once billed.
+	pub slot: Option<(Hash, u64)>,
+	/// `hashed`, `billed`, `attested` (both signed the state holding it), `done` (records
+	/// and data on the attestation server).
+	pub status: String,
+}
+
+impl Store {
+	/// Open (or create) the database at `path`.
+	pub async fn open(path: &Path) -> Result<Self> {
+		if let Some(dir) = path.parent() {
+			let _ = std::fs::create_dir_all(dir);
+		}
+		let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+			.create_if_missing(true)
+			.journal_mode(SqliteJournalMode::Wal)
+			.synchronous(SqliteSynchronous::Full)
+			.busy_timeout(std::time::Duration::from_secs(30));
+		let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+		sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+		Ok(Store { pool })
+	}
+
+	/// Add a channel with its opening state (nobody signs state 0). Known channels are kept.
+	pub async fn add_channel(&self, c: &ChannelRow) -> Result<()> {
+		sqlx::query(
+			"INSERT OR IGNORE INTO channels (id, role, requester, verifier, endpoint, state) \
+			 VALUES (?, ?, ?, ?, ?, ?)",
+		)
+		.bind(c.id.0.to_vec())
+		.bind(c.role.word())
+		.bind(c.requester.to_vec())
+		.bind(c.verifier.to_vec())
+		.bind(&c.endpoint)
+		.bind(c.state.encode())
+		.execute(&self.pool)
+		.await?;
+		Ok(())
+	}
+
+	fn row(r: &sqlx::sqlite::SqliteRow) -> Result<ChannelRow> {
+		let sig = |col: &str| -> Result<Option<MultiSignature>> {
+			let b: Option<Vec<u8>> = r.try_get(col)?;
+			b.map(|b| dec(&b, "signature")).transpose()
+		};
+		let pending: Option<Vec<u8>> = r.try_get("pending")?;
+		let pending = match (pending, sig("pending_sig")?) {
+			(Some(s), Some(sig)) => Some((dec(&s, "pending state")?, sig)),
+			_ => None,
+		};
+		let role: String = r.try_get("role")?;
+		Ok(ChannelRow {
+			id: hash(&r.try_get::<Vec<u8>, _>("id")?)?,
+			role: if role == "verifier" { Role::Verifier } else { Role::Requester },
+			requester: key32(&r.try_get::<Vec<u8>, _>("requester")?)?,
+			verifier: key32(&r.try_get::<Vec<u8>, _>("verifier")?)?,
+			endpoint: r.try_get("endpoint")?,
+			state: dec(&r.try_get::<Vec<u8>, _>("state")?, "state")?,
+			requester_signature: sig("requester_sig")?,
+			verifier_signature: sig("verifier_sig")?,
+			pending,
+			anchored: r.try_get::<i64, _>("anchored")? as u64,
+			closed: r.try_get::<i64, _>("closed")? != 0,
+		})
+	}
+
+	/// A channel.
+	pub async fn channel(&self, id: &Hash) -> Result<ChannelRow> {
+		let r = sqlx::query("SELECT * FROM channels WHERE id = ?")
+			.bind(id.0.to_vec())
+			.fetch_optional(&self.pool)
+			.await?
+			.ok_or(StoreError::UnknownChannel(*id))?;
+		Self::row(&r)
+	}
+
+	/// Every channel of this agent.
+	pub async fn channels(&self) -> Result<Vec<ChannelRow>> {
+		let rows = sqlx::query("SELECT * FROM channels ORDER BY rowid")
+			.fetch_all(&self.pool)
+			.await?;
+		rows.iter().map(Self::row).collect()
+	}
+
+	/// Record that this agent is about to sign `state` (with `signature`, once made, or before:
+	/// `None`). Refuses a different state with the same nonce; the same state again is fine
+	/// (a retried message).
+	pub async fn will_sign(&self, state: &ChannelState) -> Result<()> {
+		let mut tx = self.pool.begin().await?;
+		let known: Option<Vec<u8>> =
+			sqlx::query_scalar("SELECT state FROM signed WHERE channel = ? AND nonce = ?")
+				.bind(state.channel_id.0.to_vec())
+				.bind(state.nonce as i64)
+				.fetch_optional(&mut *tx)
+				.await?;
+		match known {
+			Some(s) if s == state.encode() => return Ok(()),
+			Some(_) => {
+				return Err(StoreError::NonceReuse {
+					channel: state.channel_id,
+					nonce: state.nonce,
+				})
+			},
+			None => {},
+		}
+		sqlx::query("INSERT INTO signed (channel, nonce, state) VALUES (?, ?, ?)")
+			.bind(state.channel_id.0.to_vec())
+			.bind(state.nonce as i64)
+			.bind(state.encode())
+			.execute(&mut *tx)
+			.await?;
+		tx.commit().await?;
+		Ok(())
+	}
+
+	/// Every state this agent signed in `channel` (for the crash tests: one per nonce).
+	pub async fn signed_states(&self, channel: &Hash) -> Result<Vec<ChannelState>> {
+		let rows: Vec<Vec<u8>> =
+			sqlx::query_scalar("SELECT state FROM signed WHERE channel = ? ORDER BY nonce")
+				.bind(channel.0.to_vec())
+				.fetch_all(&self.pool)
+				.await?;
+		rows.iter().map(|b| dec(b, "signed state")).collect()
+	}
+
+	/// The requester signed `state` and waits for the countersignature.
+	pub async fn set_pending(&self, state: &ChannelState, sig: &MultiSignature) -> Result<()> {
+		sqlx::query("UPDATE channels SET pending = ?, pending_sig = ? WHERE id = ?")
+			.bind(state.encode())
+			.bind(sig.encode())
+			.bind(state.channel_id.0.to_vec())
+			.execute(&self.pool)
+			.await?;
+		Ok(())
+	}
+
+	/// `state` is signed by both: it becomes the newest, its new items (`new_digests`, the
+	/// log from the previous state's size on) are appended to the log, and the pending state
+	/// is cleared; `bill_key` (learned with it) is kept.
+	pub async fn set_latest(
+		&self,
+		state: &ChannelState,
+		requester_sig: &MultiSignature,
+		verifier_sig: &MultiSignature,
+		new_digests: &[Hash],
+	) -> Result<()> {
+		let id = state.channel_id.0.to_vec();
+		let mut tx = self.pool.begin().await?;
+		let old: Vec<u8> = sqlx::query_scalar("SELECT state FROM channels WHERE id = ?")
+			.bind(&id)
+			.fetch_optional(&mut *tx)
+			.await?
+			.ok_or(StoreError::UnknownChannel(state.channel_id))?;
+		let old: ChannelState = dec(&old, "state")?;
+		if old.nonce >= state.nonce {
+			// Already recorded (a retried confirmation).
+			return Ok(());
+		}
+		for (i, d) in new_digests.iter().enumerate() {
+			sqlx::query("INSERT OR REPLACE INTO log (channel, seq, digest) VALUES (?, ?, ?)")
+				.bind(&id)
+				.bind((old.log.size + i as u64) as i64)
+				.bind(d.0.to_vec())
+				.execute(&mut *tx)
+				.await?;
+		}
+		sqlx::query(
+			"UPDATE channels SET state = ?, requester_sig = ?, verifier_sig = ?, pending = NULL, \
+			 pending_sig = NULL WHERE id = ?",
+		)
+		.bind(state.encode())
+		.bind(requester_sig.encode())
+		.bind(verifier_sig.encode())
+		.bind(&id)
+		.execute(&mut *tx)
+		.await?;
+		tx.commit().await?;
+		Ok(())
+	}
+
+	/// Every digest of the channel's log, in order.
+	pub async fn log(&self, channel: &Hash) -> Result<Vec<Hash>> {
+		let rows: Vec<Vec<u8>> =
+			sqlx::query_scalar("SELECT digest FROM log WHERE channel = ? ORDER BY seq")
+				.bind(channel.0.to_vec())
+				.fetch_all(&self.pool)
+				.await?;
+		rows.iter().map(|b| hash(b)).collect()
+	}
+
+	/// Mark the channel anchored up to `size` / closed.
+	pub async fn set_anchored(&self, channel: &Hash, size: u64, closed: bool) -> Result<()> {
+		sqlx::query(
+			"UPDATE channels SET anchored = MAX(anchored, ?), closed = MAX(closed, ?) WHERE id = ?",
+		)
+		.bind(size as i64)
+		.bind(closed as i64)
+		.bind(channel.0.to_vec())
+		.execute(&self.pool)
+		.await?;
+		Ok(())
+	}
+
+	/// Keep a bill (and, verifier, its key) for `digests`. `status`: `open` (issued, no
+	/// state yet), `pending` (in a state both signed), `resolved`, `claimed`, `refunded`.
+	pub async fn put_bill(
+		&self,
+		channel: &Hash,
+		bill: &Bill,
+		signature: Option<&MultiSignature>,
+		key: Option<&BillKey>,
+		digests: &[Hash],
+		status: &str,
+	) -> Result<()> {
+		sqlx::query(
+			"INSERT INTO bills (channel, payment_hash, bill, signature, bill_key, digests, status) \
+			 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, payment_hash) DO UPDATE SET \
+			 status = excluded.status, bill_key = COALESCE(bills.bill_key, excluded.bill_key)",
+		)
+		.bind(channel.0.to_vec())
+		.bind(bill.payment_hash.0.to_vec())
+		.bind(bill.encode())
+		.bind(signature.map(|s| s.encode()))
+		.bind(key.map(|k| k.0.to_vec()))
+		.bind(digests.encode())
+		.bind(status)
+		.execute(&self.pool)
+		.await?;
+		Ok(())
+	}
+
+	/// A bill by payment hash: the bill, its signature, key (if known), digests, status.
+	pub async fn bill(&self, channel: &Hash, payment_hash: &Hash) -> Result<Option<BillRow>> {
+		let r = sqlx::query("SELECT * FROM bills WHERE channel = ? AND payment_hash = ?")
+			.bind(channel.0.to_vec())
+			.bind(payment_hash.0.to_vec())
+			.fetch_optional(&self.pool)
+			.await?;
+		r.map(|r| Self::bill_row(&r)).transpose()
+	}
+
+	/// Bills of a channel with `status`.
+	pub async fn bills(&self, channel: &Hash, status: &str) -> Result<Vec<BillRow>> {
+		let rows =
+			sqlx::query("SELECT * FROM bills WHERE channel = ? AND status = ? ORDER BY rowid")
+				.bind(channel.0.to_vec())
+				.bind(status)
+				.fetch_all(&self.pool)
+				.await?;
+		rows.iter().map(Self::bill_row).collect()
+	}
+
+	fn bill_row(r: &sqlx::sqlite::SqliteRow) -> Result<BillRow> {
+		let key: Option<Vec<u8>> = r.try_get("bill_key")?;
+		let sig: Option<Vec<u8>> = r.try_get("signature")?;
+		Ok(BillRow {
+			bill: dec(&r.try_get::<Vec<u8>, _>("bill")?, "bill")?,
+			signature: sig.map(|s| dec(&s, "bill signature")).transpose()?,
+			key: key.map(|k| key32(&k).map(BillKey)).transpose()?,
+			digests: dec(&r.try_get::<Vec<u8>, _>("digests")?, "bill digests")?,
+			status: r.try_get("status")?,
+		})
+	}
+
+	/// Set a bill's status (and its key, once learned).
+	pub async fn set_bill(
+		&self,
+		channel: &Hash,
+		payment_hash: &Hash,
+		status: &str,
+		key: Option<&BillKey>,
+	) -> Result<()> {
+		sqlx::query(
+			"UPDATE bills SET status = ?, bill_key = COALESCE(bill_key, ?) WHERE channel = ? AND \
+			 payment_hash = ?",
+		)
+		.bind(status)
+		.bind(key.map(|k| k.0.to_vec()))
+		.bind(channel.0.to_vec())
+		.bind(payment_hash.0.to_vec())
+		.execute(&self.pool)
+		.await?;
+		Ok(())
+	}
+
+	/// Verifier: items received and checked for a channel.
+	pub async fn put_received(&self, channel: &Hash, items: &[(Hash, u64)]) -> Result<()> {
+		let mut tx = self.pool.begin().await?;
+		for (d, size) in items {
+			sqlx::query("INSERT OR IGNORE INTO received (channel, digest, size) VALUES (?, ?, ?)")
+				.bind(channel.0.to_vec())
+				.bind(d.0.to_vec())
+				.bind(*size as i64)
+				.execute(&mut *tx)
+				.await?;
+		}
+		tx.commit().await?;
+		Ok(())
+	}
+
+	/// Verifier: which of `digests` were not received (checked) in `channel`.
+	pub async fn missing_received(&self, channel: &Hash, digests: &[Hash]) -> Result<Vec<Hash>> {
+		let mut missing = Vec::new();
+		let mut conn = self.pool.acquire().await?;
+		for d in digests {
+			let n: i64 = sqlx::query_scalar(
+				"SELECT COUNT(*) FROM received WHERE channel = ? AND digest = ?",
+			)
+			.bind(channel.0.to_vec())
+			.bind(d.0.to_vec())
+			.fetch_one(&mut *conn)
+			.await?;
+			if n == 0 {
+				missing.push(*d);
+			}
+		}
+		Ok(missing)
+	}
+
+	/// Requester: an item by path.
+	pub async fn item(&self, path: &str) -> Result<Option<ItemRow>> {
+		let r = sqlx::query("SELECT * FROM items WHERE path = ?")
+			.bind(path)
+			.fetch_optional(&self.pool)
+			.await?;
+		r.map(|r| Self::item_row(&r)).transpose()
+	}
+
+	fn item_row(r: &sqlx::sqlite::SqliteRow) -> Result<ItemRow> {
+		let channel: Option<Vec<u8>> = r.try_get("channel")?;
+		let seq: Option<i64> = r.try_get("seq")?;
+		Ok(ItemRow {
+			path: r.try_get("path")?,
+			size: r.try_get::<i64, _>("size")? as u64,
+			mtime: r.try_get("mtime")?,
+			digest: hash(&r.try_get::<Vec<u8>, _>("digest")?)?,
+			slot: match (channel, seq) {
+				(Some(c), Some(s)) => Some((hash(&c)?, s as u64)),
+				_ => None,
+			},
+			status: r.try_get("status")?,
+		})
+	}
+
+	/// Requester: items with `status`.
+	pub async fn items(&self, status: &str) -> Result<Vec<ItemRow>> {
+		let rows = sqlx::query("SELECT * FROM items WHERE status = ? ORDER BY channel, seq")
+			.bind(status)
+			.fetch_all(&self.pool)
+			.await?;
+		rows.iter().map(Self::item_row).collect()
+	}
+
+	/// Requester: write items (insert or replace), in one transaction.
+	pub async fn put_items(&self, items: &[ItemRow]) -> Result<()> {
+		let mut tx = self.pool.begin().await?;
+		for i in items {
+			sqlx::query(
+				"INSERT OR REPLACE INTO items (path, size, mtime, digest, channel, seq, status) \
+				 VALUES (?, ?, ?, ?, ?, ?, ?)",
+			)
+			.bind(&i.path)
+			.bind(i.size as i64)
+			.bind(i.mtime)
+			.bind(i.digest.0.to_vec())
+			.bind(i.slot.map(|s| s.0 .0.to_vec()))
+			.bind(i.slot.map(|s| s.1 as i64))
+			.bind(&i.status)
+			.execute(&mut *tx)
+			.await?;
+		}
+		tx.commit().await?;
+		Ok(())
+	}
+
+	/// Requester: set the status of the items of `channel` at `seqs`.
+	pub async fn set_items_status(&self, paths: &[String], status: &str) -> Result<()> {
+		let mut tx = self.pool.begin().await?;
+		for p in paths {
+			sqlx::query("UPDATE items SET status = ? WHERE path = ?")
+				.bind(status)
+				.bind(p)
+				.execute(&mut *tx)
+				.await?;
+		}
+		tx.commit().await?;
+		Ok(())
+	}
+}
+
+/// A stored bill.
+#[derive(Debug, Clone)]
+pub struct BillRow {
+	/// The bill.
+	pub bill: Bill,
+	/// The verifier's signature on it.
+	pub signature: Option<MultiSignature>,
+	/// Its key, if known.
+	pub key: Option<BillKey>,
+	/// The items it bills.
+	pub digests: Vec<Hash>,
+	/// `open`, `pending`, `resolved`, `claimed`, `refunded`.
+	pub status: String,
+}

@@ -1,0 +1,705 @@
+//! The verifier service (`attest verifier serve`): takes item data and attestation requests
+//! from requesters over HTTP, checks them, bills, countersigns, uploads its first records and
+//! reveals bill keys (`docs/protocol.md`, "Agent transport").
+
+use crate::{
+	protocol::{self, check_transition, resolved_by, ProtocolError, Transition},
+	server_api::{Record, Server},
+	store::{ChannelRow, Role, Store, StoreError},
+	transport::*,
+};
+use attest_chain::{Chain, Key};
+use attest_primitives::{
+	channel::{Balance, BlockNumber},
+	payment_hash,
+	signing::{sign::first_record, Kind},
+	AttestationRequest, Bill, BillKey, ChannelState, Confirmation, Hash, ItemClaim, ItemRange,
+	LogHead, MerkleBuilder,
+};
+use axum::{
+	body::Body,
+	extract::{Path, State},
+	http::StatusCode,
+	response::{IntoResponse, Response},
+	routing::{get, post},
+	Json, Router,
+};
+use futures::StreamExt;
+use sha2::Digest as _;
+use std::{collections::HashMap, sync::Arc};
+use tokio::sync::Mutex;
+
+/// What the verifier accepts.
+#[derive(Debug, Clone)]
+pub struct Policy {
+	/// Largest item, bytes.
+	pub max_item_bytes: u64,
+	/// Most items per batch.
+	pub max_batch_items: u32,
+	/// Content types accepted, by magic bytes (`png`, `jpeg`, `gif`, `pdf`, `mp4`, `webm`,
+	/// `zip`, `text`, `any`); empty: any.
+	pub types: Vec<String>,
+	/// Refuse a digest the attestation server shows under another requester.
+	pub refuse_claimed: bool,
+	/// A command run per batch with the digests on stdin (one `0x` hex per line) and
+	/// `ATTEST_REQUESTER` set; exit status 0 accepts, else its stderr is the refusal.
+	pub command: Option<String>,
+}
+
+/// Configuration of the service.
+pub struct Config {
+	/// The verifier's key.
+	pub key: Key,
+	/// The chain.
+	pub chain: Chain,
+	/// Durable state.
+	pub store: Store,
+	/// The attestation server.
+	pub server: Server,
+	/// Policy.
+	pub policy: Policy,
+	/// Blocks from billing to expiry.
+	pub bill_expiry_blocks: BlockNumber,
+}
+
+struct Inner {
+	cfg: Config,
+	price: Balance,
+	/// Per channel: the lock that orders its state changes and the log's Merkle builder.
+	channels: Mutex<HashMap<Hash, Arc<Mutex<ChannelCache>>>>,
+}
+
+struct ChannelCache {
+	log: MerkleBuilder,
+}
+
+/// The service's shared state.
+#[derive(Clone)]
+pub struct Service(Arc<Inner>);
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, &'static str, String);
+
+impl IntoResponse for ApiError {
+	fn into_response(self) -> Response {
+		(self.0, Json(ErrorBody { error: self.1.into(), message: self.2 })).into_response()
+	}
+}
+
+impl From<StoreError> for ApiError {
+	fn from(e: StoreError) -> Self {
+		match e {
+			StoreError::NonceReuse { .. } => {
+				ApiError(StatusCode::CONFLICT, "conflict", e.to_string())
+			},
+			StoreError::UnknownChannel(_) => {
+				ApiError(StatusCode::NOT_FOUND, "not_found", e.to_string())
+			},
+			_ => ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+		}
+	}
+}
+
+impl From<ProtocolError> for ApiError {
+	fn from(e: ProtocolError) -> Self {
+		ApiError(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
+	}
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+	ApiError(StatusCode::BAD_REQUEST, "bad_request", msg.into())
+}
+
+fn refused(msg: impl Into<String>) -> ApiError {
+	ApiError(StatusCode::UNPROCESSABLE_ENTITY, "refused", msg.into())
+}
+
+fn parse_hash(s: &str) -> Result<Hash, ApiError> {
+	let b = hex::decode(s.trim_start_matches("0x")).map_err(|_| bad(format!("{s} is not hex")))?;
+	<[u8; 32]>::try_from(b.as_slice())
+		.map(Hash)
+		.map_err(|_| bad(format!("{s} is not a 32-byte hash")))
+}
+
+type Res<T> = Result<T, ApiError>;
+
+impl Service {
+	/// Start: reads the verifier's registered price (it must be registered).
+	pub async fn new(cfg: Config) -> anyhow::Result<Self> {
+		let info = cfg.chain.verifier(cfg.key.public()).await?.ok_or_else(|| {
+			anyhow::anyhow!(
+				"{} is not a registered verifier: run `attest verifier register` first",
+				cfg.key.address()
+			)
+		})?;
+		Ok(Service(Arc::new(Inner { cfg, price: info.price, channels: Default::default() })))
+	}
+
+	/// The HTTP routes.
+	pub fn router(&self) -> Router {
+		Router::new()
+			.route("/v1/info", get(info))
+			.route("/v1/openapi.json", get(openapi))
+			.route("/v1/channels/{channel}", get(channel_state))
+			.route("/v1/channels/{channel}/items", post(items))
+			.route("/v1/channels/{channel}/bills", post(bills))
+			.route("/v1/channels/{channel}/requests", post(requests))
+			.route("/v1/channels/{channel}/states", post(states))
+			.layer(axum::extract::DefaultBodyLimit::max(64 << 20))
+			.with_state(self.clone())
+	}
+
+	fn cfg(&self) -> &Config {
+		&self.0.cfg
+	}
+
+	/// The channel's lock and log, loading the channel from the chain the first time.
+	async fn channel(&self, id: &Hash) -> Res<(ChannelRow, Arc<Mutex<ChannelCache>>)> {
+		let cache = {
+			let mut map = self.0.channels.lock().await;
+			if let Some(c) = map.get(id) {
+				c.clone()
+			} else {
+				let row = match self.cfg().store.channel(id).await {
+					Ok(r) => r,
+					Err(StoreError::UnknownChannel(_)) => self.discover(id).await?,
+					Err(e) => return Err(e.into()),
+				};
+				let mut log = MerkleBuilder::new();
+				for d in self.cfg().store.log(id).await? {
+					log.push_digest(&d);
+				}
+				if log.size() != row.state.log.size {
+					return Err(ApiError(
+						StatusCode::INTERNAL_SERVER_ERROR,
+						"internal",
+						format!(
+							"the stored log of {id:?} has {} items, its state {}",
+							log.size(),
+							row.state.log.size
+						),
+					));
+				}
+				let c = Arc::new(Mutex::new(ChannelCache { log }));
+				map.insert(*id, c.clone());
+				c
+			}
+		};
+		let row = self.cfg().store.channel(id).await?;
+		if row.role != Role::Verifier || row.verifier != self.cfg().key.public() {
+			return Err(ApiError(
+				StatusCode::FORBIDDEN,
+				"forbidden",
+				format!("{id:?} is not a channel of this verifier"),
+			));
+		}
+		Ok((row, cache))
+	}
+
+	/// A channel this verifier has not seen: read it from the chain.
+	async fn discover(&self, id: &Hash) -> Res<ChannelRow> {
+		let c = self
+			.cfg()
+			.chain
+			.channel(id)
+			.await
+			.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "chain", e.to_string()))?
+			.ok_or_else(|| {
+				ApiError(
+					StatusCode::NOT_FOUND,
+					"not_found",
+					format!("no open channel {id:?} on chain"),
+				)
+			})?;
+		if c.verifier.0 != self.cfg().key.public() {
+			return Err(ApiError(
+				StatusCode::FORBIDDEN,
+				"forbidden",
+				format!("channel {id:?} is not with this verifier"),
+			));
+		}
+		let row = ChannelRow {
+			id: *id,
+			role: Role::Verifier,
+			requester: c.requester.0,
+			verifier: c.verifier.0,
+			endpoint: String::new(),
+			state: c.state.0,
+			requester_signature: None,
+			verifier_signature: None,
+			pending: None,
+			anchored: c.anchored.0.size,
+			closed: false,
+		};
+		self.cfg().store.add_channel(&row).await?;
+		Ok(row)
+	}
+
+	/// Upload first records of `digests` at `first_seq` under `payment_hash`.
+	async fn upload_first_records(
+		&self,
+		channel: &Hash,
+		first_seq: u64,
+		digests: &[Hash],
+		ph: Hash,
+	) -> Res<()> {
+		let genesis = self.cfg().chain.genesis();
+		let records: Vec<Record> = digests
+			.iter()
+			.enumerate()
+			.map(|(i, d)| {
+				let claim = ItemClaim { seq: first_seq + i as u64, digest: *d, payment_hash: ph };
+				Record::First(first_record(self.cfg().key.pair(), &genesis, *channel, claim))
+			})
+			.collect();
+		self.cfg()
+			.server
+			.submit(&records)
+			.await
+			.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "server", format!("{e}: try again")))
+	}
+}
+
+/// Magic-byte content type of the first bytes of an item.
+pub fn content_type(head: &[u8]) -> &'static str {
+	match head {
+		[0x89, b'P', b'N', b'G', ..] => "png",
+		[0xFF, 0xD8, 0xFF, ..] => "jpeg",
+		[b'G', b'I', b'F', b'8', ..] => "gif",
+		[b'%', b'P', b'D', b'F', ..] => "pdf",
+		[_, _, _, _, b'f', b't', b'y', b'p', ..] => "mp4",
+		[0x1A, 0x45, 0xDF, 0xA3, ..] => "webm",
+		[b'P', b'K', 3, 4, ..] => "zip",
+		h if h.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80) => {
+			"text"
+		},
+		_ => "binary",
+	}
+}
+
+async fn info(State(s): State<Service>) -> Json<VerifierInfo> {
+	let c = s.cfg();
+	Json(VerifierInfo {
+		verifier: c.key.address(),
+		public_key: format!("0x{}", hex::encode(c.key.public())),
+		genesis: c.chain.genesis(),
+		price: s.0.price.to_string(),
+		max_item_bytes: c.policy.max_item_bytes,
+		max_batch_items: c.policy.max_batch_items,
+		bill_expiry_blocks: c.bill_expiry_blocks,
+	})
+}
+
+async fn openapi() -> Response {
+	([(axum::http::header::CONTENT_TYPE, "application/json")], crate::openapi::document())
+		.into_response()
+}
+
+/// The newest state both signed.
+#[utoipa::path(get, path = "/v1/channels/{channel}", tag = "verifier",
+	params(("channel" = String, Path, description = "Channel id, 0x hex")),
+	responses((status = 200, body = SignedState), (status = 404, body = ErrorBody)))]
+pub(crate) async fn channel_state(
+	State(s): State<Service>,
+	Path(channel): Path<String>,
+) -> Res<Json<SignedState>> {
+	let id = parse_hash(&channel)?;
+	let (row, _) = s.channel(&id).await?;
+	Ok(Json(SignedState {
+		state: row.state,
+		requester_signature: row.requester_signature,
+		verifier_signature: row.verifier_signature,
+	}))
+}
+
+/// Item data: a stream of frames (u64 little-endian length, then the bytes). Each item is
+/// hashed and checked against the policy; the answer lists the digests in order.
+#[utoipa::path(post, path = "/v1/channels/{channel}/items", tag = "verifier",
+	params(("channel" = String, Path, description = "Channel id, 0x hex")),
+	request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "frames: u64 LE length, bytes"),
+	responses((status = 200, body = ItemsAccepted), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn items(
+	State(s): State<Service>,
+	Path(channel): Path<String>,
+	body: Body,
+) -> Res<Json<ItemsAccepted>> {
+	let id = parse_hash(&channel)?;
+	let (row, _) = s.channel(&id).await?;
+	let policy = &s.cfg().policy;
+	let mut stream = body.into_data_stream();
+	let mut buf: Vec<u8> = Vec::new();
+	let mut out: Vec<(Hash, u64)> = Vec::new();
+	// The item being read: remaining bytes, hasher, first bytes, size.
+	let mut cur: Option<(u64, sha2::Sha256, Vec<u8>, u64)> = None;
+	loop {
+		// Consume what is buffered.
+		loop {
+			match &mut cur {
+				None => {
+					if buf.len() < FRAME_HEADER {
+						break;
+					}
+					let len =
+						u64::from_le_bytes(buf[..FRAME_HEADER].try_into().unwrap_or_default());
+					buf.drain(..FRAME_HEADER);
+					if len > policy.max_item_bytes {
+						return Err(refused(format!(
+							"item {} is {len} bytes, above this verifier's limit of {} (policy)",
+							out.len(),
+							policy.max_item_bytes
+						)));
+					}
+					if out.len() as u32 >= policy.max_batch_items {
+						return Err(refused(format!(
+							"more than {} items in one request",
+							policy.max_batch_items
+						)));
+					}
+					cur = Some((len, sha2::Sha256::new(), Vec::new(), len));
+				},
+				Some((left, h, head, size)) => {
+					let take = (*left).min(buf.len() as u64) as usize;
+					if take == 0 && *left > 0 {
+						break;
+					}
+					h.update(&buf[..take]);
+					if head.len() < 16 {
+						let n = (16 - head.len()).min(take);
+						head.extend_from_slice(&buf[..n]);
+					}
+					buf.drain(..take);
+					*left -= take as u64;
+					if *left == 0 {
+						let ty = content_type(head);
+						if !policy.types.is_empty()
+							&& !policy.types.iter().any(|t| t == ty || t == "any")
+						{
+							return Err(refused(format!(
+								"item {} is {ty} (by its first bytes); this verifier takes {} (policy)",
+								out.len(),
+								policy.types.join(", ")
+							)));
+						}
+						let digest = Hash(std::mem::take(h).finalize().into());
+						out.push((digest, *size));
+						cur = None;
+					}
+				},
+			}
+		}
+		match stream.next().await {
+			Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+			Some(Err(e)) => return Err(bad(format!("reading the items: {e}"))),
+			None => break,
+		}
+	}
+	if cur.is_some() || !buf.is_empty() {
+		return Err(bad("the items stream ended inside a frame"));
+	}
+	let digests: Vec<Hash> = out.iter().map(|(d, _)| *d).collect();
+	check_claims(&s, &row, &digests).await?;
+	run_policy_command(policy, &row, &digests).await?;
+	s.cfg().store.put_received(&id, &out).await?;
+	Ok(Json(ItemsAccepted { digests }))
+}
+
+/// Refuse digests the attestation server shows under another requester.
+async fn check_claims(s: &Service, row: &ChannelRow, digests: &[Hash]) -> Res<()> {
+	if !s.cfg().policy.refuse_claimed {
+		return Ok(());
+	}
+	let me = format!("0x{}", hex::encode(row.requester));
+	let server = s.cfg().server.clone();
+	let mut lookups = futures::stream::iter(digests.iter().copied().enumerate())
+		.map(|(i, d)| {
+			let server = server.clone();
+			async move { (i, d, server.claims(&d).await) }
+		})
+		.buffer_unordered(32);
+	while let Some((i, d, claims)) = lookups.next().await {
+		let claims =
+			claims.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "server", e.to_string()))?;
+		if let Some(c) = claims.iter().find(|c| c.requester.as_deref().is_some_and(|r| r != me)) {
+			return Err(refused(format!(
+				"item {i} ({d:?}) was attested by another requester ({}, channel {:?} seq {}) (policy)",
+				c.requester.as_deref().unwrap_or("?"),
+				c.channel_id,
+				c.seq
+			)));
+		}
+	}
+	Ok(())
+}
+
+async fn run_policy_command(policy: &Policy, row: &ChannelRow, digests: &[Hash]) -> Res<()> {
+	let Some(cmd) = &policy.command else { return Ok(()) };
+	use tokio::io::AsyncWriteExt;
+	let mut child = tokio::process::Command::new("sh")
+		.args(["-c", cmd])
+		.env("ATTEST_REQUESTER", format!("0x{}", hex::encode(row.requester)))
+		.stdin(std::process::Stdio::piped())
+		.stdout(std::process::Stdio::null())
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.map_err(|e| {
+			ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("policy command: {e}"))
+		})?;
+	if let Some(mut stdin) = child.stdin.take() {
+		let text: String = digests.iter().map(|d| format!("{d:?}\n")).collect();
+		let _ = stdin.write_all(text.as_bytes()).await;
+	}
+	let out = child.wait_with_output().await.map_err(|e| {
+		ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("policy command: {e}"))
+	})?;
+	if out.status.success() {
+		Ok(())
+	} else {
+		Err(refused(format!(
+			"policy command refused: {}",
+			String::from_utf8_lossy(&out.stderr).trim()
+		)))
+	}
+}
+
+/// Bill received items at the end of the channel's log (one bill per batch).
+#[utoipa::path(post, path = "/v1/channels/{channel}/bills", tag = "verifier",
+	params(("channel" = String, Path, description = "Channel id, 0x hex")),
+	request_body = BillRequest,
+	responses((status = 200, body = SignedBill), (status = 422, body = ErrorBody)))]
+pub(crate) async fn bills(
+	State(s): State<Service>,
+	Path(channel): Path<String>,
+	Json(req): Json<BillRequest>,
+) -> Res<Json<SignedBill>> {
+	let id = parse_hash(&channel)?;
+	let (_, cache) = s.channel(&id).await?;
+	let _guard = cache.lock().await;
+	let row = s.cfg().store.channel(&id).await?;
+	if req.digests.is_empty() || req.digests.len() as u32 > s.cfg().policy.max_batch_items {
+		return Err(bad(format!("a bill covers 1 to {} items", s.cfg().policy.max_batch_items)));
+	}
+	let missing = s.cfg().store.missing_received(&id, &req.digests).await?;
+	if let Some(d) = missing.first() {
+		return Err(refused(format!(
+			"{} of the digests were not sent to this verifier in this channel (first: {d:?}): send the items first",
+			missing.len()
+		)));
+	}
+	let items = ItemRange::of_digests(row.state.log.size, &req.digests);
+	// The same request again (a retry) gets the same open bill.
+	for b in s.cfg().store.bills(&id, "open").await? {
+		if b.bill.items == items {
+			if let Some(sig) = b.signature {
+				return Ok(Json(SignedBill { bill: b.bill, signature: sig }));
+			}
+		}
+	}
+	let now = s
+		.cfg()
+		.chain
+		.best_number()
+		.await
+		.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "chain", e.to_string()))?;
+	let mut key = [0u8; 32];
+	getrandom::fill(&mut key)
+		.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+	let key = BillKey(key);
+	let amount =
+		s.0.price
+			.checked_mul(req.digests.len() as Balance)
+			.ok_or_else(|| bad("amount overflows"))?;
+	let bill = Bill {
+		items,
+		amount,
+		payment_hash: payment_hash(&key),
+		expiry: now.saturating_add(s.cfg().bill_expiry_blocks),
+	};
+	let signature = s.cfg().key.sign(Kind::Bill, &s.cfg().chain.genesis(), &id, &bill);
+	s.cfg()
+		.store
+		.put_bill(&id, &bill, Some(&signature), Some(&key), &req.digests, "open")
+		.await?;
+	Ok(Json(SignedBill { bill, signature }))
+}
+
+/// An attestation request: the requester's state with the billed items. Answered with the
+/// countersignature and the bill key once the first records are on the attestation server.
+#[utoipa::path(post, path = "/v1/channels/{channel}/requests", tag = "verifier",
+	params(("channel" = String, Path, description = "Channel id, 0x hex")),
+	request_body(content = Object, description = "AttestationRequest (docs/protocol.md)"),
+	responses((status = 200, body = Object, description = "Confirmation"), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn requests(
+	State(s): State<Service>,
+	Path(channel): Path<String>,
+	Json(req): Json<AttestationRequest>,
+) -> Res<Json<Confirmation>> {
+	let id = parse_hash(&channel)?;
+	if req.state.channel_id != id {
+		return Err(refused(format!(
+			"the state is for channel {:?}, not {id:?}",
+			req.state.channel_id
+		)));
+	}
+	let (_, cache) = s.channel(&id).await?;
+	let mut cache = cache.lock().await;
+	let row = s.cfg().store.channel(&id).await?;
+	let genesis = s.cfg().chain.genesis();
+	protocol::check_state_signature(
+		&genesis,
+		&req.state,
+		&req.requester_signature,
+		&row.requester.into(),
+		"requester",
+	)?;
+	// The new HTLC is the one the newest state does not hold.
+	let new: Vec<_> = req
+		.state
+		.htlcs
+		.iter()
+		.filter(|h| !row.state.htlcs.iter().any(|o| o.payment_hash == h.payment_hash))
+		.collect();
+	let [htlc] = new.as_slice() else {
+		return Err(refused(format!(
+			"an attestation request adds exactly one HTLC, this one adds {}",
+			new.len()
+		)));
+	};
+	let Some(bill) = s.cfg().store.bill(&id, &htlc.payment_hash).await? else {
+		return Err(refused(format!(
+			"no bill with payment hash {:?}: a replayed or invented bill",
+			htlc.payment_hash
+		)));
+	};
+	let key = bill.key.ok_or_else(|| refused("bill without key"))?;
+	if row.state.nonce >= req.state.nonce {
+		// A retry of the request this verifier already countersigned answers the same.
+		if row.state == req.state {
+			let sig = row.verifier_signature.clone().ok_or_else(|| refused("no signature kept"))?;
+			return Ok(Json(Confirmation {
+				nonce: row.state.nonce,
+				bill_key: key,
+				verifier_signature: sig,
+			}));
+		}
+		return Err(ApiError(
+			StatusCode::CONFLICT,
+			"stale",
+			format!(
+			"state {} is not newer than the newest both signed ({}): a replayed or stale request",
+			req.state.nonce, row.state.nonce
+		),
+		));
+	}
+	if bill.status != "open" {
+		return Err(refused(format!(
+			"the bill {:?} was already used ({})",
+			htlc.payment_hash, bill.status
+		)));
+	}
+	if req.digests != bill.digests {
+		return Err(refused("the request's digests are not the billed ones"));
+	}
+	let mut log = cache.log.clone();
+	for d in &req.digests {
+		log.push_digest(d);
+	}
+	let new_log = LogHead { size: log.size(), root: log.root() };
+	let resolve = resolved_by(&row.state, &req.state);
+	check_transition(
+		&row.state,
+		&req.state,
+		&Transition { resolve: &resolve, bill: Some((&bill.bill, new_log)), is_final: false },
+	)?;
+	s.cfg().store.will_sign(&req.state).await?;
+	let sig = s.cfg().key.sign(Kind::State, &genesis, &id, &req.state);
+	s.cfg()
+		.store
+		.set_latest(&req.state, &req.requester_signature, &sig, &req.digests)
+		.await?;
+	cache.log = log;
+	s.cfg().store.set_bill(&id, &htlc.payment_hash, "pending", None).await?;
+	for ph in &resolve {
+		s.cfg().store.set_bill(&id, ph, "resolved", None).await?;
+	}
+	s.upload_first_records(&id, bill.bill.items.first_seq, &bill.digests, htlc.payment_hash)
+		.await?;
+	Ok(Json(Confirmation { nonce: req.state.nonce, bill_key: key, verifier_signature: sig }))
+}
+
+/// A state without new items: it resolves HTLCs whose keys were revealed, or is final.
+#[utoipa::path(post, path = "/v1/channels/{channel}/states", tag = "verifier",
+	params(("channel" = String, Path, description = "Channel id, 0x hex")),
+	request_body = StateUpdate,
+	responses((status = 200, body = Countersignature), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn states(
+	State(s): State<Service>,
+	Path(channel): Path<String>,
+	Json(req): Json<StateUpdate>,
+) -> Res<Json<Countersignature>> {
+	let id = parse_hash(&channel)?;
+	if req.state.channel_id != id {
+		return Err(refused(format!(
+			"the state is for channel {:?}, not {id:?}",
+			req.state.channel_id
+		)));
+	}
+	let (_, cache) = s.channel(&id).await?;
+	let _guard = cache.lock().await;
+	let row = s.cfg().store.channel(&id).await?;
+	let genesis = s.cfg().chain.genesis();
+	protocol::check_state_signature(
+		&genesis,
+		&req.state,
+		&req.requester_signature,
+		&row.requester.into(),
+		"requester",
+	)?;
+	if row.state.nonce >= req.state.nonce {
+		if row.state == req.state {
+			let sig = row.verifier_signature.clone().ok_or_else(|| refused("no signature kept"))?;
+			return Ok(Json(Countersignature { nonce: row.state.nonce, verifier_signature: sig }));
+		}
+		return Err(ApiError(
+			StatusCode::CONFLICT,
+			"stale",
+			format!(
+				"state {} is not newer than the newest both signed ({}): a replayed or stale state",
+				req.state.nonce, row.state.nonce
+			),
+		));
+	}
+	let resolve = resolved_by(&row.state, &req.state);
+	check_transition(
+		&row.state,
+		&req.state,
+		&Transition { resolve: &resolve, bill: None, is_final: req.state.is_final },
+	)?;
+	s.cfg().store.will_sign(&req.state).await?;
+	let sig = s.cfg().key.sign(Kind::State, &genesis, &id, &req.state);
+	s.cfg()
+		.store
+		.set_latest(&req.state, &req.requester_signature, &sig, &[])
+		.await?;
+	for ph in &resolve {
+		s.cfg().store.set_bill(&id, ph, "resolved", None).await?;
+	}
+	Ok(Json(Countersignature { nonce: req.state.nonce, verifier_signature: sig }))
+}
+
+/// Serve on `listener` until `shutdown` resolves.
+pub async fn serve(
+	service: Service,
+	listener: tokio::net::TcpListener,
+	shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+	axum::serve(listener, service.router()).with_graceful_shutdown(shutdown).await?;
+	Ok(())
+}
+
+/// The state the verifier holds for a channel (for status and the watchtower).
+pub fn holds(
+	row: &ChannelRow,
+) -> Option<(&ChannelState, &sp_runtime::MultiSignature, &sp_runtime::MultiSignature)> {
+	Some((&row.state, row.requester_signature.as_ref()?, row.verifier_signature.as_ref()?))
+}

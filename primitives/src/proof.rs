@@ -1,0 +1,182 @@
+//! The proof bundle of one attested item (`AttestationProof`, `docs/server.md` and
+//! `docs/proof-format.md`) and its check.
+
+use crate::{
+	channel::{FirstRecord, SecondRecord, Seq},
+	merkle::InclusionProof,
+	signing::SigningError,
+	Anchor, Hash, MerkleError,
+};
+use codec::{Decode, Encode};
+use sp_runtime::AccountId32;
+
+/// A complete proof of one item (SCALE: the fields in this order).
+#[derive(Encode, Decode, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub struct AttestationProof {
+	/// The anchor on chain (to be compared with finalized storage: [`AttestationProof::check_anchor`]).
+	pub anchor: Anchor,
+	/// Inclusion of the item's digest under `anchor.log.root`: `PATH(seq, D[anchor.log.size])`,
+	/// the leaf index is the item's `seq`.
+	pub proof: InclusionProof,
+	/// The verifier's signed record of the item, if the server has one claiming this digest
+	/// (both parties signed the anchored log; the records add who and when).
+	pub first_record: Option<FirstRecord>,
+	/// The requester's signed record, data as a blob reference, if the server has one
+	/// claiming this digest.
+	pub second_record: Option<SecondRecord>,
+}
+
+/// What a checked proof establishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenItem {
+	/// SHA-256 of the item's bytes.
+	pub digest: Hash,
+	/// The item's position in its channel.
+	pub seq: Seq,
+	/// The anchor whose log holds it.
+	pub anchor: Anchor,
+	/// The requester, when the proof carries its record.
+	pub requester: Option<AccountId32>,
+	/// The verifier, when the proof carries its record.
+	pub verifier: Option<AccountId32>,
+}
+
+/// Why a proof does not prove its item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+	/// The digest of the bytes is not the one the proof is about.
+	#[error("the data's SHA-256 is {actual:?}, the proof is about {expected:?}")]
+	DigestMismatch {
+		/// The digest the records claim.
+		expected: Hash,
+		/// The digest of the bytes given.
+		actual: Hash,
+	},
+	/// A record is for another channel, item or digest than the proof.
+	#[error("the {0} record does not claim this item (channel, seq or digest differ)")]
+	RecordMismatch(&'static str),
+	/// A record's signature does not verify for the chain's genesis hash.
+	#[error("the {0} record's signature does not verify: {1}")]
+	BadRecordSignature(&'static str, SigningError),
+	/// The inclusion proof's position or size is not the item's seq and the anchor's log size.
+	#[error("the inclusion proof is for leaf {leaf} of {size}, the item is {seq} of an anchor of {anchored}")]
+	WrongPosition {
+		/// `proof.leaf_index`.
+		leaf: u64,
+		/// `proof.tree_size`.
+		size: u64,
+		/// The item's seq.
+		seq: Seq,
+		/// `anchor.log.size`.
+		anchored: u64,
+	},
+	/// The item is not new in this anchor (`first_seq <= seq < log.size` fails).
+	#[error("item {seq} is not among the items {first}..{end} new in anchor {index}")]
+	NotInAnchor {
+		/// The item's seq.
+		seq: Seq,
+		/// `anchor.first_seq`.
+		first: Seq,
+		/// `anchor.log.size`.
+		end: Seq,
+		/// `anchor.index`.
+		index: u32,
+	},
+	/// The inclusion proof does not lead to the anchored root.
+	#[error("the inclusion proof does not give the anchored root: {0}")]
+	Inclusion(MerkleError),
+	/// The anchor in the proof differs from the one stored on chain.
+	#[error("the chain's anchor {index} of this channel differs from the proof's (or is missing)")]
+	AnchorNotOnChain {
+		/// `anchor.index`.
+		index: u32,
+	},
+}
+
+impl AttestationProof {
+	/// The item's seq: the inclusion proof's leaf index.
+	pub fn seq(&self) -> Seq {
+		self.proof.leaf_index
+	}
+
+	/// Check everything but the chain: the records claim `digest` at the proof's position in
+	/// the anchor's channel and their signatures verify for `genesis`; the leaf index is the
+	/// item's seq, the tree size the anchor's log size, and the item new in the anchor; the
+	/// inclusion proof gives `anchor.log.root`. Then compare the anchor with the chain's
+	/// ([`AttestationProof::check_anchor`]).
+	pub fn verify(&self, genesis: &Hash, digest: &Hash) -> Result<ProvenItem, ProofError> {
+		let seq = self.seq();
+		let anchor = &self.anchor;
+		let claims = |channel: &Hash, c: &crate::ItemClaim| {
+			*channel == anchor.channel_id && c.seq == seq && c.digest == *digest
+		};
+		if let Some(r) = &self.first_record {
+			if !claims(&r.channel_id, &r.claim) {
+				return Err(ProofError::RecordMismatch("verifier's"));
+			}
+			r.verify(genesis).map_err(|e| ProofError::BadRecordSignature("verifier's", e))?;
+		}
+		if let Some(r) = &self.second_record {
+			if !claims(&r.channel_id, &r.claim) {
+				return Err(ProofError::RecordMismatch("requester's"));
+			}
+			r.verify(genesis)
+				.map_err(|e| ProofError::BadRecordSignature("requester's", e))?;
+		}
+		if self.proof.tree_size != anchor.log.size {
+			return Err(ProofError::WrongPosition {
+				leaf: self.proof.leaf_index,
+				size: self.proof.tree_size,
+				seq,
+				anchored: anchor.log.size,
+			});
+		}
+		if seq < anchor.first_seq || seq >= anchor.log.size {
+			return Err(ProofError::NotInAnchor {
+				seq,
+				first: anchor.first_seq,
+				end: anchor.log.size,
+				index: anchor.index,
+			});
+		}
+		self.proof
+			.verify_digest(digest, &anchor.log.root)
+			.map_err(ProofError::Inclusion)?;
+		Ok(ProvenItem {
+			digest: *digest,
+			seq,
+			anchor: *anchor,
+			requester: self
+				.second_record
+				.as_ref()
+				.map(|r| crate::signing::account_of(&r.requester)),
+			verifier: self.first_record.as_ref().map(|r| crate::signing::account_of(&r.verifier)),
+		})
+	}
+
+	/// The proof's anchor equals `on_chain`, read from the chain's finalized storage
+	/// (`Attestation::Anchors(channel_id, index)`); `None` when the chain has none.
+	pub fn check_anchor(&self, on_chain: Option<&Anchor>) -> Result<(), ProofError> {
+		match on_chain {
+			Some(a) if a == &self.anchor => Ok(()),
+			_ => Err(ProofError::AnchorNotOnChain { index: self.anchor.index }),
+		}
+	}
+
+	/// [`AttestationProof::verify`] of the bytes `data` (hashing them first).
+	pub fn verify_data(&self, genesis: &Hash, data: &[u8]) -> Result<ProvenItem, ProofError> {
+		let actual = crate::sha256(data);
+		let expected = self
+			.first_record
+			.as_ref()
+			.map(|r| r.claim.digest)
+			.or(self.second_record.as_ref().map(|r| r.claim.digest))
+			.unwrap_or(actual);
+		if expected != actual {
+			return Err(ProofError::DigestMismatch { expected, actual });
+		}
+		self.verify(genesis, &actual)
+	}
+}
