@@ -68,8 +68,9 @@ enum Command {
 	/// Check that a file is attested: digest, records, inclusion proof, anchor in finalized
 	/// chain storage. Exit status 1 when it is not.
 	Verify {
-		/// The file.
-		file: PathBuf,
+		/// The files.
+		#[arg(required = true)]
+		files: Vec<PathBuf>,
 	},
 	/// Proof bundles.
 	#[command(subcommand)]
@@ -379,7 +380,19 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
 			}
 		},
-		Command::Verify { file } => verify(&ctx, &file, json).await,
+		Command::Verify { files } => {
+			let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
+			let mut failed = 0;
+			for file in &files {
+				if verify(&chain, &server, file, json).await? != 0 {
+					failed += 1;
+				}
+			}
+			if failed > 0 && files.len() > 1 && !json {
+				println!("{failed} of {} files are not attested", files.len());
+			}
+			Ok(i32::from(failed > 0))
+		},
 		Command::Proof(ProofCmd::Export { file, output }) => {
 			let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
 			let (digest, _) = attest_primitives::digest::sha256_file(&file)
@@ -589,19 +602,29 @@ async fn channel(ctx: &Ctx, c: ChannelCmd, json: bool) -> anyhow::Result<i32> {
 				.await?;
 				req.resolve().await?;
 				req.finalize().await?;
-				let b = ops::close_cooperative(&chain, &key, &store, &id).await?;
-				let s = store.channel(&id).await?.state;
-				println!(
-					"closed channel {id:?} in block {b}: requester {}, verifier {}",
-					fmt_att(s.requester_balance),
-					fmt_att(s.verifier_balance)
-				);
+				let c = ops::close_cooperative(&chain, &key, &store, &id).await?;
+				if json {
+					println!("{}", serde_json::to_string(&c)?);
+				} else {
+					println!(
+						"closed channel {id:?} in block {}: paid the requester {}, the verifier {}",
+						c.block,
+						fmt_att(c.requester_paid),
+						fmt_att(c.verifier_paid)
+					);
+				}
 			}
 		},
 		ChannelCmd::Settle { channel } => {
 			let id = ctx.channel_id(&store, channel.as_deref()).await?;
-			let b = ops::settle(&chain, &key, &store, &id).await?;
-			println!("settled channel {id:?} in block {b}");
+			let c = ops::settle(&chain, &key, &store, &id).await?;
+			println!(
+				"settled channel {id:?} in block {}: paid the requester {}, the verifier {}, stale-close penalty {}",
+				c.block,
+				fmt_att(c.requester_paid),
+				fmt_att(c.verifier_paid),
+				fmt_att(c.stale_close_penalty)
+			);
 		},
 		ChannelCmd::Claim { channel } | ChannelCmd::Refund { channel } => {
 			let _ = ctx.channel_id(&store, channel.as_deref()).await?;
@@ -612,10 +635,14 @@ async fn channel(ctx: &Ctx, c: ChannelCmd, json: bool) -> anyhow::Result<i32> {
 	Ok(0)
 }
 
-async fn verify(ctx: &Ctx, file: &std::path::Path, json: bool) -> anyhow::Result<i32> {
+async fn verify(
+	chain: &Chain,
+	server: &Server,
+	file: &std::path::Path,
+	json: bool,
+) -> anyhow::Result<i32> {
 	let (digest, size) =
 		attest_primitives::digest::sha256_file(file).with_context(|| file.display().to_string())?;
-	let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
 	let fail = |why: String| {
 		if json {
 			println!(

@@ -108,13 +108,52 @@ fn unreachable_sigs<T>() -> anyhow::Result<T> {
 	bail!("the newest state lacks a signature")
 }
 
+/// What a channel's closing paid (`ChannelClosed`).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Closed {
+	/// Block of the close.
+	pub block: u32,
+	/// Paid to the requester.
+	#[serde(serialize_with = "as_string")]
+	pub requester_paid: Balance,
+	/// Paid to the verifier.
+	#[serde(serialize_with = "as_string")]
+	pub verifier_paid: Balance,
+	/// Moved from the closer for a stale close.
+	#[serde(serialize_with = "as_string")]
+	pub stale_close_penalty: Balance,
+}
+
+fn as_string<S: serde::Serializer>(v: &Balance, s: S) -> Result<S::Ok, S::Error> {
+	s.serialize_str(&v.to_string())
+}
+
+/// The `ChannelClosed` event of an extrinsic.
+pub fn closed_of(inc: &attest_chain::Included) -> Option<Closed> {
+	inc.events.iter().find_map(|e| match e {
+		AttestationEvent::ChannelClosed {
+			requester_paid,
+			verifier_paid,
+			stale_close_penalty,
+			..
+		} => Some(Closed {
+			block: inc.block,
+			requester_paid: *requester_paid,
+			verifier_paid: *verifier_paid,
+			stale_close_penalty: *stale_close_penalty,
+		}),
+		_ => None,
+	})
+}
+
 /// Close cooperatively with the final state both signed.
 pub async fn close_cooperative(
 	chain: &Chain,
 	key: &Key,
 	store: &Store,
 	id: &Hash,
-) -> anyhow::Result<u32> {
+) -> anyhow::Result<Closed> {
 	let (row, proof, _) = signed(chain, store, id).await?;
 	if !row.state.is_final {
 		bail!("the newest state is not final: agree the final state first (attest channel close does)");
@@ -132,7 +171,7 @@ pub async fn close_cooperative(
 	);
 	let inc = chain.submit(key, &call).await?;
 	store.set_anchored(id, row.state.log.size, true).await?;
-	Ok(inc.block)
+	closed_of(&inc).ok_or_else(|| anyhow!("close_cooperative emitted no ChannelClosed event"))
 }
 
 /// Start closing alone with the newest state both signed (or the opening state).
@@ -163,10 +202,10 @@ pub async fn close_unilateral(
 }
 
 /// Settle a channel after its challenge period.
-pub async fn settle(chain: &Chain, key: &Key, store: &Store, id: &Hash) -> anyhow::Result<u32> {
+pub async fn settle(chain: &Chain, key: &Key, store: &Store, id: &Hash) -> anyhow::Result<Closed> {
 	let inc = chain.submit(key, &runtime::transactions().attestation().settle(*id)).await?;
 	let _ = store.set_anchored(id, 0, true).await;
-	Ok(inc.block)
+	closed_of(&inc).ok_or_else(|| anyhow!("settle emitted no ChannelClosed event"))
 }
 
 /// Challenge a close with the newest state both signed.
