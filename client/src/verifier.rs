@@ -552,6 +552,31 @@ pub(crate) async fn requests(
 		&row.requester.into(),
 		"requester",
 	)?;
+	if row.state.nonce >= req.state.nonce {
+		// A retry of the request this verifier already countersigned answers the same (the
+		// requester crashed before it stored the confirmation).
+		let key = match req.state.htlcs.last() {
+			Some(h) if row.state == req.state => {
+				s.cfg().store.bill(&id, &h.payment_hash).await?.and_then(|b| b.key)
+			},
+			_ => None,
+		};
+		if let (Some(key), Some(sig)) = (key, row.verifier_signature.clone()) {
+			return Ok(Json(Confirmation {
+				nonce: row.state.nonce,
+				bill_key: key,
+				verifier_signature: sig,
+			}));
+		}
+		return Err(ApiError(
+			StatusCode::CONFLICT,
+			"stale",
+			format!(
+				"state {} is not newer than the newest both signed ({}): a replayed or stale request",
+				req.state.nonce, row.state.nonce
+			),
+		));
+	}
 	// The new HTLC is the one the newest state does not hold.
 	let new: Vec<_> = req
 		.state
@@ -572,25 +597,6 @@ pub(crate) async fn requests(
 		)));
 	};
 	let key = bill.key.ok_or_else(|| refused("bill without key"))?;
-	if row.state.nonce >= req.state.nonce {
-		// A retry of the request this verifier already countersigned answers the same.
-		if row.state == req.state {
-			let sig = row.verifier_signature.clone().ok_or_else(|| refused("no signature kept"))?;
-			return Ok(Json(Confirmation {
-				nonce: row.state.nonce,
-				bill_key: key,
-				verifier_signature: sig,
-			}));
-		}
-		return Err(ApiError(
-			StatusCode::CONFLICT,
-			"stale",
-			format!(
-			"state {} is not newer than the newest both signed ({}): a replayed or stale request",
-			req.state.nonce, row.state.nonce
-		),
-		));
-	}
 	if bill.status != "open" {
 		return Err(refused(format!(
 			"the bill {:?} was already used ({})",

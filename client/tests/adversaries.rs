@@ -1,0 +1,207 @@
+//! What a dishonest requester (or a stranger) tries against the verifier service and the
+//! chain, with real processes: each attempt is refused with an error that names what was wrong,
+//! or meets the documented outcome.
+
+mod common;
+
+use attest_chain::{runtime, Chain, Key, Static};
+use attest_client::{
+	protocol::{next_state, Transition},
+	transport::{ItemsAccepted, SignedBill, SignedState},
+};
+use attest_primitives::{
+	signing::Kind, AttestationRequest, Bill, BillKey, ChannelState, Hash, LogHead, MerkleBuilder,
+};
+use common::*;
+
+fn parse_hash(s: &str) -> Hash {
+	let b = hex::decode(s.trim_start_matches("0x")).expect("hex");
+	Hash(b.try_into().expect("32 bytes"))
+}
+
+/// Send `items` to the verifier and get a bill, as a requester would.
+fn bill_for(
+	http: &reqwest::blocking::Client,
+	url: &str,
+	items: &[Vec<u8>],
+) -> (Vec<Hash>, SignedBill) {
+	let mut body = Vec::new();
+	for i in items {
+		body.extend_from_slice(&(i.len() as u64).to_le_bytes());
+		body.extend_from_slice(i);
+	}
+	let r = http.post(format!("{url}/items")).body(body).send().expect("items");
+	assert!(r.status().is_success(), "items: {}", r.text().unwrap_or_default());
+	let acc: ItemsAccepted = r.json().expect("digests");
+	let r = http
+		.post(format!("{url}/bills"))
+		.json(&serde_json::json!({ "digests": acc.digests }))
+		.send()
+		.expect("bill");
+	assert!(r.status().is_success(), "bill: {}", r.text().unwrap_or_default());
+	(acc.digests, r.json().expect("bill JSON"))
+}
+
+fn request(http: &reqwest::blocking::Client, url: &str, req: &AttestationRequest) -> (u16, String) {
+	let r = http.post(format!("{url}/requests")).json(req).send().expect("request");
+	(r.status().as_u16(), r.text().unwrap_or_default())
+}
+
+#[test]
+fn dishonest_requesters_are_refused() {
+	let sys = System::start(&[]);
+	let rt = tokio::runtime::Runtime::new().expect("runtime");
+	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
+	let genesis = chain.genesis();
+
+	// A digest attested by another requester is refused by the verifier's policy.
+	sys.open("//Alice", "alice", "10");
+	let dir = sys.dir.path().join("alice");
+	std::fs::create_dir_all(&dir).expect("dir");
+	std::fs::write(dir.join("photo.bin"), bytes(1, 5000)).expect("write");
+	sys.attest_ok("//Alice", "alice", &["submit", dir.to_str().expect("utf-8")]);
+	sys.open("//Charlie", "charlie", "10");
+	let out = sys.attest(
+		"//Charlie",
+		"charlie",
+		&["submit", dir.join("photo.bin").to_str().expect("utf-8")],
+	);
+	let err = String::from_utf8_lossy(&out.stderr);
+	assert!(!out.status.success() && err.contains("attested by another requester"), "{err}");
+
+	// Dave talks to the verifier directly.
+	let dave = Key::from_suri("//Dave").expect("key");
+	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
+	let url = format!("{}/v1/channels/{id:?}", sys.verifier_url);
+	let http = reqwest::blocking::Client::new();
+	let latest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
+	let (digests, signed) = bill_for(&http, &url, &[bytes(10, 100), bytes(11, 200)]);
+	let log = LogHead::of_digests(&digests);
+	let honest = next_state(
+		&latest.state,
+		&Transition { bill: Some((&signed.bill, log)), ..Default::default() },
+	)
+	.expect("state");
+	let req = |state: &ChannelState, key: &Key| AttestationRequest {
+		state: state.clone(),
+		digests: digests.clone(),
+		requester_signature: key.sign(Kind::State, &genesis, &id, state),
+	};
+
+	// An altered balance, an altered log, a wrong nonce: refused, naming the field.
+	for (what, alter) in [
+		(
+			"requester balance",
+			Box::new(|s: &mut ChannelState| s.requester_balance += 1)
+				as Box<dyn Fn(&mut ChannelState)>,
+		),
+		("log", Box::new(|s: &mut ChannelState| s.log.root = Hash([9; 32]))),
+		("HTLCs", Box::new(|s: &mut ChannelState| s.htlcs[0].amount -= 1)),
+	] {
+		let mut bad = honest.clone();
+		alter(&mut bad);
+		let (status, body) = request(&http, &url, &req(&bad, &dave));
+		assert_eq!(status, 422, "{what}: {body}");
+		assert!(body.contains(what), "{what}: {body}");
+	}
+	// Signed by someone else.
+	let eve = Key::from_suri("//Eve").expect("key");
+	let (status, body) = request(&http, &url, &req(&honest, &eve));
+	assert!(status == 422 && body.contains("bad signature"), "{body}");
+	// A bill the verifier never issued.
+	let invented =
+		Bill { payment_hash: attest_primitives::payment_hash(&BillKey([3; 32])), ..signed.bill };
+	let forged = next_state(
+		&latest.state,
+		&Transition { bill: Some((&invented, log)), ..Default::default() },
+	)
+	.expect("state");
+	let (status, body) = request(&http, &url, &req(&forged, &dave));
+	assert!(status == 422 && body.contains("no bill with payment hash"), "{body}");
+
+	// The honest request is confirmed; sent again it gets the same answer (a retry); a
+	// different state with the same nonce is refused.
+	let (status, body) = request(&http, &url, &req(&honest, &dave));
+	assert_eq!(status, 200, "{body}");
+	let conf: attest_primitives::Confirmation = serde_json::from_str(&body).expect("confirmation");
+	assert_eq!(attest_primitives::payment_hash(&conf.bill_key), signed.bill.payment_hash);
+	let (status, _) = request(&http, &url, &req(&honest, &dave));
+	assert_eq!(status, 200, "a retried request is answered again");
+	let mut other = honest.clone();
+	other.requester_balance -= 1;
+	other.verifier_balance += 1;
+	let (status, body) = request(&http, &url, &req(&other, &dave));
+	assert!(status == 409 && body.contains("stale"), "{body}");
+	// The used bill cannot pay for a second batch.
+	let s1: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
+	let mut log2 = MerkleBuilder::new();
+	for d in digests.iter().chain(digests.iter()) {
+		log2.push_digest(d);
+	}
+	let replayed =
+		Bill { items: attest_primitives::ItemRange::of_digests(2, &digests), ..signed.bill };
+	let again = next_state(
+		&s1.state,
+		&Transition {
+			resolve: &[signed.bill.payment_hash],
+			bill: Some((&replayed, LogHead { size: 4, root: log2.root() })),
+			..Default::default()
+		},
+	);
+	if let Ok(again) = again {
+		let (status, body) = request(&http, &url, &req(&again, &dave));
+		assert_eq!(status, 422, "{body}");
+	}
+
+	// Dave resolves the HTLC (state 2, both sign); sending state 2 again is a retry, an
+	// altered state 2 is refused.
+	let s2 = next_state(
+		&s1.state,
+		&Transition { resolve: &[signed.bill.payment_hash], ..Default::default() },
+	)
+	.expect("state 2");
+	let update = |state: &ChannelState| {
+		let body = attest_client::transport::StateUpdate {
+			state: state.clone(),
+			requester_signature: dave.sign(Kind::State, &genesis, &id, state),
+		};
+		let r = http.post(format!("{url}/states")).json(&body).send().expect("state");
+		(r.status().as_u16(), r.text().unwrap_or_default())
+	};
+	assert_eq!(update(&s2).0, 200);
+	assert_eq!(update(&s2).0, 200, "a retry");
+	let mut taken = s2.clone();
+	taken.verifier_balance -= 1;
+	taken.requester_balance += 1;
+	let (status, body) = update(&taken);
+	assert!(status == 409, "{body}");
+	let newest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
+	assert_eq!(newest.state.nonce, 2);
+
+	// A stale close: Dave closes with the opening state (nonce 0). The verifier's watchtower
+	// challenges with its newest state (which proves the close stale, docs/pallet.md) and
+	// settles after the challenge period.
+	let nothing: Option<(Static<ChannelState>, Static<sp_runtime::MultiSignature>, _)> = None;
+	rt.block_on(
+		chain.submit(&dave, &runtime::transactions().attestation().close_unilateral(id, nothing)),
+	)
+	.expect("close with the opening state");
+	let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+	loop {
+		let c = rt.block_on(chain.channel(&id)).expect("channel");
+		match c {
+			Some(c) if c.state.0.nonce == newest.state.nonce => break,
+			None => panic!("settled before the watchtower challenged"),
+			_ => {},
+		}
+		assert!(std::time::Instant::now() < deadline, "the watchtower did not challenge");
+		std::thread::sleep(std::time::Duration::from_millis(250));
+	}
+	loop {
+		if rt.block_on(chain.channel(&id)).expect("channel").is_none() {
+			break;
+		}
+		assert!(std::time::Instant::now() < deadline, "the watchtower did not settle");
+		std::thread::sleep(std::time::Duration::from_millis(250));
+	}
+}
