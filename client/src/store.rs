@@ -225,7 +225,7 @@ impl Store {
 	/// `None`). Refuses a different state with the same nonce; the same state again is fine
 	/// (a retried message).
 	pub async fn will_sign(&self, state: &ChannelState) -> Result<()> {
-		let mut tx = self.pool.begin().await?;
+		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
 		let known: Option<Vec<u8>> =
 			sqlx::query_scalar("SELECT state FROM signed WHERE channel = ? AND nonce = ?")
 				.bind(state.channel_id.0.to_vec())
@@ -284,7 +284,7 @@ impl Store {
 		new_digests: &[Hash],
 	) -> Result<()> {
 		let id = state.channel_id.0.to_vec();
-		let mut tx = self.pool.begin().await?;
+		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
 		let old: Vec<u8> = sqlx::query_scalar("SELECT state FROM channels WHERE id = ?")
 			.bind(&id)
 			.fetch_optional(&mut *tx)
@@ -424,7 +424,7 @@ impl Store {
 
 	/// Verifier: items received and checked for a channel.
 	pub async fn put_received(&self, channel: &Hash, items: &[(Hash, u64)]) -> Result<()> {
-		let mut tx = self.pool.begin().await?;
+		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
 		for (d, size) in items {
 			sqlx::query("INSERT OR IGNORE INTO received (channel, digest, size) VALUES (?, ?, ?)")
 				.bind(channel.0.to_vec())
@@ -492,7 +492,7 @@ impl Store {
 
 	/// Requester: write items (insert or replace), in one transaction.
 	pub async fn put_items(&self, items: &[ItemRow]) -> Result<()> {
-		let mut tx = self.pool.begin().await?;
+		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
 		for i in items {
 			sqlx::query(
 				"INSERT OR REPLACE INTO items (path, size, mtime, digest, channel, seq, status) \
@@ -514,7 +514,7 @@ impl Store {
 
 	/// Requester: set the status of the items of `channel` at `seqs`.
 	pub async fn set_items_status(&self, paths: &[String], status: &str) -> Result<()> {
-		let mut tx = self.pool.begin().await?;
+		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
 		for p in paths {
 			sqlx::query("UPDATE items SET status = ? WHERE path = ?")
 				.bind(status)

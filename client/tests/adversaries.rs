@@ -205,3 +205,62 @@ fn dishonest_requesters_are_refused() {
 		std::thread::sleep(std::time::Duration::from_millis(250));
 	}
 }
+
+/// The requester learns the bill key (the confirmation) but never signs the state that pays
+/// the verifier, and closes with the state holding the HTLC. The verifier's watchtower lets the
+/// close settle and claims the HTLC on chain with the key before it expires.
+#[test]
+fn a_requester_that_keeps_the_key_still_pays() {
+	let sys = System::start(&[]);
+	let rt = tokio::runtime::Runtime::new().expect("runtime");
+	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
+	let genesis = chain.genesis();
+	let dave = Key::from_suri("//Dave").expect("key");
+	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
+	let url = format!("{}/v1/channels/{id:?}", sys.verifier_url);
+	let http = reqwest::blocking::Client::new();
+	let latest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
+	let (digests, signed) =
+		bill_for(&http, &url, &[bytes(20, 100), bytes(21, 200), bytes(22, 300)]);
+	let state = next_state(
+		&latest.state,
+		&Transition {
+			bill: Some((&signed.bill, LogHead::of_digests(&digests))),
+			..Default::default()
+		},
+	)
+	.expect("state");
+	let sig = dave.sign(Kind::State, &genesis, &id, &state);
+	let req = AttestationRequest { state: state.clone(), digests, requester_signature: sig };
+	let (status, body) = request(&http, &url, &req);
+	assert_eq!(status, 200, "{body}");
+	let conf: attest_primitives::Confirmation = serde_json::from_str(&body).expect("confirmation");
+	// Dave closes with state 1 (the verifier's signature on it) and never resolves the HTLC.
+	let close = runtime::transactions().attestation().close_unilateral(
+		id,
+		Some((
+			Static(state.clone()),
+			Static(conf.verifier_signature.clone()),
+			runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(vec![]),
+		)),
+	);
+	rt.block_on(chain.submit(&dave, &close)).expect("close");
+	let ph = signed.bill.payment_hash;
+	let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+	// Settled (by the watchtower), then the HTLC is claimable until the verifier claims it.
+	loop {
+		let open = rt.block_on(chain.channel(&id)).expect("channel").is_some();
+		let claimable = rt.block_on(chain.claimable_htlc(&id, &ph)).expect("htlc").is_some();
+		if !open && !claimable {
+			break;
+		}
+		assert!(
+			std::time::Instant::now() < deadline,
+			"not settled and claimed (open {open}, claimable {claimable})"
+		);
+		std::thread::sleep(std::time::Duration::from_millis(250));
+	}
+	// Claimed, not refunded: the expiry is far (600 blocks) and the verifier's bill status says so.
+	let now = rt.block_on(chain.best_number()).expect("best");
+	assert!(now < signed.bill.expiry, "resolved before expiry");
+}
