@@ -297,12 +297,25 @@ impl Chain {
 		}))
 	}
 
-	/// Time (unix ms) stored by `pallet-timestamp` in block `at`.
+	/// Time (unix ms) of block `at`: `Timestamp::Now` in its state, or, when the node no longer
+	/// keeps that state (pruned), the `Timestamp.set` inherent in its body.
 	pub async fn block_time(&self, at: Hash) -> Result<u64, ChainError> {
-		Ok(self
-			.fetch(runtime::storage().timestamp().now(), (), Some(at))
-			.await?
-			.unwrap_or(0))
+		if let Ok(Some(t)) = self.fetch(runtime::storage().timestamp().now(), (), Some(at)).await {
+			return Ok(t);
+		}
+		let block = self
+			.rpc
+			.chain_get_block(Some(at))
+			.await
+			.map_err(|e| self.rpc_err(e))?
+			.ok_or_else(|| self.rpc_err(format!("block {at:?} not found")))?;
+		let pallet = timestamp_pallet_index();
+		for xt in &block.block.extrinsics {
+			if let Some(t) = timestamp_of(&xt.0, pallet) {
+				return Ok(t);
+			}
+		}
+		Err(self.rpc_err(format!("block {at:?} has no Timestamp.set inherent")))
 	}
 
 	/// Hash of block `number` (of the best chain).
@@ -367,6 +380,33 @@ impl Chain {
 	}
 }
 
+/// Index of pallet-timestamp in the runtime, from the checked-in metadata.
+fn timestamp_pallet_index() -> u8 {
+	static METADATA: &[u8] = include_bytes!("../metadata/attest.scale");
+	<subxt::Metadata as codec::Decode>::decode(&mut &METADATA[..])
+		.ok()
+		.and_then(|m| m.pallet_by_name("Timestamp").map(|p| p.call_index()))
+		.unwrap_or(1)
+}
+
+/// The time set by an opaque extrinsic if it is the bare `Timestamp.set(now)` inherent:
+/// compact length, a version byte without the signed bit, pallet and call index 0, `Compact<u64>`.
+fn timestamp_of(xt: &[u8], pallet: u8) -> Option<u64> {
+	use codec::{Compact, Decode};
+	let mut input = xt;
+	let _len = Compact::<u32>::decode(&mut input).ok()?;
+	let (&version, rest) = input.split_first()?;
+	if version & 0x80 != 0 {
+		return None;
+	}
+	match rest {
+		[p, 0, tail @ ..] if *p == pallet => {
+			Compact::<u64>::decode(&mut &tail[..]).ok().map(|c| c.0)
+		},
+		_ => None,
+	}
+}
+
 /// Turn a failed `wait_for_success` into [`ChainError::Dispatch`] when it is a pallet error.
 fn dispatch_error(call: &str, e: impl std::fmt::Display + std::fmt::Debug) -> ChainError {
 	// subxt renders a module error as "Pallet error: Attestation::StaleState" (or with a dot);
@@ -385,4 +425,28 @@ fn dispatch_error(call: &str, e: impl std::fmt::Display + std::fmt::Debug) -> Ch
 		}
 	}
 	ChainError::Transaction { call: call.to_string(), message: text }
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use codec::{Compact, Encode};
+
+	#[test]
+	fn the_timestamp_inherent_is_read_from_a_block_body() {
+		let pallet = timestamp_pallet_index();
+		assert_eq!(pallet, 1, "pallet-timestamp's index in the runtime");
+		let mut body = vec![0x05u8, pallet, 0];
+		Compact(1_795_786_212_000u64).encode_to(&mut body);
+		let mut opaque = Compact(body.len() as u32).encode();
+		opaque.extend_from_slice(&body);
+		assert_eq!(timestamp_of(&opaque, pallet), Some(1_795_786_212_000));
+		// Another call, or a signed extrinsic, is not the inherent.
+		let mut other = opaque.clone();
+		other[2] = pallet + 1;
+		assert_eq!(timestamp_of(&other, pallet), None);
+		let mut signed = opaque.clone();
+		signed[1] |= 0x80;
+		assert_eq!(timestamp_of(&signed, pallet), None);
+	}
 }

@@ -383,8 +383,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 		Command::Verify { files } => {
 			let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
 			let mut failed = 0;
+			let mut anchors = Anchors::new();
 			for file in &files {
-				if verify(&chain, &server, file, json).await? != 0 {
+				if verify(&chain, &server, file, json, &mut anchors).await? != 0 {
 					failed += 1;
 				}
 			}
@@ -635,11 +636,16 @@ async fn channel(ctx: &Ctx, c: ChannelCmd, json: bool) -> anyhow::Result<i32> {
 	Ok(0)
 }
 
+/// Anchors read from the chain during one `attest verify`: the anchor, its block's hash and time.
+type Anchors =
+	std::collections::HashMap<(Hash, u32), (Option<attest_primitives::Anchor>, Hash, u64)>;
+
 async fn verify(
 	chain: &Chain,
 	server: &Server,
 	file: &std::path::Path,
 	json: bool,
+	anchors: &mut Anchors,
 ) -> anyhow::Result<i32> {
 	let (digest, size) =
 		attest_primitives::digest::sha256_file(file).with_context(|| file.display().to_string())?;
@@ -668,12 +674,24 @@ async fn verify(
 		Ok(i) => i,
 		Err(e) => return fail(e.to_string()),
 	};
-	let on_chain = chain.finalized_anchor(&proof.anchor.channel_id, proof.anchor.index).await?;
-	if let Err(e) = proof.check_anchor(on_chain.as_ref().map(|(a, _)| a)) {
+	let key = (proof.anchor.channel_id, proof.anchor.index);
+	let cached = anchors.get(&key).cloned();
+	let (on_chain, block_hash, time) = match cached {
+		Some(c) => c,
+		None => {
+			let a = chain.finalized_anchor(&key.0, key.1).await?.map(|(a, _)| a);
+			let h = chain.block_hash(proof.anchor.block).await?.unwrap_or_default();
+			let t = chain.block_time(h).await.unwrap_or(0);
+			// Only a finalized anchor is remembered (one that is not may be later).
+			if a.is_some() {
+				anchors.insert(key, (a, h, t));
+			}
+			(a, h, t)
+		},
+	};
+	if let Err(e) = proof.check_anchor(on_chain.as_ref()) {
 		return fail(e.to_string());
 	}
-	let block_hash = chain.block_hash(proof.anchor.block).await?.unwrap_or_default();
-	let time = chain.block_time(block_hash).await.unwrap_or(0);
 	let who = |a: &Option<sp_runtime::AccountId32>| {
 		a.as_ref()
 			.map(sp_core::crypto::Ss58Codec::to_ss58check)

@@ -5,9 +5,7 @@
 //! holds both records and the exact bytes of every file, and the chain paid the verifier the
 //! price of every item and the requester the rest.
 //!
-//! Sizes: `E2E_FILES` (default 100) then `E2E_MORE` (default 50) files; the issue asks for
-//! 1,000 + 500, which fails today after ~256 blocks (a subxt block reference older than the
-//! node keeps: "State already discarded"), see the progress note of issue 13.
+//! Sizes: `E2E_FILES` (default 1,000) then `E2E_MORE` (default 500) files.
 
 mod common;
 
@@ -28,7 +26,7 @@ fn parse_hash(s: &str) -> Hash {
 
 #[test]
 fn attest_a_folder_end_to_end() {
-	let (n1, n2) = (env("E2E_FILES", 100), env("E2E_MORE", 50));
+	let (n1, n2) = (env("E2E_FILES", 1_000), env("E2E_MORE", 500));
 	let sys = System::start(&[]);
 	let rt = tokio::runtime::Runtime::new().expect("runtime");
 	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
