@@ -268,6 +268,12 @@ impl Chain {
 		Ok(info.map(|i| i.data.free).unwrap_or(0))
 	}
 
+	/// Number of extrinsics an account has sent (its nonce) at the best block.
+	pub async fn account_nonce(&self, who: [u8; 32]) -> Result<u32, ChainError> {
+		let info = self.fetch(runtime::storage().system().account(), (account(who),), None).await?;
+		Ok(info.map(|i| i.nonce).unwrap_or(0))
+	}
+
 	/// Anchor `index` of a channel as stored at the latest finalized block.
 	pub async fn finalized_anchor(
 		&self,

@@ -94,9 +94,9 @@ struct SubmitArgs {
 	/// Checkpoint on chain after every N items (0: never).
 	#[arg(long, default_value_t = 0)]
 	checkpoint_every: u64,
-	/// Exit at the first refused item instead of reporting it and going on.
-	#[arg(long)]
-	strict: bool,
+	/// Checkpoint on chain every this many seconds while items are added (0: never).
+	#[arg(long, default_value_t = 0)]
+	checkpoint_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -429,6 +429,8 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 		batch_items: a.batch,
 		batch_bytes: a.batch_mib << 20,
 		checkpoint_every: a.checkpoint_every,
+		checkpoint_interval: (a.checkpoint_secs > 0)
+			.then(|| std::time::Duration::from_secs(a.checkpoint_secs)),
 		..Default::default()
 	};
 	let req =
@@ -467,7 +469,6 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 	};
 	let result = req.submit(&a.paths, &report).await;
 	bar.finish_and_clear();
-	let _ = a.strict;
 	result?;
 	let (attested, skipped) = counts.lock().map(|c| *c).unwrap_or_default();
 	if !json {

@@ -60,6 +60,9 @@ pub struct Settings {
 	pub prefetch: usize,
 	/// Checkpoint on chain after every this many items (0: never).
 	pub checkpoint_every: u64,
+	/// Checkpoint on chain when this long passed since the last one and items were added
+	/// (`None`: never).
+	pub checkpoint_interval: Option<std::time::Duration>,
 }
 
 impl Default for Settings {
@@ -71,6 +74,7 @@ impl Default for Settings {
 			max_expiry: 2_000,
 			prefetch: 2,
 			checkpoint_every: 0,
+			checkpoint_interval: None,
 		}
 	}
 }
@@ -188,7 +192,18 @@ impl Requester {
 	/// upload the records of items attested but not yet on the server.
 	pub async fn resume(&self, report: &(dyn Fn(ItemReport) + Sync)) -> anyhow::Result<()> {
 		let row = self.row().await?;
-		if let Some((state, sig)) = row.pending.clone() {
+		// A state signed (stored first) but not yet sent when the agent stopped is sent now; its
+		// signature is made again if it was not stored (same state, same nonce).
+		let mut pending = row.pending.clone();
+		if pending.is_none() {
+			if let Some(state) = self.store.signed_state(&self.channel, row.state.nonce + 1).await?
+			{
+				let sig = self.key.sign(Kind::State, &self.chain.genesis(), &self.channel, &state);
+				self.store.set_pending(&state, &sig).await?;
+				pending = Some((state, sig));
+			}
+		}
+		if let Some((state, sig)) = pending {
 			let new: Vec<_> = state
 				.htlcs
 				.iter()
@@ -291,6 +306,7 @@ impl Requester {
 		let (task, skipped) = producer;
 		let mut uploads = futures::stream::FuturesOrdered::new();
 		let mut since_checkpoint = 0u64;
+		let mut last_checkpoint = std::time::Instant::now();
 		loop {
 			for r in skipped.try_iter() {
 				report(r);
@@ -306,15 +322,20 @@ impl Requester {
 				}
 			}
 			since_checkpoint += n;
-			if self.settings.checkpoint_every > 0
-				&& since_checkpoint >= self.settings.checkpoint_every
-			{
+			let by_count = self.settings.checkpoint_every > 0
+				&& since_checkpoint >= self.settings.checkpoint_every;
+			let by_time = self
+				.settings
+				.checkpoint_interval
+				.is_some_and(|t| last_checkpoint.elapsed() >= t);
+			if by_count || by_time {
 				while let Some(r) = uploads.next().await {
 					r?;
 				}
 				self.resolve().await?;
 				crate::ops::checkpoint(&self.chain, &self.key, &self.store, &self.channel).await?;
 				since_checkpoint = 0;
+				last_checkpoint = std::time::Instant::now();
 			}
 		}
 		for r in skipped.try_iter() {

@@ -233,12 +233,18 @@ impl Store {
 				.fetch_optional(&mut *tx)
 				.await?;
 		match known {
-			Some(s) if s == state.encode() => return Ok(()),
+			// An early return must end the transaction now: a dropped one is rolled back only
+			// when its connection is next used, and until then it holds the write lock.
+			Some(s) if s == state.encode() => {
+				tx.rollback().await?;
+				return Ok(());
+			},
 			Some(_) => {
+				tx.rollback().await?;
 				return Err(StoreError::NonceReuse {
 					channel: state.channel_id,
 					nonce: state.nonce,
-				})
+				});
 			},
 			None => {},
 		}
@@ -250,6 +256,17 @@ impl Store {
 			.await?;
 		tx.commit().await?;
 		Ok(())
+	}
+
+	/// The state this agent signed with `nonce` in `channel`, if any.
+	pub async fn signed_state(&self, channel: &Hash, nonce: u64) -> Result<Option<ChannelState>> {
+		let row: Option<Vec<u8>> =
+			sqlx::query_scalar("SELECT state FROM signed WHERE channel = ? AND nonce = ?")
+				.bind(channel.0.to_vec())
+				.bind(nonce as i64)
+				.fetch_optional(&self.pool)
+				.await?;
+		row.map(|b| dec(&b, "signed state")).transpose()
 	}
 
 	/// Every state this agent signed in `channel` (for the crash tests: one per nonce).
@@ -293,6 +310,7 @@ impl Store {
 		let old: ChannelState = dec(&old, "state")?;
 		if old.nonce >= state.nonce {
 			// Already recorded (a retried confirmation).
+			tx.rollback().await?;
 			return Ok(());
 		}
 		for (i, d) in new_digests.iter().enumerate() {
@@ -512,17 +530,19 @@ impl Store {
 		Ok(())
 	}
 
-	/// Requester: set the status of the items of `channel` at `seqs`.
+	/// Requester: set the status of the items at `paths`. Autocommit statements of up to 500
+	/// paths, no transaction: this runs in futures that may wait unpolled (uploads), and a
+	/// transaction held across such a wait would keep the write lock from everyone else.
 	pub async fn set_items_status(&self, paths: &[String], status: &str) -> Result<()> {
-		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-		for p in paths {
-			sqlx::query("UPDATE items SET status = ? WHERE path = ?")
-				.bind(status)
-				.bind(p)
-				.execute(&mut *tx)
-				.await?;
+		for chunk in paths.chunks(500) {
+			let marks = vec!["?"; chunk.len()].join(", ");
+			let sql = format!("UPDATE items SET status = ? WHERE path IN ({marks})");
+			let mut q = sqlx::query(&sql).bind(status);
+			for p in chunk {
+				q = q.bind(p);
+			}
+			q.execute(&self.pool).await?;
 		}
-		tx.commit().await?;
 		Ok(())
 	}
 }

@@ -554,14 +554,21 @@ pub(crate) async fn requests(
 	)?;
 	if row.state.nonce >= req.state.nonce {
 		// A retry of the request this verifier already countersigned answers the same (the
-		// requester crashed before it stored the confirmation).
-		let key = match req.state.htlcs.last() {
-			Some(h) if row.state == req.state => {
-				s.cfg().store.bill(&id, &h.payment_hash).await?.and_then(|b| b.key)
-			},
+		// requester crashed before it stored the confirmation, or this verifier crashed before
+		// it answered: its first records are uploaded again, the server keeps them once).
+		let bill = match req.state.htlcs.last() {
+			Some(h) if row.state == req.state => s.cfg().store.bill(&id, &h.payment_hash).await?,
 			_ => None,
 		};
-		if let (Some(key), Some(sig)) = (key, row.verifier_signature.clone()) {
+		if let (Some(bill), Some(sig)) = (bill, row.verifier_signature.clone()) {
+			let key = bill.key.ok_or_else(|| refused("bill without key"))?;
+			s.upload_first_records(
+				&id,
+				bill.bill.items.first_seq,
+				&bill.digests,
+				bill.bill.payment_hash,
+			)
+			.await?;
 			return Ok(Json(Confirmation {
 				nonce: row.state.nonce,
 				bill_key: key,

@@ -4,57 +4,77 @@
 //! The node runs with `--sealing 250` (a block every 250 ms, each finalized at once), so
 //! challenge periods and HTLC expiries pass in seconds.
 
+use attest_chain::{
+	runtime::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
+	AttestationEvent, ChainError, Key, Static, UNIT,
+};
 use attest_primitives::{
 	channel_id, payment_hash, signing::sign, BillKey, ChannelState, Hash, Htlc, ItemRange, LogHead,
 };
-use attest_testkit::{
-	chain::{account, has, pair, submit, Events, UNIT},
-	Node,
-};
-use codec::{Decode, Encode};
+use attest_testkit::Node;
 use sp_runtime::MultiSignature;
 use std::time::Duration;
-use subxt::{OnlineClient, PolkadotConfig};
-use subxt_signer::sr25519::{dev, Keypair};
+use subxt::transactions::Payload;
 
 /// `MinChallengePeriod` of the runtime: one minute of 6 s blocks.
 const PERIOD: u32 = 10;
 
 struct Chain {
-	api: OnlineClient<PolkadotConfig>,
+	chain: attest_chain::Chain,
 	genesis: Hash,
 }
 
+/// The calls of pallet-attestation, typed from the runtime's metadata.
+fn calls() -> runtime::attestation::calls::api::TransactionApi {
+	runtime::transactions().attestation()
+}
+
+/// The variant names of `events`.
+fn names(events: &[AttestationEvent]) -> Vec<String> {
+	events
+		.iter()
+		.map(|e| format!("{e:?}").split([' ', '{', '(']).next().unwrap_or_default().to_string())
+		.collect()
+}
+
+fn has(events: &[AttestationEvent], name: &str) -> bool {
+	names(events).iter().any(|n| n == name)
+}
+
 impl Chain {
-	async fn submit(&self, who: &Keypair, call: &str, args: impl Encode) -> anyhow::Result<Events> {
-		submit(&self.api, who, call, args).await
+	async fn submit<C: Payload>(
+		&self,
+		who: &Key,
+		call: C,
+	) -> anyhow::Result<Vec<AttestationEvent>> {
+		Ok(self.chain.submit(who, &call).await?.events)
 	}
 
 	/// Submit a call that must fail with the given pallet error.
-	async fn submit_fails(
+	async fn submit_fails<C: Payload>(
 		&self,
-		who: &Keypair,
-		call: &str,
-		args: impl Encode,
+		who: &Key,
+		call: C,
 		error: &str,
 	) -> anyhow::Result<()> {
-		match self.submit(who, call, args).await {
-			Ok(events) => {
-				anyhow::bail!("{call} succeeded ({events:?}) but should fail with {error}")
-			},
-			Err(e) => {
-				let text = format!("{e:?}");
+		match self.chain.submit(who, &call).await {
+			Ok(inc) => anyhow::bail!(
+				"the call succeeded ({:?}) but should fail with {error}",
+				names(&inc.events)
+			),
+			Err(e @ ChainError::Dispatch { .. }) => {
 				anyhow::ensure!(
-					text.contains(error),
-					"{call} failed with {text}, expected {error}"
+					e.dispatch_error() == Some(error),
+					"failed with {e}, expected {error}"
 				);
 				Ok(())
 			},
+			Err(e) => anyhow::bail!("failed with {e}, expected the pallet error {error}"),
 		}
 	}
 
 	async fn block(&self) -> anyhow::Result<u32> {
-		Ok(self.api.at_current_block().await?.block_number() as u32)
+		Ok(self.chain.best_number().await?)
 	}
 
 	async fn wait_for_block(&self, n: u32) -> anyhow::Result<()> {
@@ -63,6 +83,22 @@ impl Chain {
 		}
 		Ok(())
 	}
+}
+
+fn account(uri: &str) -> sp_runtime::AccountId32 {
+	Key::from_suri(uri).expect("dev key").account()
+}
+
+fn who(uri: &str) -> subxt::utils::AccountId32 {
+	attest_chain::account(Key::from_suri(uri).expect("dev key").public())
+}
+
+fn sig(s: MultiSignature) -> Static<MultiSignature> {
+	Static(s)
+}
+
+fn proof(p: Vec<Hash>) -> BoundedVec<Hash> {
+	BoundedVec(p)
 }
 
 fn digests(first: u64, n: u64) -> Vec<Hash> {
@@ -99,8 +135,8 @@ fn state(id: Hash, nonce: u64, r: u128, v: u128, htlcs: Vec<Htlc>, items: u64) -
 }
 
 impl Chain {
-	fn sign(&self, uri: &str, s: &ChannelState) -> MultiSignature {
-		sign::sign_state(&pair(uri), &self.genesis, s)
+	fn sign(&self, uri: &str, s: &ChannelState) -> Static<MultiSignature> {
+		sig(sign::sign_state(Key::from_suri(uri).expect("dev key").pair(), &self.genesis, s))
 	}
 }
 
@@ -117,81 +153,77 @@ async fn every_call_works_through_rpc() -> anyhow::Result<()> {
 }
 
 async fn run(node: &Node) -> anyhow::Result<()> {
-	let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url()).await?;
-	let genesis = Hash(api.genesis_hash().0);
-	let chain = Chain { api, genesis };
-	let (alice, bob, charlie) = (dev::alice(), dev::bob(), dev::charlie());
+	let inner = attest_chain::Chain::connect(&node.ws_url()).await?;
+	let genesis = inner.genesis();
+	let chain = Chain { chain: inner, genesis };
+	let key = |uri: &str| Key::from_suri(uri).expect("dev key");
+	let (alice, bob, charlie) = (key("//Alice"), key("//Bob"), key("//Charlie"));
 
 	// Registry.
 	let ev = chain
 		.submit(
 			&bob,
-			"register_verifier",
-			(b"https://bob.example/v1".to_vec(), UNIT / 1000, PERIOD),
+			calls().register_verifier(b"https://bob.example/v1".to_vec(), UNIT / 1000, PERIOD),
 		)
 		.await?;
-	anyhow::ensure!(has(&ev, "VerifierRegistered"), "{ev:?}");
+	anyhow::ensure!(has(&ev, "VerifierRegistered"), "{:?}", names(&ev));
 	chain
 		.submit_fails(
 			&bob,
-			"register_verifier",
-			(b"https://bob.example".to_vec(), 1u128, PERIOD),
+			calls().register_verifier(b"https://bob.example".to_vec(), 1u128, PERIOD),
 			"AlreadyRegistered",
 		)
 		.await?;
 	chain
 		.submit_fails(
 			&charlie,
-			"register_verifier",
-			(b"ftp://nope".to_vec(), 1u128, PERIOD),
+			calls().register_verifier(b"ftp://nope".to_vec(), 1u128, PERIOD),
 			"InvalidEndpoint",
 		)
 		.await?;
 	let ev = chain
-		.submit(&bob, "update_verifier", (None::<Vec<u8>>, Some(UNIT / 500), None::<u32>))
+		.submit(&bob, calls().update_verifier(None::<Vec<u8>>, Some(UNIT / 500), None::<u32>))
 		.await?;
-	anyhow::ensure!(has(&ev, "VerifierUpdated"), "{ev:?}");
+	anyhow::ensure!(has(&ev, "VerifierUpdated"), "{:?}", names(&ev));
 
 	// Channel 1: open, fund, checkpoint, cooperative close.
 	let ev = chain
-		.submit(&alice, "open_channel", (account("//Bob"), 10 * UNIT, PERIOD))
+		.submit(&alice, calls().open_channel(who("//Bob"), 10 * UNIT, PERIOD))
 		.await?;
-	anyhow::ensure!(has(&ev, "ChannelOpened"), "{ev:?}");
+	anyhow::ensure!(has(&ev, "ChannelOpened"), "{:?}", names(&ev));
 	let id = channel_id(&chain.genesis, &account("//Alice"), &account("//Bob"), 0);
-	let opened = &ev.iter().find(|(n, _)| n == "ChannelOpened").unwrap().1;
-	anyhow::ensure!(
-		Hash::decode(&mut &opened[..])? == id,
-		"channel id differs from the documented derivation"
-	);
-	let ev = chain.submit(&bob, "fund_channel", (id, UNIT)).await?;
-	anyhow::ensure!(has(&ev, "ChannelFunded"), "{ev:?}");
+	let opened = ev.iter().find_map(|e| match e {
+		AttestationEvent::ChannelOpened { channel_id, .. } => Some(*channel_id),
+		_ => None,
+	});
+	anyhow::ensure!(opened == Some(id), "channel id differs from the documented derivation");
+	let ev = chain.submit(&bob, calls().fund_channel(id, UNIT)).await?;
+	anyhow::ensure!(has(&ev, "ChannelFunded"), "{:?}", names(&ev));
 
 	let s1 = state(id, 1, 10 * UNIT, UNIT, vec![], 3);
 	let ev = chain
 		.submit(
 			&charlie,
-			"checkpoint",
-			(
+			calls().checkpoint(
 				id,
-				s1.clone(),
+				Static(s1.clone()),
 				chain.sign("//Alice", &s1),
 				chain.sign("//Bob", &s1),
-				consistency(0, 3),
+				proof(consistency(0, 3)),
 			),
 		)
 		.await?;
-	anyhow::ensure!(has(&ev, "Anchored") && has(&ev, "Checkpointed"), "{ev:?}");
+	anyhow::ensure!(has(&ev, "Anchored") && has(&ev, "Checkpointed"), "{:?}", names(&ev));
 	// Replayed, wrongly signed and non-contiguous states are refused.
 	chain
 		.submit_fails(
 			&charlie,
-			"checkpoint",
-			(
+			calls().checkpoint(
 				id,
-				s1.clone(),
+				Static(s1.clone()),
 				chain.sign("//Alice", &s1),
 				chain.sign("//Bob", &s1),
-				consistency(0, 3),
+				proof(consistency(0, 3)),
 			),
 			"StaleState",
 		)
@@ -201,8 +233,13 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	chain
 		.submit_fails(
 			&charlie,
-			"checkpoint",
-			(id, s2.clone(), chain.sign("//Alice", &s2), chain.sign("//Charlie", &s2), p2.clone()),
+			calls().checkpoint(
+				id,
+				Static(s2.clone()),
+				chain.sign("//Alice", &s2),
+				chain.sign("//Charlie", &s2),
+				proof(p2.clone()),
+			),
 			"BadSignature",
 		)
 		.await?;
@@ -210,13 +247,12 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	chain
 		.submit_fails(
 			&charlie,
-			"checkpoint",
-			(
+			calls().checkpoint(
 				id,
-				s2.clone(),
+				Static(s2.clone()),
 				chain.sign("//Alice", &s2),
 				chain.sign("//Bob", &s2),
-				consistency(2, 5),
+				proof(consistency(2, 5)),
 			),
 			"InconsistentLog",
 		)
@@ -225,8 +261,13 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	chain
 		.submit_fails(
 			&alice,
-			"close_cooperative",
-			(id, s2.clone(), chain.sign("//Alice", &s2), chain.sign("//Bob", &s2), p2.clone()),
+			calls().close_cooperative(
+				id,
+				Static(s2.clone()),
+				chain.sign("//Alice", &s2),
+				chain.sign("//Bob", &s2),
+				proof(p2.clone()),
+			),
 			"NotFinal",
 		)
 		.await?;
@@ -234,15 +275,20 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	let ev = chain
 		.submit(
 			&alice,
-			"close_cooperative",
-			(id, f2.clone(), chain.sign("//Alice", &f2), chain.sign("//Bob", &f2), p2),
+			calls().close_cooperative(
+				id,
+				Static(f2.clone()),
+				chain.sign("//Alice", &f2),
+				chain.sign("//Bob", &f2),
+				proof(p2),
+			),
 		)
 		.await?;
-	anyhow::ensure!(has(&ev, "ChannelClosed") && has(&ev, "Anchored"), "{ev:?}");
+	anyhow::ensure!(has(&ev, "ChannelClosed") && has(&ev, "Anchored"), "{:?}", names(&ev));
 
 	// Channel 2: unilateral close with a stale state, challenge, settle, HTLC claim and refund.
 	chain
-		.submit(&alice, "open_channel", (account("//Bob"), 10 * UNIT, PERIOD))
+		.submit(&alice, calls().open_channel(who("//Bob"), 10 * UNIT, PERIOD))
 		.await?;
 	let id2 = channel_id(&chain.genesis, &account("//Alice"), &account("//Bob"), 1);
 	let now = chain.block().await?;
@@ -266,59 +312,67 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	let ev = chain
 		.submit(
 			&alice,
-			"close_unilateral",
-			(id2, Some((old.clone(), chain.sign("//Bob", &old), consistency(0, 3)))),
-		)
-		.await?;
-	anyhow::ensure!(has(&ev, "CloseStarted"), "{ev:?}");
-	let ev = chain
-		.submit(
-			&charlie,
-			"challenge",
-			(
+			calls().close_unilateral(
 				id2,
-				newer.clone(),
-				chain.sign("//Alice", &newer),
-				chain.sign("//Bob", &newer),
-				consistency(0, 3),
+				Some((Static(old.clone()), chain.sign("//Bob", &old), proof(consistency(0, 3)))),
 			),
 		)
 		.await?;
-	anyhow::ensure!(has(&ev, "Challenged"), "{ev:?}");
+	anyhow::ensure!(has(&ev, "CloseStarted"), "{:?}", names(&ev));
+	let ev = chain
+		.submit(
+			&charlie,
+			calls().challenge(
+				id2,
+				Static(newer.clone()),
+				chain.sign("//Alice", &newer),
+				chain.sign("//Bob", &newer),
+				proof(consistency(0, 3)),
+			),
+		)
+		.await?;
+	anyhow::ensure!(has(&ev, "Challenged"), "{:?}", names(&ev));
 	// The verifier puts a bill key on chain during the close: that HTLC pays it at settlement.
 	let revealed_key = BillKey([8; 32]);
 	chain
-		.submit_fails(&alice, "reveal_bill_key", (id2, revealed_key), "NotVerifier")
+		.submit_fails(&alice, calls().reveal_bill_key(id2, Static(revealed_key)), "NotVerifier")
 		.await?;
-	let ev = chain.submit(&bob, "reveal_bill_key", (id2, claim_key)).await?;
-	anyhow::ensure!(has(&ev, "BillKeyRevealed"), "{ev:?}");
-	chain.submit_fails(&charlie, "settle", id2, "ChallengePeriodNotOver").await?;
+	let ev = chain.submit(&bob, calls().reveal_bill_key(id2, Static(claim_key))).await?;
+	anyhow::ensure!(has(&ev, "BillKeyRevealed"), "{:?}", names(&ev));
+	chain
+		.submit_fails(&charlie, calls().settle(id2), "ChallengePeriodNotOver")
+		.await?;
 	chain.wait_for_block(now + PERIOD + 3).await?;
-	let ev = chain.submit(&charlie, "settle", id2).await?;
-	anyhow::ensure!(has(&ev, "ChannelClosed") && has(&ev, "Anchored"), "{ev:?}");
+	let ev = chain.submit(&charlie, calls().settle(id2)).await?;
+	anyhow::ensure!(has(&ev, "ChannelClosed") && has(&ev, "Anchored"), "{:?}", names(&ev));
 
 	// The revealed HTLC was paid at settlement; the other one is left to claim or refund.
 	chain
-		.submit_fails(&bob, "claim_htlc", (id2, payment_hash(&claim_key), claim_key), "UnknownHtlc")
+		.submit_fails(
+			&bob,
+			calls().claim_htlc(id2, payment_hash(&claim_key), Static(claim_key)),
+			"UnknownHtlc",
+		)
 		.await?;
 	chain
 		.submit_fails(
 			&bob,
-			"claim_htlc",
-			(id2, payment_hash(&refund_key), BillKey([7; 32])),
+			calls().claim_htlc(id2, payment_hash(&refund_key), Static(BillKey([7; 32]))),
 			"WrongBillKey",
 		)
 		.await?;
 	chain
-		.submit_fails(&alice, "refund_htlc", (id2, payment_hash(&refund_key)), "HtlcNotExpired")
+		.submit_fails(&alice, calls().refund_htlc(id2, payment_hash(&refund_key)), "HtlcNotExpired")
 		.await?;
 	chain.wait_for_block(now + 2 * PERIOD + 11).await?;
-	let ev = chain.submit(&alice, "refund_htlc", (id2, payment_hash(&refund_key))).await?;
-	anyhow::ensure!(has(&ev, "HtlcRefunded"), "{ev:?}");
+	let ev = chain
+		.submit(&alice, calls().refund_htlc(id2, payment_hash(&refund_key)))
+		.await?;
+	anyhow::ensure!(has(&ev, "HtlcRefunded"), "{:?}", names(&ev));
 
 	// Channel 3: an HTLC claimed with its key after settlement.
 	chain
-		.submit(&alice, "open_channel", (account("//Bob"), 10 * UNIT, PERIOD))
+		.submit(&alice, calls().open_channel(who("//Bob"), 10 * UNIT, PERIOD))
 		.await?;
 	let id3 = channel_id(&chain.genesis, &account("//Alice"), &account("//Bob"), 2);
 	let now = chain.block().await?;
@@ -333,20 +387,26 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	chain
 		.submit(
 			&bob,
-			"close_unilateral",
-			(id3, Some((s3.clone(), chain.sign("//Alice", &s3), consistency(0, 1)))),
+			calls().close_unilateral(
+				id3,
+				Some((Static(s3.clone()), chain.sign("//Alice", &s3), proof(consistency(0, 1)))),
+			),
 		)
 		.await?;
 	chain.wait_for_block(now + PERIOD + 3).await?;
-	chain.submit(&charlie, "settle", id3).await?;
-	let ev = chain.submit(&charlie, "claim_htlc", (id3, payment_hash(&key3), key3)).await?;
-	let claimed = &ev
+	chain.submit(&charlie, calls().settle(id3)).await?;
+	let ev = chain
+		.submit(&charlie, calls().claim_htlc(id3, payment_hash(&key3), Static(key3)))
+		.await?;
+	let (revealed, amount, paid) = ev
 		.iter()
-		.find(|(n, _)| n == "HtlcClaimed")
-		.ok_or_else(|| anyhow::anyhow!("{ev:?}"))?
-		.1;
-	let (_, _, revealed, amount, paid) =
-		<(Hash, Hash, BillKey, u128, u128)>::decode(&mut &claimed[..])?;
+		.find_map(|e| match e {
+			AttestationEvent::HtlcClaimed { bill_key, amount, paid, .. } => {
+				Some((bill_key.0, *amount, *paid))
+			},
+			_ => None,
+		})
+		.ok_or_else(|| anyhow::anyhow!("{ev:?}"))?;
 	anyhow::ensure!(
 		revealed == key3 && amount == UNIT && paid == UNIT,
 		"the claim event reveals the key and pays"
@@ -354,13 +414,12 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 	chain
 		.submit_fails(
 			&bob,
-			"claim_htlc",
-			(id2, payment_hash(&refund_key), refund_key),
+			calls().claim_htlc(id2, payment_hash(&refund_key), Static(refund_key)),
 			"UnknownHtlc",
 		)
 		.await?;
 
-	let ev = chain.submit(&bob, "unregister_verifier", ()).await?;
-	anyhow::ensure!(has(&ev, "VerifierUnregistered"), "{ev:?}");
+	let ev = chain.submit(&bob, calls().unregister_verifier()).await?;
+	anyhow::ensure!(has(&ev, "VerifierUnregistered"), "{:?}", names(&ev));
 	Ok(())
 }

@@ -2,8 +2,7 @@
 //!
 //! * [`Node`]: `attest-node` as a real process on free loopback ports with a temporary base
 //!   path and its log captured, always stopped (on drop, so also when a test panics).
-//! * [`chain`]: signed calls of pallet-attestation whose arguments are encoded with the
-//!   `attest-primitives` types, and the dev accounts.
+//! * [`chain`]: the dev accounts (calls go through `attest-chain`).
 //!
 //! Development only (`publish = false`): it panics with the node's log where a test cannot
 //! go on.

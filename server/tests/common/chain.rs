@@ -1,18 +1,17 @@
 //! Calls to the dev chain (subxt) and signed protocol messages for tests.
 
+use attest_chain::{runtime, Key, Static};
 use attest_primitives::{
 	channel_id, signing::sign, ChannelState, DataRef, FirstRecord, Hash, ItemClaim, LogHead,
 	SecondRecord,
 };
 pub use attest_testkit::chain::{account, pair, UNIT};
-use attest_testkit::chain::{keypair, submit};
 use codec::Encode;
 use sp_runtime::MultiSignature;
-use subxt::{OnlineClient, PolkadotConfig};
 
 /// A client of the dev chain.
 pub struct Chain {
-	api: OnlineClient<PolkadotConfig>,
+	chain: attest_chain::Chain,
 	pub genesis: Hash,
 	opened: std::sync::atomic::AtomicU64,
 	registered: std::sync::Mutex<Vec<String>>,
@@ -20,14 +19,19 @@ pub struct Chain {
 
 impl Chain {
 	pub async fn connect(url: &str) -> anyhow::Result<Self> {
-		let api = OnlineClient::<PolkadotConfig>::from_insecure_url(url).await?;
-		let genesis = Hash(api.genesis_hash().0);
-		Ok(Chain { api, genesis, opened: 0.into(), registered: Default::default() })
+		let chain = attest_chain::Chain::connect(url).await?;
+		let genesis = chain.genesis();
+		Ok(Chain { chain, genesis, opened: 0.into(), registered: Default::default() })
 	}
 
-	/// Submit `Attestation.<call>(args)` signed by `who`; wait until finalized.
-	pub async fn submit(&self, who: &str, call: &str, args: impl Encode) -> anyhow::Result<()> {
-		submit(&self.api, &keypair(who), call, args).await.map(drop)
+	/// Submit `call` signed by `who`; wait until finalized.
+	pub async fn submit<C: subxt::transactions::Payload>(
+		&self,
+		who: &str,
+		call: C,
+	) -> anyhow::Result<()> {
+		self.chain.submit(&Key::from_suri(who)?, &call).await?;
+		Ok(())
 	}
 
 	/// Open a channel (the `n`-th opened on this chain, counted by this client) from
@@ -35,18 +39,22 @@ impl Chain {
 	pub async fn open_channel(&self, requester: &str, verifier: &str) -> anyhow::Result<Hash> {
 		let new = self.registered.lock().map(|r| !r.iter().any(|v| v == verifier)).unwrap_or(true);
 		if new {
-			self.submit(
-				verifier,
-				"register_verifier",
-				(b"https://verifier.example/v1".to_vec(), UNIT / 1000, 10u32),
-			)
-			.await?;
+			let call = runtime::transactions().attestation().register_verifier(
+				b"https://verifier.example/v1".to_vec(),
+				UNIT / 1000,
+				10,
+			);
+			self.submit(verifier, call).await?;
 			if let Ok(mut r) = self.registered.lock() {
 				r.push(verifier.to_string());
 			}
 		}
-		self.submit(requester, "open_channel", (account(verifier), 10 * UNIT, 10u32))
-			.await?;
+		let to = attest_chain::account(Key::from_suri(verifier)?.public());
+		self.submit(
+			requester,
+			runtime::transactions().attestation().open_channel(to, 10 * UNIT, 10),
+		)
+		.await?;
 		let n = self.opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 		Ok(channel_id(&self.genesis, &account(requester), &account(verifier), n))
 	}
@@ -76,7 +84,14 @@ impl Chain {
 		let proof = LogHead::consistency_path(digests, anchored)?;
 		let sa: MultiSignature = sign::sign_state(&pair(requester), &self.genesis, &state);
 		let sb: MultiSignature = sign::sign_state(&pair(verifier), &self.genesis, &state);
-		self.submit(requester, "checkpoint", (id, state, sa, sb, proof)).await?;
+		let call = runtime::transactions().attestation().checkpoint(
+			id,
+			Static(state),
+			Static(sa),
+			Static(sb),
+			runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof),
+		);
+		self.submit(requester, call).await?;
 		Ok(log)
 	}
 }

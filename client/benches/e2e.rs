@@ -1,0 +1,145 @@
+//! End-to-end benchmark of the agents (`cargo bench -p attest-client --bench e2e`): a dev node,
+//! the attestation server (SQLite) and the verifier service as real processes, `attest submit`
+//! as a real process. Prints items/s for 1 KiB items with their data, MB/s for 1 MiB items,
+//! p50/p99 latency of one unbatched item (in process, the requester library), the extrinsics
+//! the agents sent, and the baseline: one `system.remark_with_event` per item on the same node.
+//!
+//! Sizes: `BENCH_ITEMS` (20,000 1 KiB items), `BENCH_MIB_ITEMS` (200), `BENCH_LATENCY` (50),
+//! `BENCH_REMARKS` (3,000).
+
+#[path = "../tests/common.rs"]
+mod common;
+
+use attest_chain::{runtime, Chain, Key};
+use attest_client::{
+	requester::{Requester, Settings},
+	server_api::Server,
+	store::Store,
+};
+use common::*;
+use std::time::Instant;
+use subxt::config::PolkadotExtrinsicParamsBuilder;
+
+fn env(name: &str, default: u64) -> u64 {
+	std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn files(dir: &std::path::Path, first: u64, n: u64, size: usize) {
+	std::fs::create_dir_all(dir).expect("dir");
+	for i in first..first + n {
+		std::fs::write(dir.join(format!("{i:07}.bin")), bytes(7_000_000 + i, size)).expect("write");
+	}
+}
+
+fn main() {
+	let items = env("BENCH_ITEMS", 20_000);
+	let mib_items = env("BENCH_MIB_ITEMS", 200);
+	let latency_n = env("BENCH_LATENCY", 50);
+	let remarks = env("BENCH_REMARKS", 3_000);
+	let sys = System::start(&["--max-batch", "10000"]);
+	let rt = tokio::runtime::Runtime::new().expect("runtime");
+	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
+	let (alice, bob) =
+		(Key::from_suri("//Alice").expect("key"), Key::from_suri("//Bob").expect("key"));
+	let nonces = |c: &Chain| {
+		rt.block_on(async {
+			(
+				c.account_nonce(alice.public()).await.expect("nonce"),
+				c.account_nonce(bob.public()).await.expect("nonce"),
+			)
+		})
+	};
+	let before = nonces(&chain);
+	let channel = sys.open("//Alice", "alice", "10000");
+
+	let dir = sys.dir.path().join("kib");
+	files(&dir, 0, items, 1024);
+	let t = Instant::now();
+	sys.attest_ok("//Alice", "alice", &["submit", dir.to_str().expect("utf-8"), "--batch", "2000"]);
+	let kib_rate = items as f64 / t.elapsed().as_secs_f64();
+
+	let dir = sys.dir.path().join("mib");
+	files(&dir, items, mib_items, 1 << 20);
+	let t = Instant::now();
+	sys.attest_ok("//Alice", "alice", &["submit", dir.to_str().expect("utf-8"), "--batch", "64"]);
+	let mib_rate = mib_items as f64 / t.elapsed().as_secs_f64() * 1.048_576;
+
+	// One item at a time, in process (no process start or connection in the figure).
+	let dir = sys.dir.path().join("one");
+	files(&dir, items + mib_items, latency_n, 1024);
+	let mut lat: Vec<f64> = rt.block_on(async {
+		let store = Store::open(&sys.dir.path().join("alice.db")).await.expect("db");
+		let id = {
+			let b = hex::decode(channel.trim_start_matches("0x")).expect("hex");
+			attest_primitives::Hash(b.try_into().expect("32"))
+		};
+		let req = Requester::new(
+			alice.clone(),
+			chain.clone(),
+			store,
+			Server::new(&sys.server_url),
+			id,
+			Settings::default(),
+		)
+		.await
+		.expect("requester");
+		let mut out = Vec::new();
+		let mut paths: Vec<_> = std::fs::read_dir(&dir)
+			.expect("dir")
+			.map(|e| e.expect("entry").path())
+			.collect();
+		paths.sort();
+		for p in paths {
+			let t = Instant::now();
+			req.submit(&[p], &|_| {}).await.expect("submit one");
+			out.push(t.elapsed().as_secs_f64() * 1e3);
+		}
+		out
+	});
+	lat.sort_by(|a, b| a.total_cmp(b));
+	let pct = |q: f64| lat[((lat.len() as f64 - 1.0) * q).round() as usize];
+	sys.attest_ok("//Alice", "alice", &["channel", "close"]);
+	let after = nonces(&chain);
+	let total = items + mib_items + latency_n;
+	let extrinsics = (after.0 - before.0) + (after.1 - before.1);
+
+	// Baseline: one remark_with_event per item, all signed by //Charlie, submitted at once.
+	let charlie = Key::from_suri("//Charlie").expect("key");
+	let (base_rate, base_blocks) = rt.block_on(async {
+		let start = chain.account_nonce(charlie.public()).await.expect("nonce") as u64;
+		let first_block = chain.best_number().await.expect("best");
+		let t = Instant::now();
+		let at = chain.api().at_current_block().await.expect("block");
+		let mut txs = at.transactions();
+		for i in 0..remarks {
+			let call = runtime::transactions()
+				.system()
+				.remark_with_event(format!("item {i}").into_bytes());
+			let params = PolkadotExtrinsicParamsBuilder::new().nonce(start + i).build();
+			txs.sign_and_submit(&call, &charlie, params).await.expect("remark");
+		}
+		while (chain.account_nonce(charlie.public()).await.expect("nonce") as u64) < start + remarks
+		{
+			tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+		}
+		let blocks = chain.best_number().await.expect("best") - first_block;
+		(remarks as f64 / t.elapsed().as_secs_f64(), blocks)
+	});
+
+	println!("attest-client end to end (dev node, attestation server on SQLite, verifier service, attest submit)");
+	println!(
+		"  1 KiB items with data, batches of 2,000:   {kib_rate:>10.0} items/s ({items} items)"
+	);
+	println!(
+		"  1 MiB items:                               {mib_rate:>10.1} MB/s ({mib_items} items)"
+	);
+	println!("  one unbatched 1 KiB item, latency:         p50 {:.1} ms, p99 {:.1} ms ({latency_n} items)", pct(0.5), pct(0.99));
+	println!(
+		"  extrinsics sent by both parties:           {extrinsics} for {total} items ({:.2} per 100,000 items)",
+		extrinsics as f64 * 100_000.0 / total as f64
+	);
+	println!(
+		"  baseline remark_with_event per item:       {base_rate:>10.0} items/s, 100,000 extrinsics per 100,000 items ({remarks} remarks in {base_blocks} blocks)"
+	);
+	println!("  ratio (1 KiB items / baseline):            {:>10.1}x", kib_rate / base_rate);
+}

@@ -1,0 +1,179 @@
+//! Crash safety: `kill -9` the requester, and separately the verifier, at seeded random
+//! moments during a run, restart, and finish. Every item is attested exactly once (seqs
+//! `0..n`, none twice), paid exactly once (the close pays the verifier price x n), and no
+//! party signed two different states with one nonce (the requester's and the verifier's
+//! signed states agree nonce by nonce).
+//!
+//! Sizes: `CRASH_ITEMS` (default 2,000) items and `CRASH_KILLS` (default 20) kills per party;
+//! the full run is `CRASH_ITEMS=10000`.
+
+mod common;
+
+use attest_client::store::Store;
+use common::*;
+use std::{
+	collections::BTreeMap,
+	process::{Command, Stdio},
+	time::Duration,
+};
+
+fn env(name: &str, default: u64) -> u64 {
+	std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A small deterministic generator (the kills' timing).
+struct Lcg(u64);
+impl Lcg {
+	fn next(&mut self, below: u64) -> u64 {
+		self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+		(self.0 >> 33) % below.max(1)
+	}
+}
+
+fn small_files(dir: &std::path::Path, n: u64) {
+	std::fs::create_dir_all(dir).expect("dir");
+	for i in 0..n {
+		std::fs::write(
+			dir.join(format!("{i:06}.bin")),
+			bytes(1_000_000 + i, 16 + (i % 200) as usize),
+		)
+		.expect("write");
+	}
+}
+
+/// Run `attest submit` as Alice, killing it after `ms` (if still running); whether it finished.
+fn submit_for(sys: &System, dir: &str, ms: Option<u64>) -> bool {
+	let mut args = sys.common("//Alice", "alice");
+	args.extend(["submit", dir, "--batch", "100"].map(String::from));
+	let mut child = Command::new(attest_bin())
+		.args(&args)
+		.stdout(Stdio::null())
+		.stderr(Stdio::null())
+		.spawn()
+		.expect("attest");
+	match ms {
+		Some(ms) => {
+			std::thread::sleep(Duration::from_millis(ms));
+			if child.try_wait().expect("wait").is_none() {
+				let _ = child.kill();
+				let _ = child.wait();
+				return false;
+			}
+			true
+		},
+		None => child.wait().expect("wait").success(),
+	}
+}
+
+/// The last run after the crashes must finish.
+fn finish(sys: &System, dir: &str) {
+	let out = sys.attest("//Alice", "alice", &["submit", dir, "--batch", "100"]);
+	assert!(
+		out.status.success(),
+		"the run does not finish after the crashes:\n{}\nverifier log:\n{}",
+		String::from_utf8_lossy(&out.stderr),
+		sys.verifier
+			.as_ref()
+			.map(|v| attest_testkit::log_tail(&v.log, 20))
+			.unwrap_or_default()
+	);
+}
+
+fn check(sys: &System, n: u64, channel: &str) {
+	// Every item exactly once: `--json` on a finished run reports each file skipped with its seq.
+	let dir = sys.dir.path().join("items");
+	let out =
+		sys.attest_ok("//Alice", "alice", &["--json", "submit", dir.to_str().expect("utf-8")]);
+	let mut seqs: Vec<u64> = out
+		.lines()
+		.map(|l| {
+			serde_json::from_str::<serde_json::Value>(l).expect("JSON")["seq"]
+				.as_u64()
+				.expect("seq")
+		})
+		.collect();
+	seqs.sort();
+	assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "each item once, seqs without gaps");
+	let closed: serde_json::Value = serde_json::from_str(
+		sys.attest_ok("//Alice", "alice", &["--json", "channel", "close"]).trim(),
+	)
+	.expect("close JSON");
+	assert_eq!(
+		closed["verifierPaid"],
+		(PRICE * n as u128).to_string().as_str(),
+		"paid once per item"
+	);
+	// No two different states signed with one nonce, across both parties.
+	let rt = tokio::runtime::Runtime::new().expect("runtime");
+	let id = {
+		let b = hex::decode(channel.trim_start_matches("0x")).expect("hex");
+		attest_primitives::Hash(b.try_into().expect("32"))
+	};
+	let states = |db: &str| -> BTreeMap<u64, attest_primitives::ChannelState> {
+		let store = rt.block_on(Store::open(&sys.dir.path().join(format!("{db}.db")))).expect("db");
+		rt.block_on(store.signed_states(&id))
+			.expect("states")
+			.into_iter()
+			.map(|s| (s.nonce, s))
+			.collect()
+	};
+	let (mine, theirs) = (states("alice"), states("verifier"));
+	for (nonce, s) in &theirs {
+		assert_eq!(
+			mine.get(nonce),
+			Some(s),
+			"state {nonce}: the verifier signed one the requester did not"
+		);
+	}
+	assert_eq!(
+		mine.keys().copied().collect::<Vec<_>>(),
+		(1..=mine.len() as u64).collect::<Vec<_>>()
+	);
+}
+
+#[test]
+fn the_requester_killed_at_random_points() {
+	let (n, kills) = (env("CRASH_ITEMS", 2_000), env("CRASH_KILLS", 20));
+	let sys = System::start(&[]);
+	let channel = sys.open("//Alice", "alice", "100");
+	let dir = sys.dir.path().join("items");
+	small_files(&dir, n);
+	let dir = dir.to_str().expect("utf-8").to_string();
+	let mut rng = Lcg(0x5eed_0001);
+	for _ in 0..kills {
+		if submit_for(&sys, &dir, Some(50 + rng.next(400))) {
+			break;
+		}
+	}
+	finish(&sys, &dir);
+	check(&sys, n, &channel);
+}
+
+#[test]
+fn the_verifier_killed_at_random_points() {
+	let (n, kills) = (env("CRASH_ITEMS", 2_000), env("CRASH_KILLS", 20));
+	let mut sys = System::start(&[]);
+	let channel = sys.open("//Alice", "alice", "100");
+	let dir = sys.dir.path().join("items");
+	small_files(&dir, n);
+	let dir = dir.to_str().expect("utf-8").to_string();
+	let mut rng = Lcg(0x5eed_0002);
+	for _ in 0..kills {
+		let mut args = sys.common("//Alice", "alice");
+		args.extend(["submit", dir.as_str(), "--batch", "100"].map(String::from));
+		let mut child = Command::new(attest_bin())
+			.args(&args)
+			.stdout(Stdio::null())
+			.stderr(Stdio::null())
+			.spawn()
+			.expect("attest");
+		std::thread::sleep(Duration::from_millis(50 + rng.next(400)));
+		if let Some(v) = sys.verifier.as_mut() {
+			v.kill9();
+		}
+		let _ = child.wait();
+		sys.start_verifier(&[]);
+	}
+	finish(&sys, &dir);
+	check(&sys, n, &channel);
+}
