@@ -341,4 +341,74 @@ mod tests {
 		let t = Transition { bill: Some((&b, LogHead::of_digests(&d))), ..Default::default() };
 		assert!(matches!(next_state(&s0, &t), Err(ProtocolError::InsufficientBalance { .. })));
 	}
+
+	#[test]
+	fn bills_that_do_not_bill_the_batch_are_refused() {
+		use attest_primitives::signing::{sign::sign, Kind};
+		use sp_core::Pair;
+		let genesis = Hash([1; 32]);
+		let s0 = opening(1_000);
+		let verifier = sp_core::sr25519::Pair::from_string("//Bob", None).unwrap();
+		let other = sp_core::sr25519::Pair::from_string("//Eve", None).unwrap();
+		let d: Vec<Hash> = (0u8..4).map(|i| sha256(&[i])).collect();
+		let terms = BillTerms { price: 10, now: 50, min_expiry: 20, max_expiry: 100 };
+		let good = bill(0, &d, 1);
+		let check = |b: &Bill, signer: &sp_core::sr25519::Pair, latest: &ChannelState| {
+			let sig: MultiSignature = sign(signer, Kind::Bill, &genesis, &s0.channel_id, b);
+			check_bill(
+				&genesis,
+				&s0.channel_id,
+				&verifier.public().into(),
+				(b, &sig),
+				latest,
+				&d,
+				&terms,
+			)
+		};
+		check(&good, &verifier, &s0).unwrap();
+		let refused = |r: Result<(), ProtocolError>, what: &str| match r {
+			Err(e) => assert!(e.to_string().contains(what), "{e} should name {what}"),
+			Ok(()) => panic!("accepted a bill with a wrong {what}"),
+		};
+		refused(check(&good, &other, &s0), "bad signature on the bill");
+		refused(check(&Bill { amount: 41, ..good }, &verifier, &s0), "amount");
+		refused(check(&Bill { expiry: 60, ..good }, &verifier, &s0), "expiry");
+		refused(check(&Bill { expiry: 151, ..good }, &verifier, &s0), "expiry");
+		refused(check(&bill(1, &d, 1), &verifier, &s0), "bills items 1");
+		refused(check(&bill(0, &d[..3], 1), &verifier, &s0), "root");
+		// A bill signed for another channel does not verify in this one.
+		let sig: MultiSignature = sign(&verifier, Kind::Bill, &genesis, &Hash([9; 32]), &good);
+		refused(
+			check_bill(
+				&genesis,
+				&s0.channel_id,
+				&verifier.public().into(),
+				(&good, &sig),
+				&s0,
+				&d,
+				&terms,
+			),
+			"bad signature",
+		);
+		// A bill replayed after it was used: its payment hash is pending in the newest state.
+		let s1 = next_state(
+			&s0,
+			&Transition { bill: Some((&good, LogHead::of_digests(&d))), ..Default::default() },
+		)
+		.unwrap();
+		let replay = Bill { items: ItemRange::of_digests(4, &d), ..good };
+		let sig: MultiSignature = sign(&verifier, Kind::Bill, &genesis, &s0.channel_id, &replay);
+		refused(
+			check_bill(
+				&genesis,
+				&s0.channel_id,
+				&verifier.public().into(),
+				(&replay, &sig),
+				&s1,
+				&d,
+				&terms,
+			),
+			"replayed bill",
+		);
+	}
 }
