@@ -7,6 +7,7 @@ mod common;
 use attest_chain::{runtime, Chain, Key, Static};
 use attest_client::{
 	protocol::{next_state, Transition},
+	store::Store,
 	transport::{ItemsAccepted, SignedBill, SignedState},
 };
 use attest_primitives::{
@@ -263,4 +264,69 @@ fn a_requester_that_keeps_the_key_still_pays() {
 	// Claimed, not refunded: the expiry is far (600 blocks) and the verifier's bill status says so.
 	let now = rt.block_on(chain.best_number()).expect("best");
 	assert!(now < signed.bill.expiry, "resolved before expiry");
+}
+
+/// The verifier withholds the bill key (it closes with the state holding the HTLC and never
+/// reveals or claims): after the challenge period the requester's watchtower settles, and after
+/// the HTLC's expiry it refunds the amount to the requester.
+#[test]
+fn a_withheld_key_is_refunded_after_expiry() {
+	let sys = System::start(&[]);
+	let rt = tokio::runtime::Runtime::new().expect("runtime");
+	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
+	let genesis = chain.genesis();
+	let (dave, bob) =
+		(Key::from_suri("//Dave").expect("key"), Key::from_suri("//Bob").expect("key"));
+	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
+	// State 1, signed by both, adds an HTLC whose key only the verifier knows.
+	let store = rt.block_on(Store::open(&sys.dir.path().join("dave.db"))).expect("db");
+	let row = rt.block_on(store.channel(&id)).expect("row");
+	let digests = [attest_primitives::sha256(b"withheld")];
+	let now = rt.block_on(chain.best_number()).expect("best");
+	let bill = Bill {
+		items: attest_primitives::ItemRange::of_digests(0, &digests),
+		amount: PRICE,
+		payment_hash: attest_primitives::payment_hash(&BillKey([42; 32])),
+		expiry: now + 40,
+	};
+	let s1 = next_state(
+		&row.state,
+		&Transition { bill: Some((&bill, LogHead::of_digests(&digests))), ..Default::default() },
+	)
+	.expect("state 1");
+	let (rs, vs) =
+		(dave.sign(Kind::State, &genesis, &id, &s1), bob.sign(Kind::State, &genesis, &id, &s1));
+	rt.block_on(async {
+		store.will_sign(&s1).await.expect("will sign");
+		store.put_bill(&id, &bill, None, None, &digests, "pending").await.expect("bill");
+		store.set_latest(&s1, &rs, &vs, &digests).await.expect("latest");
+	});
+	// The verifier closes with state 1 and withholds the key.
+	let close = runtime::transactions().attestation().close_unilateral(
+		id,
+		Some((
+			Static(s1.clone()),
+			Static(rs),
+			runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(vec![]),
+		)),
+	);
+	rt.block_on(chain.submit(&bob, &close)).expect("close");
+	let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+	let mut refunded = false;
+	while std::time::Instant::now() < deadline {
+		let out = sys.attest("//Dave", "dave", &["--json", "watch", "--once"]);
+		let text = String::from_utf8_lossy(&out.stdout).to_string();
+		if text.contains(&format!("{:?}", bill.payment_hash)) && text.contains("\"refunded\":[\"0x")
+		{
+			refunded = true;
+			break;
+		}
+		std::thread::sleep(std::time::Duration::from_millis(500));
+	}
+	assert!(refunded, "the requester's watchtower refunded the HTLC after its expiry");
+	assert!(rt.block_on(chain.best_number()).expect("best") > bill.expiry);
+	assert!(rt
+		.block_on(chain.claimable_htlc(&id, &bill.payment_hash))
+		.expect("htlc")
+		.is_none());
 }
