@@ -2,8 +2,12 @@
 
 use crate::store::{ChannelRow, Role, Store};
 use anyhow::{anyhow, bail, Context};
-use attest_chain::{runtime, AttestationEvent, Chain, ChannelStatus, Key, Static};
-use attest_primitives::{channel::Balance, Hash, LogHead};
+use attest_chain::{
+	runtime::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
+	AttestationEvent, Chain, ChannelStatus, Key, Static,
+};
+use attest_primitives::{channel::Balance, ChannelState, Hash, LogHead};
+use sp_runtime::MultiSignature;
 
 /// Open a channel to `verifier` with `deposit` and `challenge_period`; store it.
 pub async fn open(
@@ -57,15 +61,12 @@ pub async fn open(
 
 /// The newest state both signed, with its signatures and the consistency proof from the
 /// chain's anchored log.
-async fn signed(
-	chain: &Chain,
-	store: &Store,
-	id: &Hash,
-) -> anyhow::Result<(ChannelRow, Vec<Hash>, u64)> {
+async fn signed(chain: &Chain, store: &Store, id: &Hash) -> anyhow::Result<Signed> {
 	let row = store.channel(id).await?;
-	if row.requester_signature.is_none() || row.verifier_signature.is_none() {
+	let (Some(rs), Some(vs)) = (row.requester_signature.clone(), row.verifier_signature.clone())
+	else {
 		bail!("channel {id:?} has no state signed by both yet: nothing to put on chain");
-	}
+	};
 	let c = chain
 		.channel(id)
 		.await?
@@ -74,7 +75,17 @@ async fn signed(
 	let log = store.log(id).await?;
 	let proof =
 		LogHead::consistency_path(&log, anchored).map_err(|e| anyhow!("consistency proof: {e}"))?;
-	Ok((row, proof, c.state.0.nonce))
+	let args = (Static(row.state.clone()), Static(rs), Static(vs), BoundedVec(proof));
+	Ok(Signed { row, args, chain_nonce: c.state.0.nonce })
+}
+
+/// The newest state both signed, as the calls that put it on chain take it.
+struct Signed {
+	row: ChannelRow,
+	/// State, requester and verifier signatures, consistency proof from the anchored log.
+	args: (Static<ChannelState>, Static<MultiSignature>, Static<MultiSignature>, BoundedVec<Hash>),
+	/// Nonce of the state the chain holds.
+	chain_nonce: u64,
 }
 
 /// Anchor the newest state both signed (`checkpoint`).
@@ -84,28 +95,15 @@ pub async fn checkpoint(
 	store: &Store,
 	id: &Hash,
 ) -> anyhow::Result<Option<u32>> {
-	let (row, proof, chain_nonce) = signed(chain, store, id).await?;
+	let Signed { row, args: (state, rs, vs, proof), chain_nonce } =
+		signed(chain, store, id).await?;
 	if row.state.nonce <= chain_nonce || row.state.log.size <= row.anchored {
 		return Ok(None);
 	}
-	let (Some(rs), Some(vs)) = (row.requester_signature.clone(), row.verifier_signature.clone())
-	else {
-		unreachable_sigs()?
-	};
-	let call = runtime::transactions().attestation().checkpoint(
-		*id,
-		Static(row.state.clone()),
-		Static(rs),
-		Static(vs),
-		runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof),
-	);
+	let call = runtime::transactions().attestation().checkpoint(*id, state, rs, vs, proof);
 	let inc = chain.submit(key, &call).await?;
 	store.set_anchored(id, row.state.log.size, false).await?;
 	Ok(Some(inc.block))
-}
-
-fn unreachable_sigs<T>() -> anyhow::Result<T> {
-	bail!("the newest state lacks a signature")
 }
 
 /// What a channel's closing paid (`ChannelClosed`).
@@ -154,21 +152,13 @@ pub async fn close_cooperative(
 	store: &Store,
 	id: &Hash,
 ) -> anyhow::Result<Closed> {
-	let (row, proof, _) = signed(chain, store, id).await?;
+	let Signed { row, args: (state, rs, vs, proof), .. } = signed(chain, store, id).await?;
 	if !row.state.is_final {
 		bail!("the newest state is not final: agree the final state first (attest channel close does)");
 	}
-	let (Some(rs), Some(vs)) = (row.requester_signature.clone(), row.verifier_signature.clone())
-	else {
-		unreachable_sigs()?
-	};
-	let call = runtime::transactions().attestation().close_cooperative(
-		*id,
-		Static(row.state.clone()),
-		Static(rs),
-		Static(vs),
-		runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof),
-	);
+	let call = runtime::transactions()
+		.attestation()
+		.close_cooperative(*id, state, rs, vs, proof);
 	let inc = chain.submit(key, &call).await?;
 	store.set_anchored(id, row.state.log.size, true).await?;
 	closed_of(&inc).ok_or_else(|| anyhow!("close_cooperative emitted no ChannelClosed event"))
@@ -182,20 +172,17 @@ pub async fn close_unilateral(
 	id: &Hash,
 ) -> anyhow::Result<u32> {
 	let row = store.channel(id).await?;
-	let counter_sig = match row.role {
-		Role::Requester => row.verifier_signature.clone(),
-		Role::Verifier => row.requester_signature.clone(),
-	};
-	let arg = match counter_sig {
-		Some(sig) => {
-			let (_, proof, _) = signed(chain, store, id).await?;
-			Some((
-				Static(row.state.clone()),
-				Static(sig),
-				runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof),
-			))
-		},
-		None => None,
+	// With the newest state both signed and the counterparty's signature; before any, with the
+	// opening state (`None`).
+	let arg = if row.requester_signature.is_some() && row.verifier_signature.is_some() {
+		let Signed { args: (state, rs, vs, proof), .. } = signed(chain, store, id).await?;
+		let counter = match row.role {
+			Role::Requester => vs,
+			Role::Verifier => rs,
+		};
+		Some((state, counter, proof))
+	} else {
+		None
 	};
 	let call = runtime::transactions().attestation().close_unilateral(*id, arg);
 	Ok(chain.submit(key, &call).await?.block)
@@ -210,18 +197,8 @@ pub async fn settle(chain: &Chain, key: &Key, store: &Store, id: &Hash) -> anyho
 
 /// Challenge a close with the newest state both signed.
 pub async fn challenge(chain: &Chain, key: &Key, store: &Store, id: &Hash) -> anyhow::Result<u32> {
-	let (row, proof, _) = signed(chain, store, id).await?;
-	let (Some(rs), Some(vs)) = (row.requester_signature.clone(), row.verifier_signature.clone())
-	else {
-		unreachable_sigs()?
-	};
-	let call = runtime::transactions().attestation().challenge(
-		*id,
-		Static(row.state.clone()),
-		Static(rs),
-		Static(vs),
-		runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(proof),
-	);
+	let Signed { args: (state, rs, vs, proof), .. } = signed(chain, store, id).await?;
+	let call = runtime::transactions().attestation().challenge(*id, state, rs, vs, proof);
 	Ok(chain.submit(key, &call).await?.block)
 }
 

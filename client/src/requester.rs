@@ -90,6 +90,8 @@ pub struct Requester {
 	endpoint: String,
 	price: Balance,
 	settings: Settings,
+	/// The log of the newest state both signed, kept between batches.
+	log: tokio::sync::Mutex<Option<MerkleBuilder>>,
 }
 
 /// A file ready to send: its row and, for small files, its bytes.
@@ -177,6 +179,7 @@ impl Requester {
 			endpoint: row.endpoint.trim_end_matches('/').to_string(),
 			price: info.price,
 			settings,
+			log: Default::default(),
 		})
 	}
 
@@ -387,8 +390,8 @@ impl Requester {
 		self.store
 			.put_bill(&self.channel, &signed.bill, Some(&signed.signature), None, &digests, "open")
 			.await?;
-		let mut log = MerkleBuilder::new();
-		for d in self.store.log(&self.channel).await?.iter().chain(digests.iter()) {
+		let mut log = self.log_builder(row.state.log.size).await?;
+		for d in &digests {
 			log.push_digest(d);
 		}
 		let resolve = self.known_keys(&row).await?;
@@ -459,21 +462,11 @@ impl Requester {
 		if c.nonce != state.nonce {
 			bail!("the confirmation is for state {}, the request was {}", c.nonce, state.nonce);
 		}
-		let genesis = self.chain.genesis();
-		protocol::check_state_signature(
-			&genesis,
-			&state,
-			&c.verifier_signature,
-			&row.verifier.into(),
-			"verifier",
-		)?;
-		self.store.set_latest(&state, &sig, &c.verifier_signature, digests).await?;
+		self.record_countersigned(row, &state, &sig, &c.verifier_signature, digests)
+			.await?;
 		self.store
 			.set_bill(&self.channel, &htlc.payment_hash, "pending", Some(&c.bill_key))
 			.await?;
-		for ph in protocol::resolved_by(&row.state, &state) {
-			self.store.set_bill(&self.channel, &ph, "resolved", None).await?;
-		}
 		let paths: Vec<String> = self
 			.store
 			.items("billed")
@@ -500,19 +493,53 @@ impl Requester {
 			.send()
 			.await?;
 		let c: Countersignature = answer("the state update", r).await?;
-		let genesis = self.chain.genesis();
+		self.record_countersigned(row, &state, &sig, &c.verifier_signature, &[]).await
+	}
+
+	/// Check the verifier's signature on `state` (which follows `row.state` and adds
+	/// `digests`), record it as the newest state both signed, extend the cached log, and mark
+	/// the HTLCs it resolved.
+	async fn record_countersigned(
+		&self,
+		row: &ChannelRow,
+		state: &ChannelState,
+		sig: &sp_runtime::MultiSignature,
+		verifier_sig: &sp_runtime::MultiSignature,
+		digests: &[Hash],
+	) -> anyhow::Result<()> {
 		protocol::check_state_signature(
-			&genesis,
-			&state,
-			&c.verifier_signature,
+			&self.chain.genesis(),
+			state,
+			verifier_sig,
 			&row.verifier.into(),
 			"verifier",
 		)?;
-		self.store.set_latest(&state, &sig, &c.verifier_signature, &[]).await?;
-		for ph in protocol::resolved_by(&row.state, &state) {
+		self.store.set_latest(state, sig, verifier_sig, digests).await?;
+		let mut log = self.log.lock().await;
+		match log.as_mut() {
+			Some(b) if b.size() == row.state.log.size => {
+				digests.iter().for_each(|d| b.push_digest(d))
+			},
+			_ => *log = None,
+		}
+		for ph in protocol::resolved_by(&row.state, state) {
 			self.store.set_bill(&self.channel, &ph, "resolved", None).await?;
 		}
 		Ok(())
+	}
+
+	/// The Merkle builder of the newest state's log (read from the store once, then kept).
+	async fn log_builder(&self, size: u64) -> anyhow::Result<MerkleBuilder> {
+		let mut log = self.log.lock().await;
+		if let Some(b) = log.as_ref().filter(|b| b.size() == size) {
+			return Ok(b.clone());
+		}
+		let mut b = MerkleBuilder::new();
+		for d in self.store.log(&self.channel).await? {
+			b.push_digest(&d);
+		}
+		*log = Some(b.clone());
+		Ok(b)
 	}
 
 	/// Propose a state that adds no items (resolving what it can, or final) and get it
@@ -554,9 +581,14 @@ impl Requester {
 		let genesis = self.chain.genesis();
 		let mut inline = Vec::new();
 		let mut done = Vec::new();
+		let bills = self.paid_bills().await?;
 		for p in items {
 			let Some((channel, seq)) = p.row.slot else { continue };
-			let ph = self.payment_hash_of(seq).await?;
+			let ph = bills
+				.iter()
+				.find(|b| seq >= b.items.first_seq && seq - b.items.first_seq < b.items.count)
+				.map(|b| b.payment_hash)
+				.ok_or_else(|| anyhow!("no bill covers item {seq}"))?;
 			let claim = ItemClaim { seq, digest: p.row.digest, payment_hash: ph };
 			if p.row.size <= INLINE_MAX {
 				let bytes = match &p.bytes {
@@ -608,17 +640,13 @@ impl Requester {
 		Ok(())
 	}
 
-	/// The payment hash of the bill that covers item `seq`.
-	async fn payment_hash_of(&self, seq: u64) -> anyhow::Result<Hash> {
+	/// The bills that items were attested under (`pending` or `resolved`).
+	async fn paid_bills(&self) -> anyhow::Result<Vec<attest_primitives::Bill>> {
+		let mut out = Vec::new();
 		for status in ["pending", "resolved"] {
-			for b in self.store.bills(&self.channel, status).await? {
-				let i = b.bill.items;
-				if seq >= i.first_seq && seq < i.first_seq + i.count {
-					return Ok(b.bill.payment_hash);
-				}
-			}
+			out.extend(self.store.bills(&self.channel, status).await?.into_iter().map(|b| b.bill));
 		}
-		bail!("no bill covers item {seq}")
+		Ok(out)
 	}
 }
 

@@ -107,6 +107,17 @@ impl From<ProtocolError> for ApiError {
 	}
 }
 
+/// A state not newer than the newest both signed (and not a retry of it).
+fn stale(nonce: u64, newest: u64) -> ApiError {
+	ApiError(
+		StatusCode::CONFLICT,
+		"stale",
+		format!(
+			"state {nonce} is not newer than the newest both signed ({newest}): a replayed or stale state"
+		),
+	)
+}
+
 fn bad(msg: impl Into<String>) -> ApiError {
 	ApiError(StatusCode::BAD_REQUEST, "bad_request", msg.into())
 }
@@ -195,6 +206,35 @@ impl Service {
 			));
 		}
 		Ok((row, cache))
+	}
+
+	/// The checks every incoming state passes first: it is for the channel of the path, the
+	/// channel is this verifier's, and the requester signed it. Returns the channel's id, its
+	/// lock (held: state changes of a channel are ordered) and its row read under the lock.
+	async fn incoming(
+		&self,
+		channel: &str,
+		state: &ChannelState,
+		signature: &sp_runtime::MultiSignature,
+	) -> Res<(Hash, tokio::sync::OwnedMutexGuard<ChannelCache>, ChannelRow)> {
+		let id = parse_hash(channel)?;
+		if state.channel_id != id {
+			return Err(refused(format!(
+				"the state is for channel {:?}, not {id:?}",
+				state.channel_id
+			)));
+		}
+		let (_, cache) = self.channel(&id).await?;
+		let guard = cache.lock_owned().await;
+		let row = self.cfg().store.channel(&id).await?;
+		protocol::check_state_signature(
+			&self.cfg().chain.genesis(),
+			state,
+			signature,
+			&row.requester.into(),
+			"requester",
+		)?;
+		Ok((id, guard, row))
 	}
 
 	/// A channel this verifier has not seen: read it from the chain.
@@ -534,24 +574,8 @@ pub(crate) async fn requests(
 	Path(channel): Path<String>,
 	Json(req): Json<AttestationRequest>,
 ) -> Res<Json<Confirmation>> {
-	let id = parse_hash(&channel)?;
-	if req.state.channel_id != id {
-		return Err(refused(format!(
-			"the state is for channel {:?}, not {id:?}",
-			req.state.channel_id
-		)));
-	}
-	let (_, cache) = s.channel(&id).await?;
-	let mut cache = cache.lock().await;
-	let row = s.cfg().store.channel(&id).await?;
+	let (id, mut cache, row) = s.incoming(&channel, &req.state, &req.requester_signature).await?;
 	let genesis = s.cfg().chain.genesis();
-	protocol::check_state_signature(
-		&genesis,
-		&req.state,
-		&req.requester_signature,
-		&row.requester.into(),
-		"requester",
-	)?;
 	if row.state.nonce >= req.state.nonce {
 		// A retry of the request this verifier already countersigned answers the same (the
 		// requester crashed before it stored the confirmation, or this verifier crashed before
@@ -575,14 +599,7 @@ pub(crate) async fn requests(
 				verifier_signature: sig,
 			}));
 		}
-		return Err(ApiError(
-			StatusCode::CONFLICT,
-			"stale",
-			format!(
-				"state {} is not newer than the newest both signed ({}): a replayed or stale request",
-				req.state.nonce, row.state.nonce
-			),
-		));
+		return Err(stale(req.state.nonce, row.state.nonce));
 	}
 	// The new HTLC is the one the newest state does not hold.
 	let new: Vec<_> = req
@@ -650,37 +667,14 @@ pub(crate) async fn states(
 	Path(channel): Path<String>,
 	Json(req): Json<StateUpdate>,
 ) -> Res<Json<Countersignature>> {
-	let id = parse_hash(&channel)?;
-	if req.state.channel_id != id {
-		return Err(refused(format!(
-			"the state is for channel {:?}, not {id:?}",
-			req.state.channel_id
-		)));
-	}
-	let (_, cache) = s.channel(&id).await?;
-	let _guard = cache.lock().await;
-	let row = s.cfg().store.channel(&id).await?;
+	let (id, _guard, row) = s.incoming(&channel, &req.state, &req.requester_signature).await?;
 	let genesis = s.cfg().chain.genesis();
-	protocol::check_state_signature(
-		&genesis,
-		&req.state,
-		&req.requester_signature,
-		&row.requester.into(),
-		"requester",
-	)?;
 	if row.state.nonce >= req.state.nonce {
 		if row.state == req.state {
 			let sig = row.verifier_signature.clone().ok_or_else(|| refused("no signature kept"))?;
 			return Ok(Json(Countersignature { nonce: row.state.nonce, verifier_signature: sig }));
 		}
-		return Err(ApiError(
-			StatusCode::CONFLICT,
-			"stale",
-			format!(
-				"state {} is not newer than the newest both signed ({}): a replayed or stale state",
-				req.state.nonce, row.state.nonce
-			),
-		));
+		return Err(stale(req.state.nonce, row.state.nonce));
 	}
 	let resolve = resolved_by(&row.state, &req.state);
 	check_transition(
