@@ -1,5 +1,6 @@
 //! `cargo bench -p attest-server --bench server`: figures for docs/benchmarks.md.
 //!
+//! * where a batch's time goes (JSON, signatures, SHA-256, database), per record;
 //! * record submissions per second, batched (4 clients x 1000-record batches) and one by
 //!   one (16 clients), on SQLite and on a real PostgreSQL server;
 //! * blob ingest over HTTP in MB/s against `cp` of the same file, in the same run;
@@ -7,7 +8,7 @@
 //!
 //! Everything runs on loopback: a dev node (for the genesis hash), the server in this
 //! process, clients in this process. `BENCH_RECORDS` sets the record count (default
-//! 200,000), `BENCH_ONLY=records|blob|proof` (comma-separated) runs some parts only.
+//! 200,000), `BENCH_ONLY=profile|records|blob|proof` (comma-separated) runs some parts only.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -26,12 +27,20 @@ fn digest_of(i: u64) -> Hash {
 	attest_primitives::sha256(&i.to_le_bytes())
 }
 
+/// 1 KiB of data of item `i` (what the records of the record benchmarks attest).
+fn kib(i: u64) -> Vec<u8> {
+	let mut data: Vec<u8> = (0..1024u64).map(|j| (i ^ j.wrapping_mul(131)) as u8).collect();
+	data[..8].copy_from_slice(&i.to_le_bytes());
+	data
+}
+
 fn records(genesis: &Hash, channel: Hash, n: u64) -> Vec<FirstRecord> {
 	let bob = pair("//Bob");
 	(0..n)
 		.into_par_iter()
 		.map(|seq| {
-			let claim = ItemClaim { seq, digest: digest_of(seq), payment_hash: Hash([7; 32]) };
+			let digest = attest_primitives::sha256(&kib(seq));
+			let claim = ItemClaim { seq, digest, payment_hash: Hash([7; 32]) };
 			sign::first_record(&bob, genesis, channel, claim)
 		})
 		.collect()
@@ -120,15 +129,16 @@ async fn records_per_second(
 		singles.len(),
 		singles.len() as f64 / secs
 	);
-	// Requesters' records with their data inline (the 8 bytes each first record's digest is
-	// of), 5,000 of the batched half in batches of 500, 4 clients: every item's data is
-	// stored as a blob (written, fsynced, renamed) before the records are committed.
+	// Requesters' records with their 1 KiB of data inline, 20,000 of the batched half in
+	// batches of 500, 4 clients: the data goes into the database with the records (up to
+	// --small-data-max; with --small-data-max 0, as before, each item's data is a blob of its
+	// own, written, fsynced and renamed before the records are committed).
 	let alice = pair("//Alice");
 	let genesis = server.state.genesis();
-	let with_data: Vec<Record> = recs[..5_000.min(half)]
+	let with_data: Vec<Record> = recs[..20_000.min(half)]
 		.par_iter()
 		.map(|f| {
-			let data = DataRef::Inline(f.claim.seq.to_le_bytes().to_vec());
+			let data = DataRef::Inline(kib(f.claim.seq));
 			Record::Second(sign::second_record(&alice, &genesis, channel, f.claim, data))
 		})
 		.collect();
@@ -138,10 +148,12 @@ async fn records_per_second(
 		.map(|c| serde_json::to_string(&Batch { records: c.to_vec() }))
 		.collect::<Result<_, _>>()?;
 	let secs = load(format!("{base}/v1/records/batch"), bodies, 4).await?;
-	for seq in [0, n as u64 - 1] {
+	for f in [&recs[0], &recs[n - 1]] {
+		let stored = server.state.store.blob_data(&f.claim.digest).await?;
 		anyhow::ensure!(
-			server.state.store.blob(&digest_of(seq)).await?.is_some(),
-			"the data of item {seq} was not stored"
+			stored.is_some_and(|(_, bytes)| bytes.is_none_or(|b| b == kib(f.claim.seq))),
+			"the data of item {} was not stored",
+			f.claim.seq
 		);
 	}
 	println!(
@@ -390,6 +402,99 @@ async fn proof_latency(
 	Ok(())
 }
 
+/// Where a batch's time goes: each step of taking 10,000 records in, timed on its own, per
+/// record. CPU steps on one thread (the machine has two), database steps as the server runs
+/// them (one transaction per 1,000 records, or per 500 with data).
+async fn profile(genesis: &Hash, recs: &[FirstRecord], pg: &str) -> anyhow::Result<()> {
+	use attest_server::store::{BatchData, Store};
+	let n = recs.len().min(10_000);
+	let firsts: Vec<Record> = recs[..n].iter().cloned().map(Record::First).collect();
+	let alice = pair("//Alice");
+	let channel = recs[0].channel_id;
+	let seconds: Vec<Record> = recs[..n]
+		.par_iter()
+		.map(|f| {
+			let data = DataRef::Inline(kib(f.claim.seq));
+			Record::Second(sign::second_record(&alice, genesis, channel, f.claim, data))
+		})
+		.collect();
+	let per = |t: Instant| t.elapsed().as_secs_f64() * 1e6 / n as f64;
+	println!("where the time goes, per record ({n} records; CPU steps on one thread):");
+	for (label, records) in [("without data", &firsts), ("with 1 KiB inline", &seconds)] {
+		let body = serde_json::to_vec(&Batch { records: records.clone() })?;
+		let t = Instant::now();
+		let parsed: Batch = serde_json::from_slice(&body)?;
+		let parse = per(t);
+		anyhow::ensure!(parsed.records.len() == n);
+		println!("  JSON parse, {label} ({} bytes each): {parse:.2} us", body.len() / n);
+	}
+	let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+	let mut parties = std::collections::HashMap::new();
+	parties.insert(channel, Ok(self::parties()));
+	let t = Instant::now();
+	for r in &firsts {
+		attest_server::ingest::check_record(genesis, r, &self::parties())
+			.map_err(|e| anyhow::anyhow!("{e}"))?;
+	}
+	let single = per(t);
+	let t = Instant::now();
+	let checks = one.install(|| attest_server::ingest::check_records(genesis, &firsts, &parties));
+	let batched = per(t);
+	anyhow::ensure!(checks.iter().all(|c| c.is_ok()), "a record failed its check");
+	println!(
+		"  signature check, one by one: {single:.2} us; batch verification: {batched:.2} us \
+		 ({:.2}x)",
+		single / batched
+	);
+	let t = Instant::now();
+	for r in &seconds {
+		if let Record::Second(s) = r {
+			if let DataRef::Inline(bytes) = &s.data {
+				anyhow::ensure!(attest_primitives::sha256(bytes) == s.claim.digest);
+			}
+		}
+	}
+	println!("  SHA-256 of the 1 KiB data: {:.2} us", per(t));
+	for (label, url) in [("sqlite", None), ("postgres", Some(pg.to_string()))] {
+		let dir = tempfile::tempdir()?;
+		let url = url
+			.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("profile.sqlite").display()));
+		let store = Store::open(&url, 8).await?;
+		store.put_channel(&channel, &self::parties()).await?;
+		let t = Instant::now();
+		for chunk in firsts.chunks(1000) {
+			store.submit(chunk).await?;
+		}
+		let plain = per(t);
+		let t = Instant::now();
+		for chunk in seconds.chunks(500) {
+			let mut data = BatchData::default();
+			let records: Vec<Record> = chunk
+				.iter()
+				.map(|r| {
+					let mut r = r.clone();
+					if let Record::Second(s) = &mut r {
+						let bytes = std::mem::replace(&mut s.data, DataRef::Blob(s.claim.digest));
+						if let DataRef::Inline(bytes) = bytes {
+							data.small.push((s.claim.digest, bytes));
+							data.possession.push((channel, s.claim.digest));
+						}
+					}
+					r
+				})
+				.collect();
+			store.submit_with(&records, &data).await?;
+		}
+		let with_data = per(t);
+		println!(
+			"  {label}: store records: {plain:.2} us without data (1,000 per transaction), \
+			 {with_data:.2} us with 1 KiB data in the database (500 per transaction)"
+		);
+		store.close().await;
+	}
+	Ok(())
+}
+
 fn bench_channel_id(c: u64) -> [u8; 32] {
 	let mut h = [0u8; 32];
 	h[..8].copy_from_slice(&c.to_le_bytes());
@@ -408,7 +513,10 @@ fn main() -> anyhow::Result<()> {
 		let pg = common::postgres::Postgres::start();
 		let g = attest_server::chain::Chain::connect(&node.ws_url()).await?.genesis();
 		let t = Instant::now();
-		let n = if std::env::var("BENCH_ONLY").map(|o| o.contains("records")).unwrap_or(true) {
+		let n = if std::env::var("BENCH_ONLY")
+			.map(|o| o.contains("records") || o.contains("profile"))
+			.unwrap_or(true)
+		{
 			n
 		} else {
 			2
@@ -418,6 +526,9 @@ fn main() -> anyhow::Result<()> {
 		println!("signed {} records in {:.1} s", 2 * n, t.elapsed().as_secs_f64());
 		let only = std::env::var("BENCH_ONLY").unwrap_or_default();
 		let run = |part: &str| only.is_empty() || only.split(',').any(|o| o == part);
+		if run("profile") {
+			profile(&g, &recs_sqlite, &pg.database("profile")).await?;
+		}
 		if run("records") {
 			records_per_second(&node, "sqlite", None, &recs_sqlite).await?;
 			records_per_second(&node, "postgres", Some(pg.url()), &recs_pg).await?;

@@ -85,6 +85,12 @@ pub struct Config {
 	#[arg(long, env = "ATTEST_SERVER_MAX_UPLOADS_PER_PARTY", default_value_t = 8)]
 	pub max_uploads_per_party: usize,
 
+	/// Inline data of at most this many bytes is kept in the database, in the same
+	/// transaction as its record (one commit per batch); larger data goes to the blob store
+	/// (files or S3 objects). 0 keeps all data in the blob store.
+	#[arg(long, env = "ATTEST_SERVER_SMALL_DATA_MAX", default_value_t = 64 * 1024)]
+	pub small_data_max: u64,
+
 	/// How often to look for new anchors on chain, in seconds (relayed anchors are checked
 	/// at once).
 	#[arg(long, env = "ATTEST_SERVER_ANCHOR_POLL_SECS", default_value_t = 6)]

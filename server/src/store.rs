@@ -83,6 +83,37 @@ pub enum Record {
 	Second(SecondRecord),
 }
 
+/// Data stored with a batch of records, in the same transaction ([`Store::submit_with`]).
+#[derive(Default, Debug, Clone)]
+pub struct BatchData {
+	/// Small data kept in the database: `(digest, bytes)`, the bytes checked against the
+	/// digest by the caller.
+	pub small: Vec<(Hash, Vec<u8>)>,
+	/// Blobs the caller wrote (and made durable) in the blob store: `(digest, size)`.
+	pub stored: Vec<(Hash, u64)>,
+	/// `(channel, digest)`: the channel's requester proved it holds the bytes.
+	pub possession: Vec<(ChannelId, Hash)>,
+}
+
+/// `($1,..,$cols),(..)` for a multi-row insert of `rows` rows.
+fn placeholders(rows: usize, cols: usize) -> String {
+	let mut sql = String::with_capacity(rows * cols * 5);
+	for k in 0..rows {
+		if k > 0 {
+			sql.push(',');
+		}
+		sql.push('(');
+		for c in 0..cols {
+			if c > 0 {
+				sql.push(',');
+			}
+			sql.push_str(&format!("${}", k * cols + c + 1));
+		}
+		sql.push(')');
+	}
+	sql
+}
+
 /// Rows per multi-row insert (7 parameters each; SQLite allows 32766 per statement).
 const INSERT_CHUNK: usize = 500;
 
@@ -341,38 +372,35 @@ impl Store {
 	}
 
 	/// Store signature-checked records in one transaction; one answer per record, in order.
+	pub async fn submit(&self, records: &[Record]) -> Result<Vec<Submitted>> {
+		Ok(self.submit_with(records, &BatchData::default()).await?.0)
+	}
+
+	/// Store signature-checked records and the data that came with them in one transaction:
+	/// the small data's bytes, the index rows of blobs already in the blob store, and the
+	/// channels' proofs of possession commit together with the records or not at all. One
+	/// answer per record, in order, and the bytes of data new to this server.
 	///
 	/// Records go in with multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING` (a few
 	/// statements per thousand records); only records whose party's slot was taken already
 	/// are compared one by one with what is stored. A record in a slot whose anchored digest
 	/// is known is matched to it at once (anchored, or marked wrong).
-	pub async fn submit(&self, records: &[Record]) -> Result<Vec<Submitted>> {
+	pub async fn submit_with(
+		&self,
+		records: &[Record],
+		data: &BatchData,
+	) -> Result<(Vec<Submitted>, u64)> {
 		let _w = self.write_guard().await;
 		let mut tx = self.pool.begin().await?;
+		let new_bytes = Self::insert_data(&mut tx, data).await?;
 		let mut outcomes: Vec<Option<Outcome>> = vec![None; records.len()];
 		let now = now_ms();
 		for chunk in (0..records.len()).collect::<Vec<_>>().chunks(INSERT_CHUNK) {
-			let mut sql = String::from(
-				"INSERT INTO records (channel_id, seq, party, digest, payment_hash, record, at) VALUES ",
-			);
-			for k in 0..chunk.len() {
-				let b = k * 7;
-				if k > 0 {
-					sql.push(',');
-				}
-				sql.push_str(&format!(
-					"(${},${},${},${},${},${},${})",
-					b + 1,
-					b + 2,
-					b + 3,
-					b + 4,
-					b + 5,
-					b + 6,
-					b + 7
-				));
-			}
-			sql.push_str(
-				" ON CONFLICT (channel_id, seq, party) DO NOTHING RETURNING channel_id, seq, party",
+			let sql = format!(
+				"INSERT INTO records (channel_id, seq, party, digest, payment_hash, record, at) \
+				 VALUES {} ON CONFLICT (channel_id, seq, party) DO NOTHING \
+				 RETURNING channel_id, seq, party",
+				placeholders(chunk.len(), 7)
 			);
 			let mut q = sqlx::query(&sql);
 			for &i in chunk {
@@ -462,7 +490,7 @@ impl Store {
 			}
 		}
 		tx.commit().await?;
-		Ok(records
+		let submitted = records
 			.iter()
 			.zip(outcomes)
 			.map(|(r, o)| {
@@ -477,7 +505,84 @@ impl Store {
 					disputed: other.filter(|d| *d != claim.digest),
 				}
 			})
-			.collect())
+			.collect();
+		Ok((submitted, new_bytes))
+	}
+
+	/// The data part of [`Store::submit_with`], inside its transaction: small data's bytes,
+	/// index rows of blobs in the blob store, possession. Returns the bytes new here.
+	async fn insert_data(
+		tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+		data: &BatchData,
+	) -> Result<u64> {
+		let now = now_ms();
+		let mut new_bytes = 0u64;
+		// The same digest twice in one statement is harmless (ON CONFLICT) but sends its
+		// bytes twice: keep the first.
+		let mut seen = HashSet::new();
+		let small: Vec<&(Hash, Vec<u8>)> =
+			data.small.iter().filter(|(d, _)| seen.insert(*d)).collect();
+		// Rows of at most ~4 MiB of bytes each statement (PostgreSQL's and SQLite's limits
+		// are far above; this bounds one statement's memory).
+		let mut start = 0;
+		while start < small.len() {
+			let mut end = start;
+			let mut bytes = 0usize;
+			while end < small.len()
+				&& end - start < INSERT_CHUNK
+				&& (bytes < 4 << 20 || end == start)
+			{
+				bytes += small[end].1.len();
+				end += 1;
+			}
+			let sql = format!(
+				"INSERT INTO blobs (digest, size, created_at, data) VALUES {} \
+				 ON CONFLICT (digest) DO NOTHING RETURNING size",
+				placeholders(end - start, 4)
+			);
+			let mut q = sqlx::query(&sql);
+			for (digest, bytes) in &small[start..end] {
+				q = q
+					.bind(digest.0.to_vec())
+					.bind(bytes.len() as i64)
+					.bind(now)
+					.bind(bytes.clone());
+			}
+			for row in q.fetch_all(&mut **tx).await? {
+				new_bytes += row.try_get::<i64, _>("size")?.max(0) as u64;
+			}
+			start = end;
+		}
+		for chunk in data.stored.chunks(INSERT_CHUNK) {
+			let sql = format!(
+				"INSERT INTO blobs (digest, size, created_at) VALUES {} \
+				 ON CONFLICT (digest) DO NOTHING RETURNING size",
+				placeholders(chunk.len(), 3)
+			);
+			let mut q = sqlx::query(&sql);
+			for (digest, size) in chunk {
+				q = q.bind(digest.0.to_vec()).bind(*size as i64).bind(now);
+			}
+			for row in q.fetch_all(&mut **tx).await? {
+				new_bytes += row.try_get::<i64, _>("size")?.max(0) as u64;
+			}
+		}
+		let mut seen = HashSet::new();
+		let proven: Vec<&(ChannelId, Hash)> =
+			data.possession.iter().filter(|p| seen.insert(**p)).collect();
+		for chunk in proven.chunks(INSERT_CHUNK) {
+			let sql = format!(
+				"INSERT INTO possession (channel_id, digest, proven_at) VALUES {} \
+				 ON CONFLICT (channel_id, digest) DO NOTHING",
+				placeholders(chunk.len(), 3)
+			);
+			let mut q = sqlx::query(&sql);
+			for (channel, digest) in chunk {
+				q = q.bind(channel.0.to_vec()).bind(digest.0.to_vec()).bind(now);
+			}
+			q.execute(&mut **tx).await?;
+		}
+		Ok(new_bytes)
 	}
 
 	/// A record whose party's slot exists: the same claim, or another one (kept).
@@ -650,32 +755,14 @@ impl Store {
 		Ok(row.is_some())
 	}
 
-	/// Remember that the requester of `channel` proved it holds the bytes of `digest`.
-	pub async fn put_possession(&self, channel: &ChannelId, digest: &Hash) -> Result<()> {
-		self.put_possessions(&[(*channel, *digest)]).await
-	}
-
-	/// Remember possession of many `(channel, digest)` in one transaction.
-	pub async fn put_possessions(&self, proven: &[(ChannelId, Hash)]) -> Result<()> {
-		if proven.is_empty() {
-			return Ok(());
-		}
+	/// Store blob index rows and possession ([`BatchData`] without records) in one
+	/// transaction; returns the bytes new here.
+	pub async fn put_data(&self, data: &BatchData) -> Result<u64> {
 		let _w = self.write_guard().await;
-		let now = now_ms();
 		let mut tx = self.pool.begin().await?;
-		for (channel, digest) in proven {
-			sqlx::query(
-				"INSERT INTO possession (channel_id, digest, proven_at) VALUES ($1, $2, $3) \
-				 ON CONFLICT (channel_id, digest) DO NOTHING",
-			)
-			.bind(channel.0.to_vec())
-			.bind(digest.0.to_vec())
-			.bind(now)
-			.execute(&mut *tx)
-			.await?;
-		}
+		let new_bytes = Self::insert_data(&mut tx, data).await?;
 		tx.commit().await?;
-		Ok(())
+		Ok(new_bytes)
 	}
 
 	/// Whether the requester of `channel` proved it holds the bytes of `digest`.
@@ -874,44 +961,6 @@ impl Store {
 		Ok(())
 	}
 
-	/// Record that blob `digest` of `size` bytes is in the blob store.
-	pub async fn put_blob(&self, digest: &Hash, size: u64) -> Result<()> {
-		let _w = self.write_guard().await;
-		sqlx::query(
-			"INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) \
-			 ON CONFLICT (digest) DO NOTHING",
-		)
-		.bind(digest.0.to_vec())
-		.bind(size as i64)
-		.bind(now_ms())
-		.execute(&self.pool)
-		.await?;
-		Ok(())
-	}
-
-	/// Record many stored blobs in one transaction.
-	pub async fn put_blobs(&self, blobs: &[(Hash, u64)]) -> Result<()> {
-		if blobs.is_empty() {
-			return Ok(());
-		}
-		let _w = self.write_guard().await;
-		let now = now_ms();
-		let mut tx = self.pool.begin().await?;
-		for (digest, size) in blobs {
-			sqlx::query(
-				"INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) \
-				 ON CONFLICT (digest) DO NOTHING",
-			)
-			.bind(digest.0.to_vec())
-			.bind(*size as i64)
-			.bind(now)
-			.execute(&mut *tx)
-			.await?;
-		}
-		tx.commit().await?;
-		Ok(())
-	}
-
 	/// Remove blob `digest` from the index (the file is the caller's business).
 	pub async fn forget_blob(&self, digest: &Hash) -> Result<()> {
 		let _w = self.write_guard().await;
@@ -937,6 +986,36 @@ impl Store {
 			}
 		}
 		Ok(found)
+	}
+
+	/// Size of blob `digest` and, for small data kept in the database, its bytes (`None`:
+	/// the bytes are in the blob store). `None` if not stored.
+	pub async fn blob_data(&self, digest: &Hash) -> Result<Option<(u64, Option<Vec<u8>>)>> {
+		let row = sqlx::query("SELECT size, data FROM blobs WHERE digest = $1")
+			.bind(digest.0.to_vec())
+			.fetch_optional(&self.pool)
+			.await?;
+		row.map(|r| {
+			let size = r.try_get::<i64, _>("size")? as u64;
+			let data: Option<Vec<u8>> = r.try_get("data")?;
+			if data.as_ref().is_some_and(|d| d.len() as u64 != size) {
+				return Err(StoreError::Corrupt("blobs.data (length differs from size)"));
+			}
+			Ok((size, data))
+		})
+		.transpose()
+	}
+
+	/// Whether blob `digest` is stored and where: `Some(true)` in the database (small data),
+	/// `Some(false)` in the blob store.
+	pub async fn blob_in_database(&self, digest: &Hash) -> Result<Option<bool>> {
+		let row = sqlx::query(
+			"SELECT CASE WHEN data IS NULL THEN 0 ELSE 1 END AS in_db FROM blobs WHERE digest = $1",
+		)
+		.bind(digest.0.to_vec())
+		.fetch_optional(&self.pool)
+		.await?;
+		row.map(|r| Ok(r.try_get::<i64, _>("in_db")? != 0)).transpose()
 	}
 
 	/// Size of blob `digest`, if stored.
@@ -1074,7 +1153,9 @@ mod tests {
 		let log = attest_primitives::LogHead::of_digests(&[Hash([10; 32])]);
 		let anchor = Anchor { channel_id: Hash([1; 32]), index: 0, first_seq: 0, log, block: 9 };
 		s.complete_anchor(&anchor, &[]).await.expect("complete");
-		s.put_possession(&Hash([2; 32]), &Hash([10; 32])).await.expect("possession");
+		let proven =
+			BatchData { possession: vec![(Hash([2; 32]), Hash([10; 32]))], ..Default::default() };
+		s.put_data(&proven).await.expect("possession");
 		let page = s.claims(&Hash([10; 32]), None, None, 100, 0).await.expect("claims");
 		assert_eq!(page.len(), 100);
 		assert_eq!(page[0].channel_id, Hash([1; 32]), "anchored first");

@@ -198,10 +198,13 @@ pub(super) async fn get_blob(
 			 the data inline, or POST /v1/records/second/stream), also when the server has it"
 		)));
 	}
-	let Some(size) = state.store.blob(&digest).await? else {
+	let Some((size, small)) = state.store.blob_data(&digest).await? else {
 		return Err(ApiError::NotFound(format!("the data of {digest:?} is not stored")));
 	};
-	let body = Body::from_stream(state.blobs.read(&digest).await?);
+	let body = match small {
+		Some(bytes) => Body::from(bytes),
+		None => Body::from_stream(state.blobs.read(&digest).await?),
+	};
 	let mut r = Response::new(body);
 	r.headers_mut()
 		.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
