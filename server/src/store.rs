@@ -40,6 +40,9 @@ pub enum StoreError {
 	/// A stored value does not decode (the database was edited by hand?).
 	#[error("corrupt stored value in {0}")]
 	Corrupt(&'static str),
+	/// The group transaction this submission was committed in failed (SQLite).
+	#[error("database: the transaction of this submission's group failed: {0}")]
+	Group(String),
 	/// The database URL names no supported backend.
 	#[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
 	Url(String),
@@ -83,6 +86,36 @@ pub enum Record {
 	Second(SecondRecord),
 }
 
+/// Count a submission of records in channel `$1`, when it has anchors still to complete
+/// (only those are checked again when the version moves; an anchor accepted later is
+/// checked anyway).
+const BUMP_VERSION: &str = "UPDATE channels SET version = version + 1 WHERE channel_id = $1 \
+	AND EXISTS (SELECT 1 FROM anchors a WHERE a.channel_id = $1 AND a.complete = 0)";
+
+/// The key of a channel's PostgreSQL advisory lock: its id's first 8 bytes (channel ids are
+/// hashes; two channels sharing a key only wait for each other now and then).
+fn channel_lock_key(id: &ChannelId) -> i64 {
+	let mut key = [0u8; 8];
+	key.copy_from_slice(&id.0[..8]);
+	i64::from_le_bytes(key)
+}
+
+/// How many times a transaction that PostgreSQL aborted for a deadlock or a serialization
+/// failure is run again.
+const TX_ATTEMPTS: u32 = 5;
+
+/// Whether `e` aborted a transaction that can simply run again (PostgreSQL's deadlock
+/// detected, 40P01, and serialization failure, 40001).
+fn retryable(e: &StoreError) -> bool {
+	match e {
+		StoreError::Db(e) => e
+			.as_database_error()
+			.and_then(|d| d.code())
+			.is_some_and(|c| c == "40P01" || c == "40001"),
+		_ => false,
+	}
+}
+
 /// Data stored with a batch of records, in the same transaction ([`Store::submit_with`]).
 #[derive(Default, Debug, Clone)]
 pub struct BatchData {
@@ -95,8 +128,25 @@ pub struct BatchData {
 	pub possession: Vec<(ChannelId, Hash)>,
 }
 
-/// `($1,..,$cols),(..)` for a multi-row insert of `rows` rows.
-fn placeholders(rows: usize, cols: usize) -> String {
+impl Backend {
+	/// Rows per multi-row statement. sqlx's SQLite driver slows down more than linearly
+	/// with a statement's parameters (measured: 1,000 records in 500-row statements 45 ms,
+	/// in 25-row statements 10 ms); PostgreSQL prefers few large statements.
+	fn rows_per_statement(self) -> usize {
+		match self {
+			Backend::Sqlite => 32,
+			Backend::Postgres => INSERT_CHUNK,
+		}
+	}
+}
+
+/// `($1,..,$cols),(..)` for a multi-row insert of `rows` rows (`?N` on SQLite: numbered
+/// parameters, where `$N` would be named ones that SQLite looks up one by one).
+fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
+	let mark = match backend {
+		Backend::Sqlite => '?',
+		Backend::Postgres => '$',
+	};
 	let mut sql = String::with_capacity(rows * cols * 5);
 	for k in 0..rows {
 		if k > 0 {
@@ -107,7 +157,7 @@ fn placeholders(rows: usize, cols: usize) -> String {
 			if c > 0 {
 				sql.push(',');
 			}
-			sql.push_str(&format!("${}", k * cols + c + 1));
+			sql.push_str(&format!("{mark}{}", k * cols + c + 1));
 		}
 		sql.push(')');
 	}
@@ -246,6 +296,15 @@ pub struct Store {
 	/// SQLite has one writer at a time; writers queue here instead of spinning on
 	/// `SQLITE_BUSY`.
 	write_lock: tokio::sync::Mutex<()>,
+	/// SQLite submissions waiting for the writer's place, committed as one group.
+	queue: std::sync::Mutex<Vec<Pending>>,
+}
+
+/// A submission waiting to be committed with its group.
+struct Pending {
+	records: Vec<Record>,
+	data: BatchData,
+	reply: tokio::sync::oneshot::Sender<Result<(Vec<Submitted>, u64)>>,
 }
 
 /// Unix time in milliseconds.
@@ -301,7 +360,17 @@ impl Store {
 			Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
 			Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
 		}
-		Ok(Store { pool, backend, write_lock: tokio::sync::Mutex::new(()) })
+		// Check every incomplete anchor again once (a channel's version, which says when to,
+		// is committed lazily on PostgreSQL: see `bump_versions`).
+		sqlx::query("UPDATE anchors SET tried_version = -1 WHERE complete = 0")
+			.execute(&pool)
+			.await?;
+		Ok(Store {
+			pool,
+			backend,
+			write_lock: tokio::sync::Mutex::new(()),
+			queue: std::sync::Mutex::new(Vec::new()),
+		})
 	}
 
 	async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
@@ -385,22 +454,147 @@ impl Store {
 	/// statements per thousand records); only records whose party's slot was taken already
 	/// are compared one by one with what is stored. A record in a slot whose anchored digest
 	/// is known is matched to it at once (anchored, or marked wrong).
+	///
+	/// Several server processes may share one PostgreSQL database: rows are written in one
+	/// order (records by slot, blobs by digest, channels by id), a channel's row is locked
+	/// before its records are matched to anchors (as [`Store::complete_anchor`] does), and a
+	/// transaction that PostgreSQL still aborts (deadlock, serialization failure) is run
+	/// again.
+	///
+	/// SQLite commits in groups: submissions that arrive while another one holds the single
+	/// writer's place wait, and the next writer commits all of them in one transaction (one
+	/// `fsync` for many requests; each still gets its own answers, and none is answered
+	/// before the group's commit).
 	pub async fn submit_with(
 		&self,
 		records: &[Record],
 		data: &BatchData,
 	) -> Result<(Vec<Submitted>, u64)> {
-		let _w = self.write_guard().await;
+		match self.backend {
+			Backend::Sqlite => self.submit_grouped(records, data).await,
+			Backend::Postgres => self.submit_retrying(records, data).await,
+		}
+	}
+
+	/// [`Store::submit_with`] on SQLite: queue, then commit the whole queue as one group.
+	async fn submit_grouped(
+		&self,
+		records: &[Record],
+		data: &BatchData,
+	) -> Result<(Vec<Submitted>, u64)> {
+		let (reply, answer) = tokio::sync::oneshot::channel();
+		let pending = Pending { records: records.to_vec(), data: data.clone(), reply };
+		self.queue
+			.lock()
+			.map_err(|_| StoreError::Group("queue poisoned".into()))?
+			.push(pending);
+		{
+			let _w = self.write_lock.lock().await;
+			let group = match self.queue.lock() {
+				Ok(mut q) => std::mem::take(&mut *q),
+				Err(_) => return Err(StoreError::Group("queue poisoned".into())),
+			};
+			// Empty: an earlier writer committed this submission with its group.
+			if !group.is_empty() {
+				let mut all = Vec::with_capacity(group.iter().map(|p| p.records.len()).sum());
+				let mut all_data = BatchData::default();
+				for p in &group {
+					all.extend(p.records.iter().cloned());
+					all_data.small.extend(p.data.small.iter().cloned());
+					all_data.stored.extend(p.data.stored.iter().copied());
+					all_data.possession.extend(p.data.possession.iter().copied());
+				}
+				match self.submit_retrying(&all, &all_data).await {
+					Ok((answers, new_bytes)) => {
+						let mut answers = answers.into_iter();
+						for (k, p) in group.into_iter().enumerate() {
+							let mine: Vec<Submitted> =
+								answers.by_ref().take(p.records.len()).collect();
+							// The group's new bytes are counted once, with its first request.
+							let _ = p.reply.send(Ok((mine, if k == 0 { new_bytes } else { 0 })));
+						}
+					},
+					Err(e) => {
+						let msg = e.to_string();
+						for p in group {
+							let _ = p.reply.send(Err(StoreError::Group(msg.clone())));
+						}
+					},
+				}
+			}
+		}
+		answer
+			.await
+			.map_err(|_| StoreError::Group("the group's writer stopped".into()))?
+	}
+
+	/// Run the submission's transaction, again when PostgreSQL aborted it for a deadlock or a
+	/// serialization failure.
+	async fn submit_retrying(
+		&self,
+		records: &[Record],
+		data: &BatchData,
+	) -> Result<(Vec<Submitted>, u64)> {
+		let mut attempt = 0;
+		loop {
+			match self.submit_once(records, data).await {
+				Err(e) if attempt < TX_ATTEMPTS && retryable(&e) => {
+					attempt += 1;
+					tracing::debug!("submit: {e}; running the transaction again ({attempt})");
+					tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+				},
+				other => return other,
+			}
+		}
+	}
+
+	async fn submit_once(
+		&self,
+		records: &[Record],
+		data: &BatchData,
+	) -> Result<(Vec<Submitted>, u64)> {
+		// The batch's channels and slot ranges, in one order (the order of every lock).
+		let mut ranges: std::collections::BTreeMap<ChannelId, (i64, i64)> = Default::default();
+		for r in records {
+			let seq = seq_i64(r.claim().seq)?;
+			let e = ranges.entry(r.channel_id()).or_insert((seq, seq));
+			e.0 = e.0.min(seq);
+			e.1 = e.1.max(seq);
+		}
 		let mut tx = self.pool.begin().await?;
-		let new_bytes = Self::insert_data(&mut tx, data).await?;
+		if self.backend == Backend::Postgres {
+			// Shared: submissions never wait for each other here, only for an anchor being
+			// completed in the channel (see `complete_anchor_once`).
+			for id in ranges.keys() {
+				sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+					.bind(channel_lock_key(id))
+					.execute(&mut *tx)
+					.await?;
+			}
+		}
+		let new_bytes = Self::insert_data(&mut tx, self.backend, data).await?;
 		let mut outcomes: Vec<Option<Outcome>> = vec![None; records.len()];
 		let now = now_ms();
-		for chunk in (0..records.len()).collect::<Vec<_>>().chunks(INSERT_CHUNK) {
+		let mut order: Vec<usize> = (0..records.len()).collect();
+		order.sort_by_key(|&i| {
+			let r = &records[i];
+			(r.channel_id(), r.claim().seq, r.party() as u8)
+		});
+		// SQLite (one writer, this one): the slots taken already are read first and the
+		// rows go in without RETURNING, which costs sqlx a message per row. PostgreSQL
+		// (other processes may insert the same slots meanwhile): RETURNING says which rows
+		// this statement inserted.
+		let taken = match self.backend {
+			Backend::Sqlite => Some(Self::taken_slots(&mut tx, records).await?),
+			Backend::Postgres => None,
+		};
+		let mut inserted_here = HashSet::new();
+		for chunk in order.chunks(self.backend.rows_per_statement()) {
 			let sql = format!(
 				"INSERT INTO records (channel_id, seq, party, digest, payment_hash, record, at) \
-				 VALUES {} ON CONFLICT (channel_id, seq, party) DO NOTHING \
-				 RETURNING channel_id, seq, party",
-				placeholders(chunk.len(), 7)
+				 VALUES {} ON CONFLICT (channel_id, seq, party) DO NOTHING{}",
+				placeholders(self.backend, chunk.len(), 7),
+				if taken.is_none() { " RETURNING channel_id, seq, party" } else { "" }
 			);
 			let mut q = sqlx::query(&sql);
 			for &i in chunk {
@@ -415,45 +609,70 @@ impl Store {
 					.bind(r.scale())
 					.bind(now);
 			}
-			let inserted = q.fetch_all(&mut *tx).await?;
-			let mut new_slots = HashSet::with_capacity(inserted.len());
-			for row in inserted {
-				let id = hash_of(row.try_get("channel_id")?, "records.channel_id")?;
-				let seq: i64 = row.try_get("seq")?;
-				let party: i64 = row.try_get("party")?;
-				new_slots.insert((id, seq, party));
-			}
+			let slot_of = |r: &Record| -> Result<(ChannelId, i64, i64)> {
+				Ok((r.channel_id(), seq_i64(r.claim().seq)?, r.party() as i64))
+			};
+			let new_slots: HashSet<(ChannelId, i64, i64)> = match &taken {
+				Some(taken) => {
+					q.execute(&mut *tx).await?;
+					let mut new = HashSet::new();
+					for &i in chunk {
+						let slot = slot_of(&records[i])?;
+						if !taken.contains(&slot) {
+							new.insert(slot);
+						}
+					}
+					new
+				},
+				None => {
+					let mut new = HashSet::new();
+					for row in q.fetch_all(&mut *tx).await? {
+						let id = hash_of(row.try_get("channel_id")?, "records.channel_id")?;
+						new.insert((id, row.try_get("seq")?, row.try_get("party")?));
+					}
+					new
+				},
+			};
 			for &i in chunk {
 				let r = &records[i];
-				let slot = (r.channel_id(), seq_i64(r.claim().seq)?, r.party() as i64);
-				// A slot inserted by this statement belongs to the first record of the chunk
-				// naming it; later duplicates compare with it below.
-				outcomes[i] = Some(if new_slots.remove(&slot) {
+				let slot = slot_of(r)?;
+				// A slot inserted by this batch belongs to its first record naming it (rows
+				// go in in a stable order); later duplicates compare with it.
+				outcomes[i] = Some(if new_slots.contains(&slot) && inserted_here.insert(slot) {
 					Outcome::Stored
 				} else {
 					Self::compare(&mut tx, r).await?
 				});
 			}
 		}
-		// Per channel: the slots' records (for disputes and other claims), the version that
-		// makes incomplete anchors be checked again, and slots whose anchored digest is known.
-		let mut ranges: HashMap<ChannelId, (i64, i64)> = HashMap::new();
-		for r in records {
-			let seq = seq_i64(r.claim().seq)?;
-			let e = ranges.entry(r.channel_id()).or_insert((seq, seq));
-			e.0 = e.0.min(seq);
-			e.1 = e.1.max(seq);
-		}
-		let mut slots: HashMap<(ChannelId, Seq), [Option<Hash>; 2]> = HashMap::new();
+		// Per channel: the version that makes incomplete anchors be checked again (SQLite
+		// here; PostgreSQL after the commit, see below), slots whose anchored digest is known,
+		// and the slots where the two parties' records differ.
+		let mut differing: HashMap<(ChannelId, Seq, i64), Hash> = HashMap::new();
 		for (id, (lo, hi)) in &ranges {
-			sqlx::query("UPDATE channels SET version = version + 1 WHERE channel_id = $1")
-				.bind(id.0.to_vec())
-				.execute(&mut *tx)
-				.await?;
-			Self::adopt_anchored(&mut tx, id, *lo, *hi).await?;
+			let row = sqlx::query(
+				"SELECT CAST(COALESCE(MAX(CASE WHEN complete = 1 THEN first_seq + count END), 0) \
+				 AS BIGINT) AS anchored_end, \
+				 CAST(COUNT(CASE WHEN complete = 0 THEN 1 END) AS BIGINT) AS incomplete \
+				 FROM anchors WHERE channel_id = $1",
+			)
+			.bind(id.0.to_vec())
+			.fetch_one(&mut *tx)
+			.await?;
+			let anchored_end: i64 = row.try_get("anchored_end")?;
+			let incomplete: i64 = row.try_get("incomplete")?;
+			// SQLite: no anchor is accepted while this writer holds its place, so the count
+			// just read decides.
+			if self.backend == Backend::Sqlite && incomplete > 0 {
+				sqlx::query(BUMP_VERSION).bind(id.0.to_vec()).execute(&mut *tx).await?;
+			}
+			if *lo < anchored_end {
+				Self::adopt_anchored(&mut tx, id, *lo, *hi).await?;
+			}
 			let rows = sqlx::query(
-				"SELECT seq, party, digest FROM records WHERE channel_id = $1 AND seq >= $2 \
-				 AND seq <= $3",
+				"SELECT o.seq, o.party, o.digest FROM records o JOIN records m \
+				 ON m.channel_id = o.channel_id AND m.seq = o.seq AND m.party <> o.party \
+				 WHERE o.channel_id = $1 AND o.seq >= $2 AND o.seq <= $3 AND o.digest <> m.digest",
 			)
 			.bind(id.0.to_vec())
 			.bind(*lo)
@@ -464,21 +683,19 @@ impl Store {
 				let seq: i64 = row.try_get("seq")?;
 				let party: i64 = row.try_get("party")?;
 				let digest = hash_of(row.try_get("digest")?, "records.digest")?;
-				let slot = slots.entry((*id, seq as u64)).or_default();
-				slot[usize::from(party != 0)] = Some(digest);
+				differing.insert((*id, seq as u64, party), digest);
 			}
 		}
-		// Slots claiming each digest, one grouped query per chunk.
+		// Slots claiming each digest, where more than one does: one grouped query per chunk.
 		let mut counts: HashMap<Hash, i64> = HashMap::new();
 		let mut digests: Vec<Hash> = records.iter().map(|r| r.claim().digest).collect();
 		digests.sort();
 		digests.dedup();
-		for chunk in digests.chunks(INSERT_CHUNK * 6) {
-			let params: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
+		for chunk in digests.chunks(self.backend.rows_per_statement() * 4) {
 			let sql = format!(
 				"SELECT digest, COUNT(*) AS n FROM (SELECT DISTINCT digest, channel_id, seq \
-				 FROM records WHERE digest IN ({})) t GROUP BY digest",
-				params.join(",")
+				 FROM records WHERE digest IN ({})) t GROUP BY digest HAVING COUNT(*) > 1",
+				placeholders(self.backend, 1, chunk.len()).trim_matches(|c| c == '(' || c == ')')
 			);
 			let mut q = sqlx::query(&sql);
 			for d in chunk {
@@ -489,19 +706,58 @@ impl Store {
 					.insert(hash_of(row.try_get("digest")?, "records.digest")?, row.try_get("n")?);
 			}
 		}
+		// A conflicting record's own slot holds another digest: what the other party's
+		// record of the slot says, and the exact count of slots claiming the digest.
+		let mut conflicts: HashMap<usize, (Option<Hash>, i64)> = HashMap::new();
+		for (i, o) in outcomes.iter().enumerate() {
+			if let Some(Outcome::Conflict(_)) = o {
+				let r = &records[i];
+				let other = sqlx::query_scalar::<_, Vec<u8>>(
+					"SELECT digest FROM records WHERE channel_id = $1 AND seq = $2 AND party = $3",
+				)
+				.bind(r.channel_id().0.to_vec())
+				.bind(seq_i64(r.claim().seq)?)
+				.bind(1 - r.party() as i64)
+				.fetch_optional(&mut *tx)
+				.await?
+				.map(|d| hash_of(d, "records.digest"))
+				.transpose()?;
+				let n: i64 = sqlx::query_scalar(
+					"SELECT COUNT(*) FROM (SELECT DISTINCT channel_id, seq FROM records \
+					 WHERE digest = $1) t",
+				)
+				.bind(r.claim().digest.0.to_vec())
+				.fetch_one(&mut *tx)
+				.await?;
+				conflicts.insert(i, (other, n));
+			}
+		}
 		tx.commit().await?;
+		if self.backend == Backend::Postgres {
+			self.bump_versions(ranges.keys()).await?;
+		}
 		let submitted = records
 			.iter()
 			.zip(outcomes)
-			.map(|(r, o)| {
+			.enumerate()
+			.map(|(i, (r, o))| {
 				let claim = r.claim();
-				let slot = slots.get(&(r.channel_id(), claim.seq)).copied().unwrap_or_default();
-				let n = counts.get(&claim.digest).copied().unwrap_or(0).max(0) as u64;
-				let own_slot_has_it = slot.contains(&Some(claim.digest));
-				let other = slot[1 - r.party() as usize];
+				let other_party = 1 - r.party() as i64;
+				let (other, n, own_slot_has_it) = match conflicts.get(&i) {
+					// The own record holds another digest; the slot has this one only if the
+					// other party's record says it.
+					Some((other, n)) => (*other, *n, *other == Some(claim.digest)),
+					// The own record holds this digest: the other party's is listed only
+					// where it differs.
+					None => (
+						differing.get(&(r.channel_id(), claim.seq, other_party)).copied(),
+						counts.get(&claim.digest).copied().unwrap_or(1),
+						true,
+					),
+				};
 				Submitted {
 					outcome: o.unwrap_or(Outcome::AlreadyStored),
-					other_claims: n.saturating_sub(u64::from(own_slot_has_it)),
+					other_claims: (n.max(0) as u64).saturating_sub(u64::from(own_slot_has_it)),
 					disputed: other.filter(|d| *d != claim.digest),
 				}
 			})
@@ -513,6 +769,7 @@ impl Store {
 	/// index rows of blobs in the blob store, possession. Returns the bytes new here.
 	async fn insert_data(
 		tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+		backend: Backend,
 		data: &BatchData,
 	) -> Result<u64> {
 		let now = now_ms();
@@ -520,8 +777,11 @@ impl Store {
 		// The same digest twice in one statement is harmless (ON CONFLICT) but sends its
 		// bytes twice: keep the first.
 		let mut seen = HashSet::new();
-		let small: Vec<&(Hash, Vec<u8>)> =
+		let mut small: Vec<&(Hash, Vec<u8>)> =
 			data.small.iter().filter(|(d, _)| seen.insert(*d)).collect();
+		small.sort_unstable_by_key(|(d, _)| *d);
+		let mut stored = data.stored.clone();
+		stored.sort_unstable_by_key(|(d, _)| *d);
 		// Rows of at most ~4 MiB of bytes each statement (PostgreSQL's and SQLite's limits
 		// are far above; this bounds one statement's memory).
 		let mut start = 0;
@@ -529,7 +789,7 @@ impl Store {
 			let mut end = start;
 			let mut bytes = 0usize;
 			while end < small.len()
-				&& end - start < INSERT_CHUNK
+				&& end - start < backend.rows_per_statement()
 				&& (bytes < 4 << 20 || end == start)
 			{
 				bytes += small[end].1.len();
@@ -538,7 +798,7 @@ impl Store {
 			let sql = format!(
 				"INSERT INTO blobs (digest, size, created_at, data) VALUES {} \
 				 ON CONFLICT (digest) DO NOTHING RETURNING size",
-				placeholders(end - start, 4)
+				placeholders(backend, end - start, 4)
 			);
 			let mut q = sqlx::query(&sql);
 			for (digest, bytes) in &small[start..end] {
@@ -553,11 +813,11 @@ impl Store {
 			}
 			start = end;
 		}
-		for chunk in data.stored.chunks(INSERT_CHUNK) {
+		for chunk in stored.chunks(backend.rows_per_statement()) {
 			let sql = format!(
 				"INSERT INTO blobs (digest, size, created_at) VALUES {} \
 				 ON CONFLICT (digest) DO NOTHING RETURNING size",
-				placeholders(chunk.len(), 3)
+				placeholders(backend, chunk.len(), 3)
 			);
 			let mut q = sqlx::query(&sql);
 			for (digest, size) in chunk {
@@ -568,13 +828,14 @@ impl Store {
 			}
 		}
 		let mut seen = HashSet::new();
-		let proven: Vec<&(ChannelId, Hash)> =
+		let mut proven: Vec<&(ChannelId, Hash)> =
 			data.possession.iter().filter(|p| seen.insert(**p)).collect();
-		for chunk in proven.chunks(INSERT_CHUNK) {
+		proven.sort_unstable();
+		for chunk in proven.chunks(backend.rows_per_statement()) {
 			let sql = format!(
 				"INSERT INTO possession (channel_id, digest, proven_at) VALUES {} \
 				 ON CONFLICT (channel_id, digest) DO NOTHING",
-				placeholders(chunk.len(), 3)
+				placeholders(backend, chunk.len(), 3)
 			);
 			let mut q = sqlx::query(&sql);
 			for (channel, digest) in chunk {
@@ -583,6 +844,60 @@ impl Store {
 			q.execute(&mut **tx).await?;
 		}
 		Ok(new_bytes)
+	}
+
+	/// PostgreSQL: count a submission in each channel's version (which makes its incomplete
+	/// anchors be checked again) after the records' commit, one statement per channel,
+	/// committed without waiting for the disk: the row is a hot spot that every submission
+	/// to the channel writes, and inside the records' transaction it would make them commit
+	/// one after another. A version lost in a crash costs nothing: at start every incomplete
+	/// anchor is checked again ([`Store::open`]).
+	async fn bump_versions<'a>(&self, channels: impl Iterator<Item = &'a ChannelId>) -> Result<()> {
+		for id in channels {
+			// `set_config(.., true)` sets synchronous_commit for this statement's own
+			// (implicit) transaction only.
+			sqlx::query(&format!(
+				"WITH quiet AS (SELECT set_config('synchronous_commit', 'off', true) AS v) \
+				 {BUMP_VERSION} AND EXISTS (SELECT 1 FROM quiet)"
+			))
+			.bind(id.0.to_vec())
+			.execute(&self.pool)
+			.await?;
+		}
+		Ok(())
+	}
+
+	/// The slots of `records` that hold a record already: one range query per channel and
+	/// party (a batch is mostly one party's, and mostly new: usually no row comes back).
+	async fn taken_slots(
+		tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+		records: &[Record],
+	) -> Result<HashSet<(ChannelId, i64, i64)>> {
+		let mut ranges: std::collections::BTreeMap<(ChannelId, i64), (i64, i64)> =
+			Default::default();
+		for r in records {
+			let seq = seq_i64(r.claim().seq)?;
+			let e = ranges.entry((r.channel_id(), r.party() as i64)).or_insert((seq, seq));
+			e.0 = e.0.min(seq);
+			e.1 = e.1.max(seq);
+		}
+		let mut taken = HashSet::new();
+		for ((id, party), (lo, hi)) in ranges {
+			let rows = sqlx::query(
+				"SELECT seq FROM records WHERE channel_id = $1 AND party = $2 AND seq >= $3 \
+				 AND seq <= $4",
+			)
+			.bind(id.0.to_vec())
+			.bind(party)
+			.bind(lo)
+			.bind(hi)
+			.fetch_all(&mut **tx)
+			.await?;
+			for row in rows {
+				taken.insert((id, row.try_get("seq")?, party));
+			}
+		}
+		Ok(taken)
 	}
 
 	/// A record whose party's slot exists: the same claim, or another one (kept).
@@ -760,7 +1075,7 @@ impl Store {
 	pub async fn put_data(&self, data: &BatchData) -> Result<u64> {
 		let _w = self.write_guard().await;
 		let mut tx = self.pool.begin().await?;
-		let new_bytes = Self::insert_data(&mut tx, data).await?;
+		let new_bytes = Self::insert_data(&mut tx, self.backend, data).await?;
 		tx.commit().await?;
 		Ok(new_bytes)
 	}
@@ -928,9 +1243,33 @@ impl Store {
 	/// differ, with the anchored leaf: there the other record is marked wrong.
 	pub async fn complete_anchor(&self, anchor: &Anchor, disputed: &[(Seq, Hash)]) -> Result<()> {
 		let _w = self.write_guard().await;
+		let mut attempt = 0;
+		loop {
+			match self.complete_anchor_once(anchor, disputed).await {
+				Err(e) if attempt < TX_ATTEMPTS && retryable(&e) => {
+					attempt += 1;
+					tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+				},
+				other => return other,
+			}
+		}
+	}
+
+	async fn complete_anchor_once(&self, anchor: &Anchor, disputed: &[(Seq, Hash)]) -> Result<()> {
 		let mut tx = self.pool.begin().await?;
 		let id = anchor.channel_id.0.to_vec();
 		let index = i64::from(anchor.index);
+		// The channel's lock, exclusive, orders this against record submissions to the
+		// channel (in this process or another, which hold it shared): records committed
+		// before are updated below, records of a submission that starts after find the
+		// anchor complete and match it themselves (`adopt_anchored`). SQLite has one writer
+		// at a time and needs no lock.
+		if self.backend == Backend::Postgres {
+			sqlx::query("SELECT pg_advisory_xact_lock($1)")
+				.bind(channel_lock_key(&anchor.channel_id))
+				.execute(&mut *tx)
+				.await?;
+		}
 		for (seq, leaf) in disputed {
 			let seq = seq_i64(*seq)?;
 			sqlx::query(

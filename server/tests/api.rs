@@ -394,10 +394,16 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		"{:?}",
 		r.results
 	);
+	// Small inline data is kept in the database with its record: no file of its own, and
+	// its bytes read back exact.
 	let blob_files = files_under(&server.data_dir.join("blobs"));
-	for (i, c) in claims.iter().enumerate().skip(3) {
-		let stored = blob_files.iter().any(|p| p.ends_with(hex::encode(c.digest.0)));
-		anyhow::ensure!(stored, "item {i}'s inline data is not in the blob store");
+	for (i, c) in claims.iter().enumerate().take(9).skip(3) {
+		let file = blob_files.iter().any(|p| p.ends_with(hex::encode(c.digest.0)));
+		anyhow::ensure!(!file, "item {i}'s small inline data became a file");
+		let url = blob_url(&base, &g, "//Alice", Kind::BlobRead, id, &c.digest);
+		let r = http.get(url).send().await?;
+		anyhow::ensure!(r.status() == StatusCode::OK, "item {i}'s data: {}", r.status());
+		anyhow::ensure!(r.bytes().await? == items[i], "item {i}'s data read back other bytes");
 	}
 
 	// Status: pending, both records, data stored.

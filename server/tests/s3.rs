@@ -6,50 +6,13 @@
 mod common;
 
 use attest_primitives::{signing::Kind, DataRef};
-use common::{chain::*, files_under, free_port, Node, Server};
+use common::{chain::*, files_under, Node, Server};
 use reqwest::StatusCode;
-use std::{
-	process::{Child, Command, Stdio},
-	time::{Duration, Instant},
-};
-
-struct Moto(Child);
-
-impl Drop for Moto {
-	fn drop(&mut self) {
-		let _ = self.0.kill();
-		let _ = self.0.wait();
-	}
-}
-
-fn moto(port: u16) -> Moto {
-	let bin = attest_testkit::venv_tool("MOTO_SERVER", "moto_server");
-	let child = Command::new(bin)
-		.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-		.stdout(Stdio::null())
-		.stderr(Stdio::null())
-		.spawn()
-		.expect("moto_server starts");
-	let deadline = Instant::now() + Duration::from_secs(60);
-	while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-		assert!(Instant::now() < deadline, "moto_server did not listen within 60 s");
-		std::thread::sleep(Duration::from_millis(100));
-	}
-	Moto(child)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_in_object_storage() {
-	let port = free_port();
-	let _s3 = moto(port);
-	let s3 = format!("http://127.0.0.1:{port}");
-	let http = reqwest::Client::new();
-	let r = http.put(format!("{s3}/attest-blobs")).send().await.expect("create bucket");
-	assert!(r.status().is_success(), "create bucket: {}", r.status());
-	// Credentials for the S3 client in the server (moto accepts any).
-	std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-	std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-	std::env::set_var("AWS_REGION", "us-east-1");
+	let moto = common::s3::Moto::start("attest-blobs").await.expect("moto");
+	let s3 = moto.url();
 	let node = Node::dev(&[]);
 	let dir = tempfile::tempdir().expect("temp dir");
 	let data = dir.path().join("data");

@@ -5,6 +5,7 @@
 
 pub mod chain;
 pub mod postgres;
+pub mod s3;
 
 use attest_testkit::log_tail;
 pub use attest_testkit::{free_port, Node};
