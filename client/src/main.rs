@@ -216,20 +216,25 @@ enum ChannelCmd {
 
 #[derive(Subcommand)]
 enum ProofCmd {
-	/// Write a file's self-contained proof.
+	/// Write files' self-contained proofs.
 	Export {
-		/// The file.
-		file: PathBuf,
-		/// Output.
-		#[arg(short, long)]
-		output: PathBuf,
+		/// The files.
+		#[arg(required = true)]
+		files: Vec<PathBuf>,
+		/// Output file (one file to export).
+		#[arg(short, long, conflicts_with = "out_dir", required_unless_present = "out_dir")]
+		output: Option<PathBuf>,
+		/// Output directory (any number of files): one `<digest>.json` per file.
+		#[arg(long)]
+		out_dir: Option<PathBuf>,
 	},
-	/// Check a proof: against a node (--node), or offline against a block hash and anchored
-	/// root given here.
+	/// Check proofs: against a node (--node), or offline against the anchors given here
+	/// (--block-hash and --root, or --anchor for several). Exit status 1 if any is invalid.
 	Check {
-		/// The proof file.
-		proof: PathBuf,
-		/// The attested file (else the digest in the proof's records is checked).
+		/// The proof files.
+		#[arg(required = true)]
+		proofs: Vec<PathBuf>,
+		/// The attested file (one proof; else the digest in the proof's records is checked).
 		#[arg(long)]
 		file: Option<PathBuf>,
 		/// Offline: the anchor's block hash you trust.
@@ -238,6 +243,9 @@ enum ProofCmd {
 		/// Offline: the anchored log root you trust.
 		#[arg(long, requires = "block_hash")]
 		root: Option<String>,
+		/// Offline: an anchor you trust, `BLOCK_HASH:ROOT` (repeat for several anchors).
+		#[arg(long = "anchor", value_name = "BLOCK_HASH:ROOT", conflicts_with = "block_hash")]
+		anchors: Vec<String>,
 	},
 }
 
@@ -394,30 +402,75 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 			}
 			Ok(i32::from(failed > 0))
 		},
-		Command::Proof(ProofCmd::Export { file, output }) => {
+		Command::Proof(ProofCmd::Export { files, output, out_dir }) => {
 			let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
-			let (digest, _) = attest_primitives::digest::sha256_file(&file)
-				.with_context(|| file.display().to_string())?;
-			let (genesis, proof) = server.proof(&digest, None).await?;
-			proof.verify(&genesis, &digest)?;
-			let block_hash = chain
-				.block_hash(proof.anchor.block)
-				.await?
-				.ok_or_else(|| anyhow!("block {} not found", proof.anchor.block))?;
-			let block_time = chain.block_time(block_hash).await?;
-			let f = ProofFile {
-				genesis,
-				block_hash,
-				block_time,
-				scale: format!("0x{}", hex::encode(proof.encode())),
-				proof,
-			};
-			std::fs::write(&output, serde_json::to_vec_pretty(&f)?)?;
-			println!("wrote {}", output.display());
+			if files.len() > 1 && out_dir.is_none() {
+				bail!("several files: write their proofs with --out-dir DIR");
+			}
+			if let Some(dir) = &out_dir {
+				std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+			}
+			// Anchor blocks' hash and time, asked once per block.
+			let mut blocks: std::collections::HashMap<u32, (Hash, u64)> = Default::default();
+			for file in files {
+				let (digest, _) = attest_primitives::digest::sha256_file(&file)
+					.with_context(|| file.display().to_string())?;
+				let (genesis, proof) = server
+					.proof(&digest, None)
+					.await
+					.with_context(|| format!("proof of {}", file.display()))?;
+				proof.verify(&genesis, &digest).with_context(|| file.display().to_string())?;
+				let (block_hash, block_time) = match blocks.get(&proof.anchor.block) {
+					Some(b) => *b,
+					None => {
+						let hash = chain
+							.block_hash(proof.anchor.block)
+							.await?
+							.ok_or_else(|| anyhow!("block {} not found", proof.anchor.block))?;
+						let b = (hash, chain.block_time(hash).await?);
+						blocks.insert(proof.anchor.block, b);
+						b
+					},
+				};
+				let f = ProofFile {
+					genesis,
+					block_hash,
+					block_time,
+					scale: format!("0x{}", hex::encode(proof.encode())),
+					proof,
+				};
+				let out = match (&output, &out_dir) {
+					(Some(o), _) => o.clone(),
+					(None, Some(dir)) => dir.join(format!("{}.json", hex::encode(digest.0))),
+					(None, None) => bail!("give -o FILE or --out-dir DIR"),
+				};
+				std::fs::write(&out, serde_json::to_vec_pretty(&f)?)
+					.with_context(|| out.display().to_string())?;
+				println!("wrote {}", out.display());
+			}
 			Ok(0)
 		},
-		Command::Proof(ProofCmd::Check { proof, file, block_hash, root }) => {
-			proof_check(&ctx, &proof, file.as_deref(), block_hash, root).await
+		Command::Proof(ProofCmd::Check { proofs, file, block_hash, root, anchors }) => {
+			if file.is_some() && proofs.len() > 1 {
+				bail!("--file checks one proof; give one proof file with it");
+			}
+			let mut trusted = Vec::new();
+			if let (Some(b), Some(r)) = (block_hash, root) {
+				trusted.push((parse_hash(&b)?, parse_hash(&r)?));
+			}
+			for a in &anchors {
+				let (b, r) = a
+					.split_once(':')
+					.ok_or_else(|| anyhow!("--anchor {a}: expected BLOCK_HASH:ROOT"))?;
+				trusted.push((parse_hash(b)?, parse_hash(r)?));
+			}
+			let mut invalid = 0;
+			for proof in &proofs {
+				if !proof_check(&ctx, proof, file.as_deref(), &trusted).await? {
+					invalid += 1;
+				}
+			}
+			Ok(i32::from(invalid > 0))
 		},
 	}
 }
@@ -706,6 +759,7 @@ async fn verify(
 				"requester": who(&item.requester), "verifier": who(&item.verifier),
 				"channel": proof.anchor.channel_id, "seq": item.seq, "anchorIndex": proof.anchor.index,
 				"block": proof.anchor.block, "blockHash": block_hash, "blockTimeMs": time,
+				"root": proof.anchor.log.root,
 			})
 		);
 	} else {
@@ -715,13 +769,14 @@ async fn verify(
 	Ok(0)
 }
 
+/// Check one proof file; prints VALID or INVALID with the reason. Offline when `trusted`
+/// anchors `(block hash, root)` are given, else against the node's finalized storage.
 async fn proof_check(
 	ctx: &Ctx,
 	path: &std::path::Path,
 	file: Option<&std::path::Path>,
-	block_hash: Option<String>,
-	root: Option<String>,
-) -> anyhow::Result<i32> {
+	trusted: &[(Hash, Hash)],
+) -> anyhow::Result<bool> {
 	let f: ProofFile =
 		serde_json::from_slice(&std::fs::read(path).with_context(|| path.display().to_string())?)
 			.with_context(|| format!("{} is not a proof file", path.display()))?;
@@ -742,45 +797,39 @@ async fn proof_check(
 			.or(proof.second_record.as_ref().map(|r| r.claim.digest))
 			.ok_or_else(|| anyhow!("the proof has no record naming the digest: pass --file"))?,
 	};
+	let name = path.display();
 	let item = match proof.verify(&f.genesis, &digest) {
 		Ok(i) => i,
 		Err(e) => {
-			println!("INVALID: {e}");
-			return Ok(1);
+			println!("INVALID {name}: {e}");
+			return Ok(false);
 		},
 	};
-	match (block_hash, root) {
-		(Some(b), Some(r)) => {
-			let (b, r) = (parse_hash(&b)?, parse_hash(&r)?);
-			if b != f.block_hash || r != proof.anchor.log.root {
-				println!(
-					"INVALID: the proof's anchor (block {:?}, root {:?}) is not the trusted one",
-					f.block_hash, proof.anchor.log.root
-				);
-				return Ok(1);
-			}
-		},
-		_ => {
-			let chain = ctx.chain().await?;
-			if chain.genesis() != f.genesis {
-				println!(
-					"INVALID: the proof is for chain {:?}, the node's is {:?}",
-					f.genesis,
-					chain.genesis()
-				);
-				return Ok(1);
-			}
-			let on_chain =
-				chain.finalized_anchor(&proof.anchor.channel_id, proof.anchor.index).await?;
-			if let Err(e) = proof.check_anchor(on_chain.as_ref().map(|(a, _)| a)) {
-				println!("INVALID: {e}");
-				return Ok(1);
-			}
-		},
+	if trusted.is_empty() {
+		let chain = ctx.chain().await?;
+		if chain.genesis() != f.genesis {
+			println!(
+				"INVALID {name}: the proof is for chain {:?}, the node's is {:?}",
+				f.genesis,
+				chain.genesis()
+			);
+			return Ok(false);
+		}
+		let on_chain = chain.finalized_anchor(&proof.anchor.channel_id, proof.anchor.index).await?;
+		if let Err(e) = proof.check_anchor(on_chain.as_ref().map(|(a, _)| a)) {
+			println!("INVALID {name}: {e}");
+			return Ok(false);
+		}
+	} else if !trusted.contains(&(f.block_hash, proof.anchor.log.root)) {
+		println!(
+			"INVALID {name}: the proof's anchor (block {:?}, root {:?}) is not a trusted one",
+			f.block_hash, proof.anchor.log.root
+		);
+		return Ok(false);
 	}
 	println!(
-		"VALID: {digest:?} is item {} of channel {:?}, anchored in block {}",
+		"VALID {name}: {digest:?} is item {} of channel {:?}, anchored in block {}",
 		item.seq, proof.anchor.channel_id, proof.anchor.block
 	);
-	Ok(0)
+	Ok(true)
 }

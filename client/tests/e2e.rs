@@ -116,10 +116,32 @@ fn attest_a_folder_end_to_end() {
 		assert_eq!(v["verifier"], BOB);
 		anchors.insert(
 			v["anchorIndex"].as_u64().expect("index"),
-			(v["blockHash"].as_str().expect("hash").into(), String::new()),
+			(
+				v["blockHash"].as_str().expect("hash").into(),
+				v["root"].as_str().expect("root").into(),
+			),
 		);
 	}
 	assert_eq!(anchors.len(), 2, "items of the checkpoint and of the close");
+
+	// Every file's proof, exported in one command, passes `attest proof check` offline
+	// against the two anchors as `attest verify` read them from finalized storage.
+	let proofs = sys.dir.path().join("proofs");
+	let mut args = vec!["proof".to_string(), "export".into()];
+	args.extend(files.iter().map(|f| f.to_str().expect("utf-8").to_string()));
+	args.extend(["--out-dir".into(), proofs.to_str().expect("utf-8").into()]);
+	sys.attest_ok("//Alice", "alice", &args.iter().map(String::as_str).collect::<Vec<_>>());
+	let mut args = vec!["proof".to_string(), "check".into()];
+	for f in std::fs::read_dir(&proofs).expect("proofs") {
+		args.push(f.expect("entry").path().to_str().expect("utf-8").into());
+	}
+	assert_eq!(args.len() - 2, files.len(), "one proof per file");
+	for (block, root) in anchors.values() {
+		args.extend(["--anchor".into(), format!("{block}:{root}")]);
+	}
+	let out =
+		sys.attest_ok("//Alice", "alice", &args.iter().map(String::as_str).collect::<Vec<_>>());
+	assert_eq!(out.lines().filter(|l| l.starts_with("VALID ")).count(), files.len(), "{out}");
 
 	// Exported proofs pass `attest proof check` offline against the anchor's block and root,
 	// and fail for another file or another root.

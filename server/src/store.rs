@@ -1538,6 +1538,38 @@ mod tests {
 		assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![0, 1]);
 	}
 
+	/// Concurrent submissions on SQLite are committed in groups: each still gets its own
+	/// answers, one per record, and a slot sent by several is `Stored` for exactly one.
+	#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+	async fn grouped_commits_answer_each_submission() {
+		let (_d, s) = store().await;
+		let s = std::sync::Arc::new(s);
+		let mut tasks = Vec::new();
+		for t in 0..16u64 {
+			let s = s.clone();
+			tasks.push(tokio::spawn(async move {
+				// Each task: 3 slots of its own, and slot 1000 that every task sends.
+				let mut recs: Vec<Record> =
+					(0..3).map(|k| rec(1, t * 10 + k, 10 + k as u8)).collect();
+				recs.push(rec(1, 1000, 99));
+				let out = s.submit(&recs).await.expect("submit");
+				assert_eq!(out.len(), 4);
+				assert!(out[..3].iter().all(|o| o.outcome == Outcome::Stored), "{out:?}");
+				out[3].outcome.clone()
+			}));
+		}
+		let mut shared = Vec::new();
+		for t in tasks {
+			shared.push(t.await.expect("task"));
+		}
+		assert_eq!(shared.iter().filter(|o| **o == Outcome::Stored).count(), 1, "{shared:?}");
+		assert_eq!(
+			shared.iter().filter(|o| **o == Outcome::AlreadyStored).count(),
+			15,
+			"{shared:?}"
+		);
+	}
+
 	#[tokio::test]
 	async fn rejects_unknown_database_urls() {
 		assert!(matches!(Store::open("mysql://x", 1).await, Err(StoreError::Url(_))));
