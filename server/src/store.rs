@@ -385,6 +385,18 @@ impl Store {
 		self.pool.close().await
 	}
 
+	/// Refresh the query planner's statistics (PostgreSQL `ANALYZE`, SQLite `PRAGMA
+	/// optimize`): what autovacuum does on its own a while after a bulk load. Benchmarks call
+	/// it after loading, so that they measure queries, not plans made for an empty table.
+	pub async fn analyze(&self) -> Result<()> {
+		let sql = match self.backend {
+			Backend::Sqlite => "PRAGMA optimize",
+			Backend::Postgres => "ANALYZE",
+		};
+		sqlx::query(sql).execute(&self.pool).await?;
+		Ok(())
+	}
+
 	/// Whether the database answers.
 	pub async fn ping(&self) -> Result<()> {
 		sqlx::query("SELECT 1").execute(&self.pool).await?;
