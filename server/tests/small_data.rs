@@ -3,7 +3,7 @@
 //! read from the blob store, its records are there), and small data commits with its
 //! records or not at all.
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use attest_primitives::{DataRef, FirstRecord, Hash, ItemClaim, SecondRecord};
