@@ -140,11 +140,14 @@ fn the_requester_killed_at_random_points() {
 	small_files(&dir, n);
 	let dir = dir.to_str().expect("utf-8").to_string();
 	let mut rng = Lcg(0x5eed_0001);
+	let mut killed = 0;
 	for _ in 0..kills {
 		if submit_for(&sys, &dir, Some(50 + rng.next(400))) {
 			break;
 		}
+		killed += 1;
 	}
+	eprintln!("requester killed {killed} times during {n} items");
 	finish(&sys, &dir);
 	check(&sys, n, &channel);
 }
@@ -158,6 +161,7 @@ fn the_verifier_killed_at_random_points() {
 	small_files(&dir, n);
 	let dir = dir.to_str().expect("utf-8").to_string();
 	let mut rng = Lcg(0x5eed_0002);
+	let mut during = 0;
 	for _ in 0..kills {
 		let mut args = sys.common("//Alice", "alice");
 		args.extend(["submit", dir.as_str(), "--batch", "100"].map(String::from));
@@ -168,12 +172,17 @@ fn the_verifier_killed_at_random_points() {
 			.spawn()
 			.expect("attest");
 		std::thread::sleep(Duration::from_millis(50 + rng.next(400)));
+		// Counted when the requester was still at work when the verifier died.
+		if child.try_wait().ok().flatten().is_none() {
+			during += 1;
+		}
 		if let Some(v) = sys.verifier.as_mut() {
 			v.kill9();
 		}
 		let _ = child.wait();
 		sys.start_verifier(&[]);
 	}
+	eprintln!("verifier killed {kills} times, {during} of them while the requester was at work, during {n} items");
 	finish(&sys, &dir);
 	check(&sys, n, &channel);
 }
