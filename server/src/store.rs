@@ -92,6 +92,26 @@ pub enum Record {
 const BUMP_VERSION: &str = "UPDATE channels SET version = version + 1 WHERE channel_id = $1 \
 	AND EXISTS (SELECT 1 FROM anchors a WHERE a.channel_id = $1 AND a.complete = 0)";
 
+/// Run a transaction `run` again (after a short pause) while PostgreSQL aborts it for a
+/// deadlock or a serialization failure, at most [`TX_ATTEMPTS`] more times.
+async fn retrying<T, F, Fut>(mut run: F) -> Result<T>
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Result<T>>,
+{
+	let mut attempt = 0;
+	loop {
+		match run().await {
+			Err(e) if attempt < TX_ATTEMPTS && retryable(&e) => {
+				attempt += 1;
+				tracing::debug!("{e}; running the transaction again ({attempt})");
+				tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+			},
+			other => return other,
+		}
+	}
+}
+
 /// The key of a channel's PostgreSQL advisory lock: its id's first 8 bytes (channel ids are
 /// hashes; two channels sharing a key only wait for each other now and then).
 fn channel_lock_key(id: &ChannelId) -> i64 {
@@ -304,8 +324,11 @@ pub struct Store {
 struct Pending {
 	records: Vec<Record>,
 	data: BatchData,
-	reply: tokio::sync::oneshot::Sender<Result<(Vec<Submitted>, u64)>>,
+	reply: Reply,
 }
+
+/// Where a grouped submission's answers go.
+type Reply = tokio::sync::oneshot::Sender<Result<(Vec<Submitted>, u64)>>;
 
 /// Unix time in milliseconds.
 pub fn now_ms() -> i64 {
@@ -510,26 +533,30 @@ impl Store {
 			if !group.is_empty() {
 				let mut all = Vec::with_capacity(group.iter().map(|p| p.records.len()).sum());
 				let mut all_data = BatchData::default();
-				for p in &group {
-					all.extend(p.records.iter().cloned());
-					all_data.small.extend(p.data.small.iter().cloned());
-					all_data.stored.extend(p.data.stored.iter().copied());
-					all_data.possession.extend(p.data.possession.iter().copied());
-				}
+				let mut group: Vec<(usize, Reply)> = group
+					.into_iter()
+					.map(|mut p| {
+						let n = p.records.len();
+						all.append(&mut p.records);
+						all_data.small.append(&mut p.data.small);
+						all_data.stored.append(&mut p.data.stored);
+						all_data.possession.append(&mut p.data.possession);
+						(n, p.reply)
+					})
+					.collect();
 				match self.submit_retrying(&all, &all_data).await {
 					Ok((answers, new_bytes)) => {
 						let mut answers = answers.into_iter();
-						for (k, p) in group.into_iter().enumerate() {
-							let mine: Vec<Submitted> =
-								answers.by_ref().take(p.records.len()).collect();
+						for (k, (n, reply)) in group.drain(..).enumerate() {
+							let mine: Vec<Submitted> = answers.by_ref().take(n).collect();
 							// The group's new bytes are counted once, with its first request.
-							let _ = p.reply.send(Ok((mine, if k == 0 { new_bytes } else { 0 })));
+							let _ = reply.send(Ok((mine, if k == 0 { new_bytes } else { 0 })));
 						}
 					},
 					Err(e) => {
 						let msg = e.to_string();
-						for p in group {
-							let _ = p.reply.send(Err(StoreError::Group(msg.clone())));
+						for (_, reply) in group {
+							let _ = reply.send(Err(StoreError::Group(msg.clone())));
 						}
 					},
 				}
@@ -547,17 +574,7 @@ impl Store {
 		records: &[Record],
 		data: &BatchData,
 	) -> Result<(Vec<Submitted>, u64)> {
-		let mut attempt = 0;
-		loop {
-			match self.submit_once(records, data).await {
-				Err(e) if attempt < TX_ATTEMPTS && retryable(&e) => {
-					attempt += 1;
-					tracing::debug!("submit: {e}; running the transaction again ({attempt})");
-					tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
-				},
-				other => return other,
-			}
-		}
+		retrying(|| self.submit_once(records, data)).await
 	}
 
 	async fn submit_once(
@@ -706,8 +723,8 @@ impl Store {
 		for chunk in digests.chunks(self.backend.rows_per_statement() * 4) {
 			let sql = format!(
 				"SELECT digest, COUNT(*) AS n FROM (SELECT DISTINCT digest, channel_id, seq \
-				 FROM records WHERE digest IN ({})) t GROUP BY digest HAVING COUNT(*) > 1",
-				placeholders(self.backend, 1, chunk.len()).trim_matches(|c| c == '(' || c == ')')
+				 FROM records WHERE digest IN {}) t GROUP BY digest HAVING COUNT(*) > 1",
+				placeholders(self.backend, 1, chunk.len())
 			);
 			let mut q = sqlx::query(&sql);
 			for d in chunk {
@@ -1255,16 +1272,7 @@ impl Store {
 	/// differ, with the anchored leaf: there the other record is marked wrong.
 	pub async fn complete_anchor(&self, anchor: &Anchor, disputed: &[(Seq, Hash)]) -> Result<()> {
 		let _w = self.write_guard().await;
-		let mut attempt = 0;
-		loop {
-			match self.complete_anchor_once(anchor, disputed).await {
-				Err(e) if attempt < TX_ATTEMPTS && retryable(&e) => {
-					attempt += 1;
-					tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
-				},
-				other => return other,
-			}
-		}
+		retrying(|| self.complete_anchor_once(anchor, disputed)).await
 	}
 
 	async fn complete_anchor_once(&self, anchor: &Anchor, disputed: &[(Seq, Hash)]) -> Result<()> {
@@ -1326,8 +1334,10 @@ impl Store {
 	pub async fn blobs_stored(&self, digests: &[Hash]) -> Result<HashSet<Hash>> {
 		let mut found = HashSet::new();
 		for chunk in digests.chunks(1000) {
-			let params: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
-			let sql = format!("SELECT digest FROM blobs WHERE digest IN ({})", params.join(","));
+			let sql = format!(
+				"SELECT digest FROM blobs WHERE digest IN {}",
+				placeholders(self.backend, 1, chunk.len())
+			);
 			let mut q = sqlx::query(&sql);
 			for d in chunk {
 				q = q.bind(d.0.to_vec());
