@@ -216,6 +216,60 @@ impl Server {
 		Ok(s.claims)
 	}
 
+	/// The claims of many digests, by digest (digests without a claim are left out): one
+	/// `POST /v1/items/claimants` per 10,000 digests. A server without that endpoint (404 or
+	/// 405) is asked digest by digest, 32 at a time.
+	pub async fn claims_of(
+		&self,
+		digests: &[Hash],
+	) -> Result<std::collections::HashMap<Hash, Vec<Claim>>, ServerError> {
+		#[derive(Deserialize)]
+		struct Answer {
+			items: Vec<Item>,
+		}
+		#[derive(Deserialize)]
+		struct Item {
+			digest: Hash,
+			claimants: Vec<Claim>,
+		}
+		let mut found = std::collections::HashMap::new();
+		for chunk in digests.chunks(10_000) {
+			let r = self
+				.http
+				.post(format!("{}/v1/items/claimants", self.url))
+				.json(&serde_json::json!({ "digests": chunk }))
+				.send()
+				.await
+				.map_err(|e| self.http_err(e))?;
+			if matches!(r.status().as_u16(), 404 | 405) {
+				return self.claims_one_by_one(digests).await;
+			}
+			let r = self.ok("a lookup of claimants", r).await?;
+			let answer: Answer =
+				r.json().await.map_err(|_| ServerError::Decode("claimants answer"))?;
+			found.extend(answer.items.into_iter().map(|i| (i.digest, i.claimants)));
+		}
+		Ok(found)
+	}
+
+	async fn claims_one_by_one(
+		&self,
+		digests: &[Hash],
+	) -> Result<std::collections::HashMap<Hash, Vec<Claim>>, ServerError> {
+		use futures::StreamExt;
+		let mut lookups = futures::stream::iter(digests.iter().copied())
+			.map(|d| async move { (d, self.claims(&d).await) })
+			.buffer_unordered(32);
+		let mut found = std::collections::HashMap::new();
+		while let Some((d, claims)) = lookups.next().await {
+			let claims = claims?;
+			if !claims.is_empty() {
+				found.insert(d, claims);
+			}
+		}
+		Ok(found)
+	}
+
 	/// The proof of a digest (of the claim in `channel`, if given).
 	pub async fn proof(
 		&self,

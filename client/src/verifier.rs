@@ -450,16 +450,14 @@ async fn check_claims(s: &Service, row: &ChannelRow, digests: &[Hash]) -> Res<()
 		return Ok(());
 	}
 	let me = format!("0x{}", hex::encode(row.requester));
-	let server = s.cfg().server.clone();
-	let mut lookups = futures::stream::iter(digests.iter().copied().enumerate())
-		.map(|(i, d)| {
-			let server = server.clone();
-			async move { (i, d, server.claims(&d).await) }
-		})
-		.buffer_unordered(32);
-	while let Some((i, d, claims)) = lookups.next().await {
-		let claims =
-			claims.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "server", e.to_string()))?;
+	let found = s
+		.cfg()
+		.server
+		.claims_of(digests)
+		.await
+		.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "server", e.to_string()))?;
+	for (i, d) in digests.iter().enumerate() {
+		let Some(claims) = found.get(d) else { continue };
 		if let Some(c) = claims.iter().find(|c| c.requester.as_deref().is_some_and(|r| r != me)) {
 			return Err(refused(format!(
 				"item {i} ({d:?}) was attested by another requester ({}, channel {:?} seq {}) (policy)",

@@ -8,7 +8,7 @@
 //!
 //! Everything runs on loopback: a dev node (for the genesis hash), the server in this
 //! process, clients in this process. `BENCH_RECORDS` sets the record count (default
-//! 200,000), `BENCH_ONLY=profile|records|blob|proof` (comma-separated) runs some parts only.
+//! 200,000), `BENCH_ONLY=profile|records|single|blob|proof` (comma-separated; `single`: the one-record-per-request phase of `records` alone) runs some parts only.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -101,6 +101,7 @@ async fn records_per_second(
 	label: &str,
 	db: Option<String>,
 	recs: &[FirstRecord],
+	singles_only: bool,
 ) -> anyhow::Result<()> {
 	let dir = tempfile::tempdir()?;
 	let server = start(node, dir.path(), db).await?;
@@ -108,17 +109,19 @@ async fn records_per_second(
 	server.state.remember_channel(channel, parties()).await?;
 	let base = format!("http://{}", server.addr);
 	let half = recs.len() / 2;
-	// Batched: first half in 1000-record batches, 4 clients.
-	let bodies: Vec<String> = recs[..half]
-		.chunks(1000)
-		.map(|c| {
-			serde_json::to_string(&Batch {
-				records: c.iter().cloned().map(Record::First).collect(),
+	if !singles_only {
+		// Batched: first half in 1000-record batches, 4 clients.
+		let bodies: Vec<String> = recs[..half]
+			.chunks(1000)
+			.map(|c| {
+				serde_json::to_string(&Batch {
+					records: c.iter().cloned().map(Record::First).collect(),
+				})
 			})
-		})
-		.collect::<Result<_, _>>()?;
-	let secs = load(format!("{base}/v1/records/batch"), bodies, 4).await?;
-	println!("{label}: batched  {half} records in {secs:.2} s = {:.0} records/s (4 clients, 1000 per batch)", half as f64 / secs);
+			.collect::<Result<_, _>>()?;
+		let secs = load(format!("{base}/v1/records/batch"), bodies, 4).await?;
+		println!("{label}: batched  {half} records in {secs:.2} s = {:.0} records/s (4 clients, 1000 per batch)", half as f64 / secs);
+	}
 	// One by one: 20,000 of the second half, 16 clients.
 	let singles = &recs[half..(half + 20_000).min(recs.len())];
 	let bodies: Vec<String> =
@@ -129,6 +132,9 @@ async fn records_per_second(
 		singles.len(),
 		singles.len() as f64 / secs
 	);
+	if singles_only {
+		return Ok(());
+	}
 	// Requesters' records with their 1 KiB of data inline, 20,000 of the batched half in
 	// batches of 500, 4 clients: the data goes into the database with the records (up to
 	// --small-data-max; with --small-data-max 0, as before, each item's data is a blob of its
@@ -526,7 +532,7 @@ fn main() -> anyhow::Result<()> {
 		let g = attest_server::chain::Chain::connect(&node.ws_url()).await?.genesis();
 		let t = Instant::now();
 		let n = if std::env::var("BENCH_ONLY")
-			.map(|o| o.contains("records") || o.contains("profile"))
+			.map(|o| o.contains("records") || o.contains("profile") || o.contains("single"))
 			.unwrap_or(true)
 		{
 			n
@@ -541,9 +547,10 @@ fn main() -> anyhow::Result<()> {
 		if run("profile") {
 			profile(&g, &recs_sqlite, &pg.database("profile")).await?;
 		}
-		if run("records") {
-			records_per_second(&node, "sqlite", None, &recs_sqlite).await?;
-			records_per_second(&node, "postgres", Some(pg.url()), &recs_pg).await?;
+		if run("records") || run("single") {
+			let singles_only = !run("records");
+			records_per_second(&node, "sqlite", None, &recs_sqlite, singles_only).await?;
+			records_per_second(&node, "postgres", Some(pg.url()), &recs_pg, singles_only).await?;
 		}
 		if run("blob") {
 			blob_ingest(&node).await?;

@@ -25,6 +25,7 @@ use sqlx::{
 use std::{
 	collections::{HashMap, HashSet},
 	str::FromStr,
+	sync::Arc,
 	time::Duration,
 };
 
@@ -89,6 +90,9 @@ pub enum Record {
 /// Count a submission of records in channel `$1`, when it has anchors still to complete
 /// (only those are checked again when the version moves; an anchor accepted later is
 /// checked anyway).
+/// Groups of submissions committed at once on PostgreSQL (each in a transaction of its own).
+const PG_GROUP_WRITERS: usize = 2;
+
 const BUMP_VERSION: &str = "UPDATE channels SET version = version + 1 WHERE channel_id = $1 \
 	AND EXISTS (SELECT 1 FROM anchors a WHERE a.channel_id = $1 AND a.complete = 0)";
 
@@ -309,15 +313,17 @@ pub struct AnchorRow {
 	pub complete: bool,
 }
 
-/// The store.
+/// The store. Clones share the pool and the writer's place.
+#[derive(Clone)]
 pub struct Store {
 	pool: AnyPool,
 	backend: Backend,
-	/// SQLite has one writer at a time; writers queue here instead of spinning on
-	/// `SQLITE_BUSY`.
-	write_lock: tokio::sync::Mutex<()>,
+	/// Writers' places: SQLite has one writer at a time, and its writers queue here instead
+	/// of spinning on `SQLITE_BUSY`; on PostgreSQL, the groups of submissions committed at
+	/// once (see [`Store::submit_with`]).
+	writers: Arc<tokio::sync::Semaphore>,
 	/// SQLite submissions waiting for the writer's place, committed as one group.
-	queue: std::sync::Mutex<Vec<Pending>>,
+	queue: Arc<std::sync::Mutex<Vec<Pending>>>,
 }
 
 /// A submission waiting to be committed with its group.
@@ -391,14 +397,18 @@ impl Store {
 		Ok(Store {
 			pool,
 			backend,
-			write_lock: tokio::sync::Mutex::new(()),
-			queue: std::sync::Mutex::new(Vec::new()),
+			writers: Arc::new(tokio::sync::Semaphore::new(match backend {
+				Backend::Sqlite => 1,
+				Backend::Postgres => PG_GROUP_WRITERS,
+			})),
+			queue: Arc::new(std::sync::Mutex::new(Vec::new())),
 		})
 	}
 
-	async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+	async fn write_guard(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
 		match self.backend {
-			Backend::Sqlite => Some(self.write_lock.lock().await),
+			// Never closed: no error to see.
+			Backend::Sqlite => self.writers.acquire().await.ok(),
 			Backend::Postgres => None,
 		}
 	}
@@ -496,75 +506,90 @@ impl Store {
 	/// transaction that PostgreSQL still aborts (deadlock, serialization failure) is run
 	/// again.
 	///
-	/// SQLite commits in groups: submissions that arrive while another one holds the single
-	/// writer's place wait, and the next writer commits all of them in one transaction (one
-	/// `fsync` for many requests; each still gets its own answers, and none is answered
-	/// before the group's commit).
+	/// Submissions commit in groups: those that arrive while every writer's place is taken
+	/// (SQLite has one, PostgreSQL [`PG_GROUP_WRITERS`]) wait, and the next writer commits
+	/// all of them in one transaction (one `fsync` for many requests; each still gets its own
+	/// answers, and none is answered before the group's commit).
 	pub async fn submit_with(
 		&self,
 		records: &[Record],
 		data: &BatchData,
 	) -> Result<(Vec<Submitted>, u64)> {
-		match self.backend {
-			Backend::Sqlite => self.submit_grouped(records, data).await,
-			Backend::Postgres => self.submit_retrying(records, data).await,
-		}
+		self.submit_grouped(records, data).await
 	}
 
 	/// [`Store::submit_with`] on SQLite: queue, then commit the whole queue as one group.
+	///
+	/// A submission waits for whichever comes first: its answer (an earlier writer took it
+	/// into its group) or the writer's place (then it takes the whole queue). Waiting for the
+	/// place alone made every submission queue up for a turn at the writer even when its
+	/// records were committed already, so groups stayed at one submission each. The group
+	/// is committed by a task of its own, so a request that goes away (a client that
+	/// disconnects, a timeout) never cancels the commit of the others in its group.
 	async fn submit_grouped(
 		&self,
 		records: &[Record],
 		data: &BatchData,
 	) -> Result<(Vec<Submitted>, u64)> {
-		let (reply, answer) = tokio::sync::oneshot::channel();
+		let (reply, mut answer) = tokio::sync::oneshot::channel();
 		let pending = Pending { records: records.to_vec(), data: data.clone(), reply };
 		self.queue
 			.lock()
 			.map_err(|_| StoreError::Group("queue poisoned".into()))?
 			.push(pending);
-		{
-			let _w = self.write_lock.lock().await;
-			let group = match self.queue.lock() {
-				Ok(mut q) => std::mem::take(&mut *q),
-				Err(_) => return Err(StoreError::Group("queue poisoned".into())),
-			};
-			// Empty: an earlier writer committed this submission with its group.
-			if !group.is_empty() {
-				let mut all = Vec::with_capacity(group.iter().map(|p| p.records.len()).sum());
-				let mut all_data = BatchData::default();
-				let mut group: Vec<(usize, Reply)> = group
-					.into_iter()
-					.map(|mut p| {
-						let n = p.records.len();
-						all.append(&mut p.records);
-						all_data.small.append(&mut p.data.small);
-						all_data.stored.append(&mut p.data.stored);
-						all_data.possession.append(&mut p.data.possession);
-						(n, p.reply)
-					})
-					.collect();
-				match self.submit_retrying(&all, &all_data).await {
-					Ok((answers, new_bytes)) => {
-						let mut answers = answers.into_iter();
-						for (k, (n, reply)) in group.drain(..).enumerate() {
-							let mine: Vec<Submitted> = answers.by_ref().take(n).collect();
-							// The group's new bytes are counted once, with its first request.
-							let _ = reply.send(Ok((mine, if k == 0 { new_bytes } else { 0 })));
-						}
-					},
-					Err(e) => {
-						let msg = e.to_string();
-						for (_, reply) in group {
-							let _ = reply.send(Err(StoreError::Group(msg.clone())));
-						}
-					},
+		let stopped = |_| StoreError::Group("the group's writer stopped".into());
+		tokio::select! {
+			biased;
+			done = &mut answer => return done.map_err(stopped)?,
+			place = self.writers.clone().acquire_owned() => {
+				let group = match self.queue.lock() {
+					Ok(mut q) => std::mem::take(&mut *q),
+					Err(_) => return Err(StoreError::Group("queue poisoned".into())),
+				};
+				// Empty: the writer before this one committed this submission with its group.
+				if !group.is_empty() {
+					let writer = self.clone();
+					tokio::spawn(async move {
+						writer.commit_group(group).await;
+						drop(place);
+					});
 				}
-			}
+			},
 		}
-		answer
-			.await
-			.map_err(|_| StoreError::Group("the group's writer stopped".into()))?
+		answer.await.map_err(stopped)?
+	}
+
+	/// Commit queued submissions in one transaction and answer each.
+	async fn commit_group(&self, group: Vec<Pending>) {
+		let mut all = Vec::with_capacity(group.iter().map(|p| p.records.len()).sum());
+		let mut all_data = BatchData::default();
+		let replies: Vec<(usize, Reply)> = group
+			.into_iter()
+			.map(|mut p| {
+				let n = p.records.len();
+				all.append(&mut p.records);
+				all_data.small.append(&mut p.data.small);
+				all_data.stored.append(&mut p.data.stored);
+				all_data.possession.append(&mut p.data.possession);
+				(n, p.reply)
+			})
+			.collect();
+		match self.submit_retrying(&all, &all_data).await {
+			Ok((answers, new_bytes)) => {
+				let mut answers = answers.into_iter();
+				for (k, (n, reply)) in replies.into_iter().enumerate() {
+					let mine: Vec<Submitted> = answers.by_ref().take(n).collect();
+					// The group's new bytes are counted once, with its first request.
+					let _ = reply.send(Ok((mine, if k == 0 { new_bytes } else { 0 })));
+				}
+			},
+			Err(e) => {
+				let msg = e.to_string();
+				for (_, reply) in replies {
+					let _ = reply.send(Err(StoreError::Group(msg.clone())));
+				}
+			},
+		}
 	}
 
 	/// Run the submission's transaction, again when PostgreSQL aborted it for a deadlock or a
@@ -1243,6 +1268,66 @@ impl Store {
 		Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
 	}
 
+	/// The anchored digests of slots `0 .. size` of `channel`, in order, read as one row:
+	/// the leaves of a complete anchor's tree. `None` when a slot has no anchored record
+	/// (or two different ones). One row instead of one per slot: sqlx's SQLite driver hands
+	/// each row over from its worker thread as a message of its own.
+	pub async fn anchored_leaves(
+		&self,
+		channel: &ChannelId,
+		size: u64,
+	) -> Result<Option<Vec<Hash>>> {
+		let Ok(size_i) = i64::try_from(size) else { return Ok(None) };
+		let slots = "SELECT DISTINCT seq, digest FROM records WHERE channel_id = $1 AND seq < $2 \
+			AND anchor_index IS NOT NULL";
+		let (n, bytes): (i64, Vec<u8>) = match self.backend {
+			Backend::Sqlite => {
+				let row = sqlx::query(&format!(
+					"SELECT COUNT(*) AS n, COUNT(DISTINCT seq) AS slots, \
+					 COALESCE(group_concat(hex(digest), '' ORDER BY seq), '') AS d FROM ({slots}) t"
+				))
+				.bind(channel.0.to_vec())
+				.bind(size_i)
+				.fetch_one(&self.pool)
+				.await?;
+				if row.try_get::<i64, _>("n")? != row.try_get::<i64, _>("slots")? {
+					return Ok(None);
+				}
+				let hex: String = row.try_get("d")?;
+				let bytes = hex::decode(hex).map_err(|_| StoreError::Corrupt("records.digest"))?;
+				(row.try_get("n")?, bytes)
+			},
+			Backend::Postgres => {
+				let row = sqlx::query(&format!(
+					"SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COUNT(DISTINCT seq) AS BIGINT) AS slots, \
+					 COALESCE(string_agg(digest, ''::bytea ORDER BY seq), ''::bytea) AS d \
+					 FROM ({slots}) t"
+				))
+				.bind(channel.0.to_vec())
+				.bind(size_i)
+				.fetch_one(&self.pool)
+				.await?;
+				if row.try_get::<i64, _>("n")? != row.try_get::<i64, _>("slots")? {
+					return Ok(None);
+				}
+				(row.try_get("n")?, row.try_get("d")?)
+			},
+		};
+		if n != size_i || bytes.len() != size as usize * 32 {
+			return Ok(None);
+		}
+		Ok(Some(
+			bytes
+				.chunks_exact(32)
+				.map(|c| {
+					let mut h = [0u8; 32];
+					h.copy_from_slice(c);
+					Hash(h)
+				})
+				.collect(),
+		))
+	}
+
 	/// Every stored record of slots `0 .. size` of `channel`, in sequence order.
 	pub async fn log_records(&self, channel: &ChannelId, size: u64) -> Result<Vec<LogRecord>> {
 		let rows = sqlx::query(
@@ -1328,6 +1413,46 @@ impl Store {
 			.execute(&self.pool)
 			.await?;
 		Ok(())
+	}
+
+	/// The channels whose records claim each of `digests` (digests without a claim are left
+	/// out): per digest and channel, the first slot claiming it and the channel's parties if
+	/// known here. One query per 128 digests.
+	pub async fn claimants(
+		&self,
+		digests: &[Hash],
+	) -> Result<HashMap<Hash, Vec<(ChannelId, Seq, Option<Parties>)>>> {
+		let mut found: HashMap<Hash, Vec<(ChannelId, Seq, Option<Parties>)>> = HashMap::new();
+		for chunk in digests.chunks(self.backend.rows_per_statement() * 4) {
+			let sql = format!(
+				"SELECT r.digest, r.channel_id, MIN(r.seq) AS seq, c.requester, c.verifier \
+				 FROM records r LEFT JOIN channels c ON c.channel_id = r.channel_id \
+				 WHERE r.digest IN {} GROUP BY r.digest, r.channel_id, c.requester, c.verifier \
+				 ORDER BY r.digest, seq, r.channel_id",
+				placeholders(self.backend, 1, chunk.len())
+			);
+			let mut q = sqlx::query(&sql);
+			for d in chunk {
+				q = q.bind(d.0.to_vec());
+			}
+			for row in q.fetch_all(&self.pool).await? {
+				let digest = hash_of(row.try_get("digest")?, "records.digest")?;
+				let channel = hash_of(row.try_get("channel_id")?, "records.channel_id")?;
+				let seq = u64::try_from(row.try_get::<i64, _>("seq")?)
+					.map_err(|_| StoreError::Corrupt("records.seq"))?;
+				let account = |b: Option<Vec<u8>>| -> Result<Option<[u8; 32]>> {
+					b.map(|b| hash_of(b, "channels.parties").map(|h| h.0)).transpose()
+				};
+				let parties =
+					match (account(row.try_get("requester")?)?, account(row.try_get("verifier")?)?)
+					{
+						(Some(requester), Some(verifier)) => Some(Parties { requester, verifier }),
+						_ => None,
+					};
+				found.entry(digest).or_default().push((channel, seq, parties));
+			}
+		}
+		Ok(found)
 	}
 
 	/// Which of `digests` are stored blobs (one query per thousand).
@@ -1558,6 +1683,61 @@ mod tests {
 		assert_eq!(s.slots_stored(&id, 3).await.expect("count"), 2);
 		let records = s.log_records(&id, 2).await.expect("log");
 		assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![0, 1]);
+	}
+
+	/// A complete anchor's leaves come back in slot order from one row; a slot without an
+	/// anchored record (not yet complete, or past the log) gives none.
+	#[tokio::test]
+	async fn anchored_leaves_are_the_anchored_digests_in_order() {
+		let (_d, s) = store().await;
+		let id = Hash([5; 32]);
+		// Slots 0..3: both parties agree at 0 and 2; at 1 they differ, the log holds 21.
+		// Digests in an order unlike the slots' so that a sort by digest would show.
+		s.submit(&[rec(5, 0, 90), rec2(5, 0, 90), rec(5, 1, 20), rec2(5, 1, 21), rec(5, 2, 3)])
+			.await
+			.expect("submit");
+		let digests = [Hash([90; 32]), Hash([21; 32]), Hash([3; 32])];
+		let log = attest_primitives::LogHead::of_digests(&digests);
+		let a = Anchor { channel_id: id, index: 0, first_seq: 0, log, block: 2 };
+		s.insert_anchor(&a).await.expect("insert");
+		assert_eq!(s.anchored_leaves(&id, 3).await.expect("leaves"), None, "not complete yet");
+		s.complete_anchor(&a, &[(1, Hash([21; 32]))]).await.expect("complete");
+		assert_eq!(s.anchored_leaves(&id, 3).await.expect("leaves"), Some(digests.to_vec()));
+		assert_eq!(s.anchored_leaves(&id, 2).await.expect("leaves"), Some(digests[..2].to_vec()));
+		assert_eq!(s.anchored_leaves(&id, 4).await.expect("leaves"), None, "slot 3 is not there");
+		assert_eq!(s.anchored_leaves(&Hash([6; 32]), 1).await.expect("leaves"), None);
+	}
+
+	/// A request that goes away while its group is being committed (a client that
+	/// disconnects, a timeout) does not take the others of its group down with it: the group
+	/// is committed and each other submission gets its answer.
+	#[tokio::test]
+	async fn a_writer_that_goes_away_still_commits_its_group() {
+		let (_d, s) = store().await;
+		let s = std::sync::Arc::new(s);
+		// Hold the writer's place so that both submissions queue up behind it.
+		let place = s.writers.clone().acquire_owned().await.expect("place");
+		let a = tokio::spawn({
+			let s = s.clone();
+			async move { s.submit(&[rec(1, 1, 1)]).await }
+		});
+		let b = tokio::spawn({
+			let s = s.clone();
+			async move { s.submit(&[rec(1, 2, 2)]).await }
+		});
+		while s.queue.lock().expect("queue").len() < 2 {
+			tokio::task::yield_now().await;
+		}
+		// The place goes to the first waiter, which takes both submissions into its group;
+		// it goes away as soon as it has started.
+		drop(place);
+		tokio::task::yield_now().await;
+		a.abort();
+		let b = b.await.expect("task b").expect("b is answered");
+		assert_eq!(b[0].outcome, Outcome::Stored);
+		// Both were committed: the same records again are already stored.
+		let again = s.submit(&[rec(1, 1, 1), rec(1, 2, 2)]).await.expect("again");
+		assert!(again.iter().all(|o| o.outcome == Outcome::AlreadyStored), "{again:?}");
 	}
 
 	/// Concurrent submissions on SQLite are committed in groups: each still gets its own

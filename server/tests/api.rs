@@ -112,6 +112,7 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		"/v1/blobs/{digest}",
 		"/v1/items/{digest}",
 		"/v1/items/{digest}/proof",
+		"/v1/items/claimants",
 		"/v1/anchors",
 		"/v1/channels/{channel}/anchors/{index}",
 		"/healthz",
@@ -429,6 +430,39 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		"not_found",
 	)
 	.await?;
+	// Claimants of many digests at once: the unclaimed one is left out, the order is the
+	// order asked, a digest asked twice is answered once.
+	let asked = [claims[3].digest, unclaimed, claims[2].digest, claims[3].digest];
+	let found: Value = http
+		.post(format!("{base}/v1/items/claimants"))
+		.json(&serde_json::json!({ "digests": asked }))
+		.send()
+		.await?
+		.json()
+		.await?;
+	let listed = found["items"].as_array().cloned().unwrap_or_default();
+	anyhow::ensure!(listed.len() == 2, "{found}");
+	anyhow::ensure!(listed[0]["digest"] == format!("{:?}", claims[3].digest), "{found}");
+	anyhow::ensure!(listed[1]["digest"] == format!("{:?}", claims[2].digest), "{found}");
+	let who = &listed[1]["claimants"][0];
+	anyhow::ensure!(
+		who["channelId"] == format!("{id:?}")
+			&& who["seq"] == 2
+			&& who["requester"] == format!("0x{}", hex::encode(account("//Alice"))),
+		"{found}"
+	);
+	for bad in [
+		serde_json::json!({ "digests": [] }),
+		serde_json::json!({ "digests": ["0x12"] }),
+		serde_json::json!({ "digests": vec![unclaimed; 10_001] }),
+	] {
+		expect_error(
+			http.post(format!("{base}/v1/items/claimants")).json(&bad).send().await?,
+			StatusCode::BAD_REQUEST,
+			"bad_request",
+		)
+		.await?;
+	}
 	expect_error(
 		http.get(format!("{base}/v1/items/0x12")).send().await?,
 		StatusCode::BAD_REQUEST,

@@ -1,4 +1,5 @@
-//! `/v1/items/{digest}[/proof]`: what is known of a digest, and its proof.
+//! `/v1/items/{digest}[/proof]`: what is known of a digest, and its proof;
+//! `/v1/items/claimants`: who claims each of many digests.
 
 use super::{ext, hex0x, parse_hash, ApiQuery, ApiResult, St};
 use crate::{
@@ -170,6 +171,98 @@ pub(super) async fn item_status(
 		claims,
 		next_offset: full.then_some(offset.saturating_add(limit)),
 	}))
+}
+
+/// Most digests in one `POST /v1/items/claimants`.
+pub const MAX_CLAIMANTS_LOOKUP: usize = 10_000;
+
+/// Body of `POST /v1/items/claimants`.
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
+pub struct ClaimantsQuery {
+	/// Digests to look up (SHA-256, `0x` hex), 1 to 10,000.
+	#[schema(value_type = Vec<ext::Hash>)]
+	pub digests: Vec<Hash>,
+}
+
+/// A channel whose records claim a digest.
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Claimant {
+	/// The channel.
+	#[schema(value_type = ext::Hash)]
+	pub channel_id: ChannelId,
+	/// The first slot of the channel claiming the digest.
+	#[schema(value_type = u64)]
+	pub seq: Seq,
+	/// Requester's account (hex), if the channel is known here.
+	pub requester: Option<String>,
+	/// Verifier's account (hex), if the channel is known here.
+	pub verifier: Option<String>,
+}
+
+/// The channels claiming one digest.
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestClaimants {
+	/// The digest.
+	#[schema(value_type = ext::Hash)]
+	pub digest: Hash,
+	/// Every channel with a record claiming it (any status: pending, anchored or wrong).
+	pub claimants: Vec<Claimant>,
+}
+
+/// Answer of `POST /v1/items/claimants`.
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
+pub struct ClaimantsAnswer {
+	/// The digests asked for that some record claims, in the order asked; digests no
+	/// record claims are left out.
+	pub items: Vec<DigestClaimants>,
+}
+
+/// Who claims each of many digests
+///
+/// For a verifier's rights policy (refuse data another requester attested already): one
+/// request for a batch of items instead of one `GET /v1/items/{digest}` each. Records of any
+/// status count; digests without a record are left out of the answer.
+#[utoipa::path(post, path = "/v1/items/claimants", tag = "items",
+	request_body(content = ClaimantsQuery, content_type = "application/json"),
+	responses(
+		(status = 200, description = "The claimed digests among those asked for", body = ClaimantsAnswer),
+		(status = 400, description = "Malformed request", body = ErrorBody),
+		(status = 408, description = "Not completed in time", body = ErrorBody),
+		(status = 413, description = "Too large", body = ErrorBody)
+	))]
+pub(super) async fn claimants(
+	State(state): St,
+	body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<ClaimantsAnswer>> {
+	let body = super::body_bytes(body, state.config.max_json_bytes)?;
+	let q: ClaimantsQuery = super::parse_json(&body, "claimants query")?;
+	if q.digests.is_empty() || q.digests.len() > MAX_CLAIMANTS_LOOKUP {
+		return Err(ApiError::BadRequest(format!(
+			"digests: 1 to {MAX_CLAIMANTS_LOOKUP} per request, got {}; split the lookup",
+			q.digests.len()
+		)));
+	}
+	let mut found = state.store.claimants(&q.digests).await?;
+	let mut items = Vec::new();
+	for digest in q.digests {
+		// A digest asked for twice is answered once.
+		let Some(claims) = found.remove(&digest) else { continue };
+		items.push(DigestClaimants {
+			digest,
+			claimants: claims
+				.into_iter()
+				.map(|(channel_id, seq, parties)| Claimant {
+					channel_id,
+					seq,
+					requester: parties.map(|p| hex0x(&p.requester)),
+					verifier: parties.map(|p| hex0x(&p.verifier)),
+				})
+				.collect(),
+		});
+	}
+	Ok(Json(ClaimantsAnswer { items }))
 }
 
 /// The JSON answer of the proof endpoint: the proof plus its SCALE bytes.

@@ -48,6 +48,7 @@ fn routes(json_limit: usize, timeout: Duration) -> OpenApiRouter<Arc<AppState>> 
 		.routes(routes!(records::submit_first))
 		.routes(routes!(records::submit_second))
 		.routes(routes!(records::submit_batch))
+		.routes(routes!(items::claimants))
 		.routes(routes!(items::item_status))
 		.routes(routes!(items::item_proof))
 		.routes(routes!(anchors::relay_anchor))
