@@ -130,6 +130,10 @@ pub struct Chain {
 	api: OnlineClient<PolkadotConfig>,
 	rpc: Methods,
 	genesis: Hash,
+	/// Held by [`Chain::submit`] from signing to inclusion: the nonce is read from the best
+	/// block, so two submissions at once from one key (a watchtower round beside a
+	/// checkpoint) would sign with the same nonce and one would be dropped.
+	submitting: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The on-chain account of a 32-byte public key.
@@ -155,7 +159,13 @@ impl Chain {
 			.await
 			.map_err(|e| err(&e))?;
 		let genesis = Hash(api.genesis_hash().0);
-		Ok(Chain { url: url.to_string(), api, rpc: Methods::new(client), genesis })
+		Ok(Chain {
+			url: url.to_string(),
+			api,
+			rpc: Methods::new(client),
+			genesis,
+			submitting: Default::default(),
+		})
 	}
 
 	/// The node's URL.
@@ -349,6 +359,7 @@ impl Chain {
 			call: name.clone(),
 			message: e.to_string(),
 		};
+		let submitting = self.submitting.lock().await;
 		let progress = self
 			.api
 			.at_current_block()
@@ -359,6 +370,7 @@ impl Chain {
 			.await
 			.map_err(|e| tx_err(&e))?;
 		let in_block = progress.wait_for_finalized().await.map_err(|e| tx_err(&e))?;
+		drop(submitting);
 		let block_hash = Hash(in_block.block_hash().0);
 		let events = match in_block.wait_for_success().await {
 			Ok(events) => events,

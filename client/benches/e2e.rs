@@ -130,12 +130,24 @@ fn main() {
 				.expect("remark accepted by the pool");
 		}
 		eprintln!("baseline: {remarks} remarks submitted in {:.1} s", t.elapsed().as_secs_f64());
-		while (chain.account_nonce(charlie.public()).await.expect("nonce") as u64) < start + remarks
-		{
+		// Until every remark is in, or none has gone in for 10 s (the node's pool has been
+		// seen to drop the rest of a burst: then the rate is of those included).
+		let (mut included, mut last_in, mut last_block) = (0u64, t.elapsed(), first_block);
+		while included < remarks && t.elapsed() - last_in < std::time::Duration::from_secs(10) {
+			let now = chain.account_nonce(charlie.public()).await.expect("nonce") as u64 - start;
+			if now > included {
+				(included, last_in) = (now, t.elapsed());
+				last_block = chain.best_number().await.expect("best");
+			}
 			tokio::time::sleep(std::time::Duration::from_millis(50)).await;
 		}
-		let blocks = chain.best_number().await.expect("best") - first_block;
-		(remarks as f64 / t.elapsed().as_secs_f64(), blocks)
+		if included < remarks {
+			eprintln!(
+				"baseline: only {included} of {remarks} remarks were included; the node's pool \
+				 dropped the rest (none included for 10 s)"
+			);
+		}
+		(included as f64 / last_in.as_secs_f64(), (included, last_block - first_block))
 	});
 
 	println!("attest-client end to end (dev node, attestation server on SQLite, verifier service, attest submit)");
@@ -150,7 +162,9 @@ fn main() {
 		"  extrinsics sent by both parties:           {extrinsics} for {total} items (open + close: the count does not grow with items; +1 per checkpoint)"
 	);
 	println!(
-		"  baseline remark_with_event per item:       {base_rate:>10.0} items/s, 100,000 extrinsics per 100,000 items ({remarks} remarks in {base_blocks} blocks)"
+		"  baseline remark_with_event per item:       {base_rate:>10.0} items/s, 100,000 extrinsics per 100,000 items ({} of {remarks} remarks included, in {} blocks)",
+		base_blocks.0,
+		base_blocks.1
 	);
 	println!("  ratio (1 KiB items / baseline):            {:>10.1}x", kib_rate / base_rate);
 }

@@ -97,6 +97,10 @@ struct SubmitArgs {
 	/// Checkpoint on chain every this many seconds while items are added (0: never).
 	#[arg(long, default_value_t = 0)]
 	checkpoint_secs: u64,
+	/// Seconds between watchtower rounds while submitting (0: none): challenge a close on a
+	/// state older than the newest one held, claim or refund HTLCs, settle, as `attest watch`.
+	#[arg(long, default_value_t = 30)]
+	watch_every: u64,
 }
 
 #[derive(Subcommand)]
@@ -486,8 +490,21 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 			.then(|| std::time::Duration::from_secs(a.checkpoint_secs)),
 		..Default::default()
 	};
-	let req =
-		Requester::new(key, chain, store, Server::new(&ctx.common.server), id, settings).await?;
+	// A long run keeps watching the chain: a counterparty's stale close during it is
+	// challenged in time; and a run that fails (the channel closing under it) watches once
+	// more before it exits.
+	let watch = (a.watch_every > 0).then(|| (key.clone(), chain.clone(), store.clone()));
+	let watchtower = watch.clone().map(|(key, chain, store)| {
+		let every = a.watch_every;
+		tokio::spawn(async move {
+			loop {
+				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
+				if let Err(e) = ops::watch_round(&chain, &key, &store, 30).await {
+					tracing::warn!("watchtower: {e:#}");
+				}
+			}
+		})
+	});
 	let json = ctx.common.json;
 	let bar = if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
 		indicatif::ProgressBar::hidden()
@@ -520,8 +537,26 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 		let secs = started.elapsed().as_secs_f64().max(1e-3);
 		bar.set_message(format!("{:.1} MB/s", b as f64 / secs / 1e6));
 	};
-	let result = req.submit(&a.paths, &report).await;
+	let result = async {
+		let server = Server::new(&ctx.common.server);
+		let req = Requester::new(key, chain, store, server, id, settings).await?;
+		req.submit(&a.paths, &report).await
+	}
+	.await;
+	if let Some(w) = watchtower {
+		w.abort();
+	}
 	bar.finish_and_clear();
+	if let (Err(_), Some((key, chain, store))) = (&result, watch) {
+		match ops::watch_round(&chain, &key, &store, 30).await {
+			Ok(r) if !r.challenged.is_empty() => eprintln!(
+				"watchtower: challenged the close of {} channel(s) on an older state",
+				r.challenged.len()
+			),
+			Ok(_) => {},
+			Err(e) => eprintln!("watchtower: {e:#}"),
+		}
+	}
 	result?;
 	let (attested, skipped) = counts.lock().map(|c| *c).unwrap_or_default();
 	if !json {

@@ -248,60 +248,67 @@ impl Requester {
 	) -> anyhow::Result<()> {
 		self.resume(report).await?;
 		let files = walk(paths)?;
-		// Batches by count and size; hashing and sending to the verifier run ahead.
+		// Batches by count and size; hashing and sending to the verifier run ahead: files are
+		// looked up and hashed a chunk at a time on a blocking thread, and each batch is sent
+		// to the verifier by a task of its own while the next one is prepared (in order: the
+		// channel carries the sends' handles).
+		type Sent = tokio::task::JoinHandle<anyhow::Result<Received>>;
 		let (tx, mut rx) =
-			tokio::sync::mpsc::channel::<anyhow::Result<Received>>(self.settings.prefetch.max(1));
+			tokio::sync::mpsc::channel::<anyhow::Result<Sent>>(self.settings.prefetch.max(1));
 		let producer = {
 			let store = self.store.clone();
 			let http = self.http.clone();
 			let url = self.url("/items");
 			let settings = self.settings.clone();
-			let report_skip = {
-				// Skipped items are reported here, on the producer side.
-				let (stx, srx) = std::sync::mpsc::channel::<ItemReport>();
-				(stx, srx)
+			// Skipped items are reported here, on the producer side.
+			let (stx, srx) = std::sync::mpsc::channel::<ItemReport>();
+			let send = move |b: Vec<Prepared>| -> Sent {
+				let (http, url) = (http.clone(), url.clone());
+				tokio::spawn(async move { send_items(&http, &url, b).await })
 			};
-			let (stx, srx) = report_skip;
 			let task = tokio::spawn(async move {
 				let mut batch: Vec<Prepared> = Vec::new();
 				let mut bytes = 0u64;
-				for path in files {
-					let prepared = match prepare(&store, &path).await {
-						Ok(Some(p)) => p,
-						Ok(None) => {
-							if let Ok(Some(r)) = store.item(&path.display().to_string()).await {
-								let _ = stx.send(ItemReport {
-									path: r.path,
-									digest: r.digest,
-									channel: r.slot.map(|s| s.0),
-									seq: r.slot.map(|s| s.1),
-									state: "skipped".into(),
-									size: r.size,
-									reason: None,
-								});
-							}
-							continue;
-						},
+				for chunk in files.chunks(PREPARE_CHUNK) {
+					let prepared = match prepare(&store, chunk.to_vec()).await {
+						Ok(p) => p,
 						Err(e) => {
 							let _ = tx.send(Err(e)).await;
 							return;
 						},
 					};
-					if !batch.is_empty()
-						&& (batch.len() >= settings.batch_items
-							|| bytes + prepared.row.size > settings.batch_bytes)
-					{
-						let b = std::mem::take(&mut batch);
-						bytes = 0;
-						if tx.send(send_items(&http, &url, b).await).await.is_err() {
-							return;
+					for p in prepared {
+						let prepared = match p {
+							Ok(p) => p,
+							Err(known) => {
+								let _ = stx.send(ItemReport {
+									path: known.path,
+									digest: known.digest,
+									channel: known.slot.map(|s| s.0),
+									seq: known.slot.map(|s| s.1),
+									state: "skipped".into(),
+									size: known.size,
+									reason: None,
+								});
+								continue;
+							},
+						};
+						if !batch.is_empty()
+							&& (batch.len() >= settings.batch_items
+								|| bytes + prepared.row.size > settings.batch_bytes)
+						{
+							let b = std::mem::take(&mut batch);
+							bytes = 0;
+							if tx.send(Ok(send(b))).await.is_err() {
+								return;
+							}
 						}
+						bytes += prepared.row.size;
+						batch.push(prepared);
 					}
-					bytes += prepared.row.size;
-					batch.push(prepared);
 				}
 				if !batch.is_empty() {
-					let _ = tx.send(send_items(&http, &url, batch).await).await;
+					let _ = tx.send(Ok(send(batch))).await;
 				}
 			});
 			(task, srx)
@@ -314,8 +321,9 @@ impl Requester {
 			for r in skipped.try_iter() {
 				report(r);
 			}
-			let Some(received) = rx.recv().await else { break };
-			let received = received?;
+			let Some(sent) = rx.recv().await else { break };
+			let received =
+				sent?.await.map_err(|e| anyhow!("sending items to the verifier: {e}"))??;
 			let n = received.items.len() as u64;
 			let attested = self.attest_batch(received).await?;
 			uploads.push_back(self.upload_owned(attested, report));
@@ -650,35 +658,59 @@ impl Requester {
 	}
 }
 
-/// Hash a file (unless the store knows it attested with the same size and time): `None` to
-/// skip it.
-async fn prepare(store: &Store, path: &Path) -> anyhow::Result<Option<Prepared>> {
-	let meta = tokio::fs::metadata(path).await.with_context(|| path.display().to_string())?;
-	let key = path.display().to_string();
-	let (size, mtime) = (meta.len(), mtime(&meta));
-	if let Some(known) = store.item(&key).await? {
-		if known.size == size
-			&& known.mtime == mtime
-			&& (known.status == "attested" || known.status == "done")
-		{
-			return Ok(None);
-		}
-	}
-	let owned = path.to_path_buf();
-	let (digest, bytes) =
-		tokio::task::spawn_blocking(move || -> std::io::Result<(Hash, Option<Vec<u8>>)> {
-			if size <= INLINE_MAX {
-				let b = std::fs::read(&owned)?;
-				Ok((attest_primitives::sha256(&b), Some(b)))
-			} else {
-				Ok((attest_primitives::digest::sha256_file(&owned)?.0, None))
-			}
-		})
-		.await??;
-	Ok(Some(Prepared {
-		row: ItemRow { path: key, size, mtime, digest, slot: None, status: "hashed".into() },
-		bytes: bytes.map(Arc::new),
-	}))
+/// Files looked up in the store and hashed at a time, on one blocking thread.
+const PREPARE_CHUNK: usize = 256;
+
+/// Hash files (unless the store knows one attested with the same size and time: `Err` with
+/// what it knows, to skip it), in order. One store query and one blocking task per call.
+async fn prepare(
+	store: &Store,
+	paths: Vec<PathBuf>,
+) -> anyhow::Result<Vec<Result<Prepared, ItemRow>>> {
+	let keys: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+	let known = store.items_at(&keys).await?;
+	tokio::task::spawn_blocking(move || {
+		paths
+			.iter()
+			.zip(keys)
+			.map(|(path, key)| {
+				let meta = std::fs::metadata(path).with_context(|| key.clone())?;
+				let (size, mtime) = (meta.len(), mtime(&meta));
+				if let Some(k) = known.get(&key) {
+					if k.size == size
+						&& k.mtime == mtime
+						&& (k.status == "attested" || k.status == "done")
+					{
+						return Ok(Err(k.clone()));
+					}
+				}
+				let (digest, bytes) = if size <= INLINE_MAX {
+					let b = std::fs::read(path).with_context(|| key.clone())?;
+					(attest_primitives::sha256(&b), Some(Arc::new(b)))
+				} else {
+					(
+						attest_primitives::digest::sha256_file(path)
+							.with_context(|| key.clone())?
+							.0,
+						None,
+					)
+				};
+				Ok(Ok(Prepared {
+					row: ItemRow {
+						path: key,
+						size,
+						mtime,
+						digest,
+						slot: None,
+						status: "hashed".into(),
+					},
+					bytes,
+				}))
+			})
+			.collect()
+	})
+	.await
+	.map_err(|e| anyhow!("file reader: {e}"))?
 }
 
 /// One item to send: size, bytes (small items), path.

@@ -13,7 +13,7 @@ use sqlx::{
 	sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 	Row, SqlitePool,
 };
-use std::{path::Path, str::FromStr};
+use std::{collections::HashMap, path::Path, str::FromStr};
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -481,6 +481,26 @@ impl Store {
 			.fetch_optional(&self.pool)
 			.await?;
 		r.map(|r| Self::item_row(&r)).transpose()
+	}
+
+	/// Requester: the items known at `paths`, by path (one query per 500 paths).
+	pub async fn items_at(&self, paths: &[String]) -> Result<HashMap<String, ItemRow>> {
+		let mut out = HashMap::new();
+		for chunk in paths.chunks(500) {
+			let sql = format!(
+				"SELECT * FROM items WHERE path IN ({})",
+				(1..=chunk.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(",")
+			);
+			let mut q = sqlx::query(&sql);
+			for p in chunk {
+				q = q.bind(p);
+			}
+			for r in q.fetch_all(&self.pool).await? {
+				let row = Self::item_row(&r)?;
+				out.insert(row.path.clone(), row);
+			}
+		}
+		Ok(out)
 	}
 
 	fn item_row(r: &sqlx::sqlite::SqliteRow) -> Result<ItemRow> {

@@ -330,3 +330,70 @@ fn a_withheld_key_is_refunded_after_expiry() {
 		.expect("htlc")
 		.is_none());
 }
+
+/// The verifier closes on an older state while the requester holds a newer one, and the
+/// requester only runs `attest submit` (no `attest watch`): the watchtower inside `submit`
+/// challenges the close with the newer state. Here the submission fails (the channel is
+/// closing) and `submit` watches once more before it exits.
+#[test]
+fn a_submitting_requester_challenges_a_stale_close() {
+	let sys = System::start(&[]);
+	let rt = tokio::runtime::Runtime::new().expect("runtime");
+	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
+	let genesis = chain.genesis();
+	let (dave, bob) =
+		(Key::from_suri("//Dave").expect("key"), Key::from_suri("//Bob").expect("key"));
+	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
+	// State 1, signed by both, held by the requester.
+	let store = rt.block_on(Store::open(&sys.dir.path().join("dave.db"))).expect("db");
+	let row = rt.block_on(store.channel(&id)).expect("row");
+	let digests = [attest_primitives::sha256(b"newer")];
+	let now = rt.block_on(chain.best_number()).expect("best");
+	let bill = Bill {
+		items: attest_primitives::ItemRange::of_digests(0, &digests),
+		amount: PRICE,
+		payment_hash: attest_primitives::payment_hash(&BillKey([43; 32])),
+		expiry: now + 200,
+	};
+	let s1 = next_state(
+		&row.state,
+		&Transition { bill: Some((&bill, LogHead::of_digests(&digests))), ..Default::default() },
+	)
+	.expect("state 1");
+	let (rs, vs) =
+		(dave.sign(Kind::State, &genesis, &id, &s1), bob.sign(Kind::State, &genesis, &id, &s1));
+	rt.block_on(async {
+		store.will_sign(&s1).await.expect("will sign");
+		store.put_bill(&id, &bill, None, None, &digests, "pending").await.expect("bill");
+		store.set_latest(&s1, &rs, &vs, &digests).await.expect("latest");
+	});
+	drop(store);
+	// The verifier closes with the opening state.
+	let nothing: Option<(Static<ChannelState>, Static<sp_runtime::MultiSignature>, _)> = None;
+	rt.block_on(
+		chain.submit(&bob, &runtime::transactions().attestation().close_unilateral(id, nothing)),
+	)
+	.expect("close with the opening state");
+	let file = sys.dir.path().join("more.bin");
+	std::fs::write(&file, b"one more item").expect("file");
+	let out = sys.attest(
+		"//Dave",
+		"dave",
+		&[
+			"submit",
+			file.to_str().expect("utf-8"),
+			"--channel",
+			&format!("{id:?}"),
+			"--watch-every",
+			"1",
+		],
+	);
+	let c = rt.block_on(chain.channel(&id)).expect("channel").expect("still closing");
+	assert_eq!(
+		c.state.0.nonce,
+		1,
+		"the close was not challenged with the newer state; submit said:\n{}\n{}",
+		String::from_utf8_lossy(&out.stdout),
+		String::from_utf8_lossy(&out.stderr)
+	);
+}
