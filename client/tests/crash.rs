@@ -186,3 +186,61 @@ fn the_verifier_killed_at_random_points() {
 	finish(&sys, &dir);
 	check(&sys, n, &channel);
 }
+
+/// The node is killed and started again (same base path and ports) between two submissions:
+/// the verifier service and the attestation server, both left running, reconnect (subxt's
+/// reconnecting RPC client) and the second submission, the close and `attest verify` work.
+#[test]
+fn a_node_restart_is_survived() {
+	let mut sys = System::start(&[]);
+	let channel = sys.open("//Alice", "alice", "100");
+	let (first, second) = (sys.dir.path().join("first"), sys.dir.path().join("second"));
+	small_files(&first, 50);
+	std::fs::create_dir_all(&second).expect("dir");
+	std::fs::write(second.join("after.bin"), b"attested after the node came back").expect("file");
+	sys.attest_ok("//Alice", "alice", &["submit", first.to_str().expect("utf-8")]);
+	sys.node.restart();
+	// The verifier's connection comes back within seconds; a submission during the reconnect
+	// fails cleanly and is retried by running it again (it resumes).
+	let mut tries = 0;
+	loop {
+		tries += 1;
+		let out = sys.attest("//Alice", "alice", &["submit", second.to_str().expect("utf-8")]);
+		if out.status.success() {
+			break;
+		}
+		assert!(
+			tries < 10,
+			"submissions still fail after the node restart:\n{}\nverifier log:\n{}",
+			String::from_utf8_lossy(&out.stderr),
+			sys.verifier
+				.as_ref()
+				.map(|v| attest_testkit::log_tail(&v.log, 20))
+				.unwrap_or_default()
+		);
+		std::thread::sleep(Duration::from_secs(1));
+	}
+	eprintln!("submitted after the node restart at try {tries}");
+	let closed: serde_json::Value = serde_json::from_str(
+		sys.attest_ok("//Alice", "alice", &["--json", "channel", "close"]).trim(),
+	)
+	.expect("close JSON");
+	assert_eq!(closed["verifierPaid"], (PRICE * 51).to_string().as_str(), "{closed}");
+	// The server, also left running, saw the close's anchor through its own reconnected
+	// connection: the file submitted after the restart verifies.
+	let file = second.join("after.bin");
+	let deadline = std::time::Instant::now() + Duration::from_secs(60);
+	loop {
+		let out = sys.attest("//Alice", "alice", &["verify", file.to_str().expect("utf-8")]);
+		if out.status.success() {
+			break;
+		}
+		assert!(
+			std::time::Instant::now() < deadline,
+			"{} (channel {channel}) does not verify after the restart:\n{}",
+			file.display(),
+			String::from_utf8_lossy(&out.stderr)
+		);
+		std::thread::sleep(Duration::from_millis(500));
+	}
+}

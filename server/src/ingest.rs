@@ -206,7 +206,10 @@ fn batch_verified(genesis: &Hash, group: &[&Record]) -> bool {
 	use sp_runtime::{MultiSignature, MultiSigner};
 	let mut payloads = Vec::with_capacity(group.len());
 	let mut signatures = Vec::with_capacity(group.len());
-	let mut keys = Vec::with_capacity(group.len());
+	let mut keys: Vec<schnorrkel::PublicKey> = Vec::with_capacity(group.len());
+	// A group's records come from a few signers: each key is decompressed once (a point
+	// decompression costs about as much as a third of a batch-verified signature).
+	let mut decoded: Vec<([u8; 32], schnorrkel::PublicKey)> = Vec::new();
 	for record in group {
 		let (kind, signature, signer) = match record {
 			Record::First(r) => (Kind::FirstRecord, &r.verifier_signature, &r.verifier),
@@ -215,12 +218,15 @@ fn batch_verified(genesis: &Hash, group: &[&Record]) -> bool {
 		let (MultiSignature::Sr25519(sig), MultiSigner::Sr25519(key)) = (signature, signer) else {
 			return false;
 		};
-		let (Ok(sig), Ok(key)) = (
-			schnorrkel::Signature::from_bytes(&sig.0),
-			schnorrkel::PublicKey::from_bytes(key.as_ref()),
-		) else {
-			return false;
+		let key = match decoded.iter().find(|(bytes, _)| *bytes == key.0) {
+			Some((_, k)) => *k,
+			None => {
+				let Ok(k) = schnorrkel::PublicKey::from_bytes(key.as_ref()) else { return false };
+				decoded.push((key.0, k));
+				k
+			},
 		};
+		let Ok(sig) = schnorrkel::Signature::from_bytes(&sig.0) else { return false };
 		let r = record;
 		payloads.push(signing_payload(kind, genesis, &r.channel_id(), r.claim()));
 		signatures.push(sig);

@@ -285,6 +285,8 @@ pub struct Item {
 	pub second_at: Option<i64>,
 	/// Index of the anchor whose log holds this digest at `seq`, once checked.
 	pub anchor_index: Option<u32>,
+	/// That anchor (read with the claim).
+	pub anchor: Option<Anchor>,
 	/// The anchored log holds another digest at `seq`: these records are wrong.
 	pub wrong: bool,
 	/// The channel's requester proved it holds the data (uploaded it).
@@ -1038,7 +1040,8 @@ impl Store {
 		}
 		let sql = format!(
 			"SELECT r.channel_id, r.seq, r.party, r.payment_hash, r.record, r.at, r.anchor_index, \
-			 r.wrong, s.possession, s.rank FROM records r JOIN \
+			 r.wrong, s.possession, s.rank, a.first_seq AS a_first_seq, a.count AS a_count, \
+			 a.root AS a_root, a.block AS a_block FROM records r JOIN \
 			 (SELECT channel_id, seq, \
 			   MAX(CASE WHEN anchor_index IS NULL THEN 0 ELSE 1 END) * 4 \
 			   + MAX(CASE WHEN EXISTS (SELECT 1 FROM possession p WHERE p.channel_id = x.channel_id \
@@ -1050,6 +1053,7 @@ impl Store {
 			  FROM records x WHERE digest = $1{filter} GROUP BY channel_id, seq \
 			  ORDER BY rank DESC, latest DESC, channel_id, seq LIMIT {} OFFSET {}) s \
 			 ON r.channel_id = s.channel_id AND r.seq = s.seq AND r.digest = $1 \
+			 LEFT JOIN anchors a ON a.channel_id = r.channel_id AND a.idx = r.anchor_index \
 			 ORDER BY s.rank DESC, s.latest DESC, r.channel_id, r.seq, r.party",
 			limit.min(1000),
 			offset
@@ -1073,6 +1077,27 @@ impl Store {
 				.try_get::<Option<i64>, _>("anchor_index")?
 				.map(|i| u32::try_from(i).map_err(|_| StoreError::Corrupt("anchor_index")))
 				.transpose()?;
+			let anchor = match anchor_index {
+				Some(index) => match row.try_get::<Option<i64>, _>("a_first_seq")? {
+					Some(first_seq) => {
+						let count: i64 = row.try_get("a_count")?;
+						let block: i64 = row.try_get("a_block")?;
+						Some(Anchor {
+							channel_id,
+							index,
+							first_seq: first_seq as u64,
+							log: attest_primitives::LogHead {
+								size: (first_seq as u64).saturating_add(count as u64),
+								root: hash_of(row.try_get("a_root")?, "anchors.root")?,
+							},
+							block: u32::try_from(block)
+								.map_err(|_| StoreError::Corrupt("anchors.block"))?,
+						})
+					},
+					None => None,
+				},
+				None => None,
+			};
 			let wrong = row.try_get::<i64, _>("wrong")? != 0;
 			let possession = row.try_get::<i64, _>("possession")? != 0;
 			let bytes: Vec<u8> = row.try_get("record")?;
@@ -1087,12 +1112,14 @@ impl Store {
 					second: None,
 					second_at: None,
 					anchor_index: None,
+					anchor: None,
 					wrong: false,
 					possession,
 				});
 			}
 			let Some(item) = items.last_mut() else { continue };
 			item.anchor_index = item.anchor_index.or(anchor_index);
+			item.anchor = item.anchor.or(anchor);
 			item.wrong |= wrong;
 			if row.try_get::<i64, _>("party")? == 0 {
 				item.claim.payment_hash = payment_hash;
@@ -1706,6 +1733,12 @@ mod tests {
 		assert_eq!(s.anchored_leaves(&id, 2).await.expect("leaves"), Some(digests[..2].to_vec()));
 		assert_eq!(s.anchored_leaves(&id, 4).await.expect("leaves"), None, "slot 3 is not there");
 		assert_eq!(s.anchored_leaves(&Hash([6; 32]), 1).await.expect("leaves"), None);
+		// A claim's anchor comes with it.
+		let items = s.claims(&Hash([21; 32]), None, None, 10, 0).await.expect("claims");
+		assert_eq!(items.len(), 1);
+		assert_eq!((items[0].anchor_index, items[0].anchor), (Some(0), Some(a)));
+		let items = s.claims(&Hash([20; 32]), None, None, 10, 0).await.expect("claims");
+		assert_eq!((items[0].anchor_index, items[0].anchor, items[0].wrong), (None, None, true));
 	}
 
 	/// A request that goes away while its group is being committed (a client that

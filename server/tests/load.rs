@@ -157,6 +157,26 @@ async fn scenario(node: &Node, server: &Server, uploads: usize) -> anyhow::Resul
 		.await?;
 	anyhow::ensure!(r.status() == StatusCode::OK, "records to prove: {}", r.status());
 	eprintln!("load: 1,000 records stored");
+	// Claimants of a whole lookup's worth of digests (10,000: the 1,000 stored ones among
+	// them), then one digest too many.
+	let mut asked: Vec<Hash> = (0..9000).map(|i| digest_of(3, i)).collect();
+	asked.extend(anchored.iter().copied());
+	let found: Value = http
+		.post(format!("{base}/v1/items/claimants"))
+		.json(&json!({ "digests": asked }))
+		.send()
+		.await?
+		.json()
+		.await?;
+	let listed = found["items"].as_array().map(Vec::len).unwrap_or_default();
+	anyhow::ensure!(listed == 1000, "claimants of 10,000 digests: {listed} listed, not 1,000");
+	asked.push(digest_of(3, 9000));
+	let r = http
+		.post(format!("{base}/v1/items/claimants"))
+		.json(&json!({ "digests": asked }))
+		.send()
+		.await?;
+	anyhow::ensure!(r.status() == StatusCode::BAD_REQUEST, "10,001 digests: {}", r.status());
 	chain.checkpoint(id, 1, &anchored, 0, "//Alice", "//Bob").await?;
 	let deadline = Instant::now() + Duration::from_secs(30);
 	let last = anchored[999];

@@ -78,7 +78,9 @@ pub struct Node {
 	/// Prometheus port.
 	pub prometheus_port: u16,
 	log_path: PathBuf,
-	_dir: tempfile::TempDir,
+	bin: PathBuf,
+	args: Vec<String>,
+	dir: tempfile::TempDir,
 }
 
 impl Node {
@@ -88,20 +90,49 @@ impl Node {
 		let dir = tempfile::tempdir().expect("temp dir");
 		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
 		let log_path = dir.path().join("node.log");
-		let log = std::fs::File::create(&log_path).expect("log file");
-		let child = Command::new(bin)
-			.args(args)
-			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--port", &p2p_port.to_string()])
-			.args(["--prometheus-port", &prometheus_port.to_string()])
+		let mut node = Node {
+			child: None,
+			rpc_port,
+			p2p_port,
+			prometheus_port,
+			log_path,
+			bin: bin.to_path_buf(),
+			args: args.iter().map(|a| a.to_string()).collect(),
+			dir,
+		};
+		node.child = Some(node.start());
+		node
+	}
+
+	fn start(&self) -> Child {
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(&self.log_path)
+			.expect("log file");
+		Command::new(&self.bin)
+			.args(&self.args)
+			.args(["--rpc-port", &self.rpc_port.to_string()])
+			.args(["--port", &self.p2p_port.to_string()])
+			.args(["--prometheus-port", &self.prometheus_port.to_string()])
 			.args(["--no-telemetry", "--no-mdns"])
 			.arg("--base-path")
-			.arg(dir.path().join("base"))
+			.arg(self.dir.path().join("base"))
 			.stdout(Stdio::null())
 			.stderr(log)
 			.spawn()
-			.expect("attest-node starts");
-		Node { child: Some(child), rpc_port, p2p_port, prometheus_port, log_path, _dir: dir }
+			.expect("attest-node starts")
+	}
+
+	/// Kill the node (SIGKILL, as a crash would) and start it again on the same base path and
+	/// ports, its RPC up: its clients see the connection drop and come back.
+	pub fn restart(&mut self) {
+		if let Some(mut child) = self.child.take() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+		self.child = Some(self.start());
+		self.wait_for_rpc(Duration::from_secs(120));
 	}
 
 	/// A dev chain (`--dev`) that seals and finalizes a block every 250 ms, with `extra`

@@ -101,9 +101,10 @@ const PAGE: u32 = 100;
 const MAX_OFFSET: u32 = 1_000_000;
 
 async fn claim_status(state: &AppState, item: Item) -> ApiResult<ClaimStatus> {
-	let anchor = match item.anchor_index {
-		Some(i) => state.store.anchor(&item.channel_id, i).await?.map(|a| a.anchor),
-		None => None,
+	let anchor = match (item.anchor, item.anchor_index) {
+		(Some(a), _) => Some(a),
+		(None, Some(i)) => state.store.anchor(&item.channel_id, i).await?.map(|a| a.anchor),
+		(None, None) => None,
 	};
 	let parties = state.store.channel(&item.channel_id).await?;
 	let status = match (anchor.is_some(), item.wrong) {
@@ -349,12 +350,17 @@ pub(super) async fn item_proof(
 			item.claim.seq, item.channel_id
 		)));
 	};
-	let anchor = state
-		.store
-		.anchor(&item.channel_id, index)
-		.await?
-		.ok_or_else(|| ApiError::Internal("anchor row missing".into()))?
-		.anchor;
+	let anchor = match item.anchor {
+		Some(a) => a,
+		None => {
+			state
+				.store
+				.anchor(&item.channel_id, index)
+				.await?
+				.ok_or_else(|| ApiError::Internal("anchor row missing".into()))?
+				.anchor
+		},
+	};
 	let tree = anchors::tree(&state, &anchor).await?.ok_or_else(|| {
 		ApiError::Internal("the records of this anchored log no longer give its root".into())
 	})?;
