@@ -281,15 +281,7 @@ impl Requester {
 						let prepared = match p {
 							Ok(p) => p,
 							Err(known) => {
-								let _ = stx.send(ItemReport {
-									path: known.path,
-									digest: known.digest,
-									channel: known.slot.map(|s| s.0),
-									seq: known.slot.map(|s| s.1),
-									state: "skipped".into(),
-									size: known.size,
-									reason: None,
-								});
+								let _ = stx.send(ItemReport::of(known, "skipped"));
 								continue;
 							},
 						};
@@ -635,15 +627,7 @@ impl Requester {
 		let paths: Vec<String> = done.iter().map(|r| r.path.clone()).collect();
 		self.store.set_items_status(&paths, "done").await?;
 		for r in done {
-			report(ItemReport {
-				path: r.path,
-				digest: r.digest,
-				channel: r.slot.map(|s| s.0),
-				seq: r.slot.map(|s| s.1),
-				state: "attested".into(),
-				size: r.size,
-				reason: None,
-			});
+			report(ItemReport::of(r, "attested"));
 		}
 		Ok(())
 	}
@@ -655,6 +639,21 @@ impl Requester {
 			out.extend(self.store.bills(&self.channel, status).await?.into_iter().map(|b| b.bill));
 		}
 		Ok(out)
+	}
+}
+
+impl ItemReport {
+	/// The report of a stored item in `state`.
+	fn of(row: ItemRow, state: &str) -> Self {
+		ItemReport {
+			path: row.path,
+			digest: row.digest,
+			channel: row.slot.map(|s| s.0),
+			seq: row.slot.map(|s| s.1),
+			state: state.into(),
+			size: row.size,
+			reason: None,
+		}
 	}
 }
 

@@ -1040,8 +1040,9 @@ impl Store {
 		}
 		let sql = format!(
 			"SELECT r.channel_id, r.seq, r.party, r.payment_hash, r.record, r.at, r.anchor_index, \
-			 r.wrong, s.possession, s.rank, a.first_seq AS a_first_seq, a.count AS a_count, \
-			 a.root AS a_root, a.block AS a_block FROM records r JOIN \
+			 r.wrong, s.possession, s.rank, a.channel_id AS a_channel_id, a.idx AS a_idx, \
+			 a.first_seq AS a_first_seq, a.count AS a_count, a.root AS a_root, \
+			 a.block AS a_block, a.complete AS a_complete FROM records r JOIN \
 			 (SELECT channel_id, seq, \
 			   MAX(CASE WHEN anchor_index IS NULL THEN 0 ELSE 1 END) * 4 \
 			   + MAX(CASE WHEN EXISTS (SELECT 1 FROM possession p WHERE p.channel_id = x.channel_id \
@@ -1077,25 +1078,8 @@ impl Store {
 				.try_get::<Option<i64>, _>("anchor_index")?
 				.map(|i| u32::try_from(i).map_err(|_| StoreError::Corrupt("anchor_index")))
 				.transpose()?;
-			let anchor = match anchor_index {
-				Some(index) => match row.try_get::<Option<i64>, _>("a_first_seq")? {
-					Some(first_seq) => {
-						let count: i64 = row.try_get("a_count")?;
-						let block: i64 = row.try_get("a_block")?;
-						Some(Anchor {
-							channel_id,
-							index,
-							first_seq: first_seq as u64,
-							log: attest_primitives::LogHead {
-								size: (first_seq as u64).saturating_add(count as u64),
-								root: hash_of(row.try_get("a_root")?, "anchors.root")?,
-							},
-							block: u32::try_from(block)
-								.map_err(|_| StoreError::Corrupt("anchors.block"))?,
-						})
-					},
-					None => None,
-				},
+			let anchor = match row.try_get::<Option<i64>, _>("a_idx")? {
+				Some(_) => Some(Self::anchor_columns_of(&row, "a_")?.anchor),
 				None => None,
 			};
 			let wrong = row.try_get::<i64, _>("wrong")? != 0;
@@ -1203,19 +1187,28 @@ impl Store {
 	}
 
 	fn anchor_of(row: &sqlx::any::AnyRow) -> Result<AnchorRow> {
-		let idx: i64 = row.try_get("idx")?;
-		let block: i64 = row.try_get("block")?;
-		let first_seq: i64 = row.try_get("first_seq")?;
-		let count: i64 = row.try_get("count")?;
-		let complete: i64 = row.try_get("complete")?;
+		Self::anchor_columns_of(row, "")
+	}
+
+	/// The anchor in `row`'s columns named `prefix` + the [`Store::ANCHOR_COLUMNS`] names.
+	fn anchor_columns_of(row: &sqlx::any::AnyRow, prefix: &str) -> Result<AnchorRow> {
+		let col = |name: &str| format!("{prefix}{name}");
+		let idx: i64 = row.try_get(col("idx").as_str())?;
+		let block: i64 = row.try_get(col("block").as_str())?;
+		let first_seq: i64 = row.try_get(col("first_seq").as_str())?;
+		let count: i64 = row.try_get(col("count").as_str())?;
+		let complete: i64 = row.try_get(col("complete").as_str())?;
 		Ok(AnchorRow {
 			anchor: Anchor {
-				channel_id: hash_of(row.try_get("channel_id")?, "anchors.channel_id")?,
+				channel_id: hash_of(
+					row.try_get(col("channel_id").as_str())?,
+					"anchors.channel_id",
+				)?,
 				index: u32::try_from(idx).map_err(|_| StoreError::Corrupt("anchors.idx"))?,
 				first_seq: first_seq as u64,
 				log: attest_primitives::LogHead {
 					size: (first_seq as u64).saturating_add(count as u64),
-					root: hash_of(row.try_get("root")?, "anchors.root")?,
+					root: hash_of(row.try_get(col("root").as_str())?, "anchors.root")?,
 				},
 				block: u32::try_from(block).map_err(|_| StoreError::Corrupt("anchors.block"))?,
 			},
@@ -1307,38 +1300,27 @@ impl Store {
 		let Ok(size_i) = i64::try_from(size) else { return Ok(None) };
 		let slots = "SELECT DISTINCT seq, digest FROM records WHERE channel_id = $1 AND seq < $2 \
 			AND anchor_index IS NOT NULL";
-		let (n, bytes): (i64, Vec<u8>) = match self.backend {
-			Backend::Sqlite => {
-				let row = sqlx::query(&format!(
-					"SELECT COUNT(*) AS n, COUNT(DISTINCT seq) AS slots, \
-					 COALESCE(group_concat(hex(digest), '' ORDER BY seq), '') AS d FROM ({slots}) t"
-				))
-				.bind(channel.0.to_vec())
-				.bind(size_i)
-				.fetch_one(&self.pool)
-				.await?;
-				if row.try_get::<i64, _>("n")? != row.try_get::<i64, _>("slots")? {
-					return Ok(None);
-				}
-				let hex: String = row.try_get("d")?;
-				let bytes = hex::decode(hex).map_err(|_| StoreError::Corrupt("records.digest"))?;
-				(row.try_get("n")?, bytes)
-			},
-			Backend::Postgres => {
-				let row = sqlx::query(&format!(
-					"SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COUNT(DISTINCT seq) AS BIGINT) AS slots, \
-					 COALESCE(string_agg(digest, ''::bytea ORDER BY seq), ''::bytea) AS d \
-					 FROM ({slots}) t"
-				))
-				.bind(channel.0.to_vec())
-				.bind(size_i)
-				.fetch_one(&self.pool)
-				.await?;
-				if row.try_get::<i64, _>("n")? != row.try_get::<i64, _>("slots")? {
-					return Ok(None);
-				}
-				(row.try_get("n")?, row.try_get("d")?)
-			},
+		// SQLite's group_concat joins text: the digests travel as hex there.
+		let joined = match self.backend {
+			Backend::Sqlite => "COALESCE(group_concat(hex(digest), '' ORDER BY seq), '')",
+			Backend::Postgres => "COALESCE(string_agg(digest, ''::bytea ORDER BY seq), ''::bytea)",
+		};
+		let row = sqlx::query(&format!(
+			"SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COUNT(DISTINCT seq) AS BIGINT) AS slots, \
+			 {joined} AS d FROM ({slots}) t"
+		))
+		.bind(channel.0.to_vec())
+		.bind(size_i)
+		.fetch_one(&self.pool)
+		.await?;
+		let n: i64 = row.try_get("n")?;
+		if n != row.try_get::<i64, _>("slots")? {
+			return Ok(None);
+		}
+		let bytes: Vec<u8> = match self.backend {
+			Backend::Sqlite => hex::decode(row.try_get::<String, _>("d")?)
+				.map_err(|_| StoreError::Corrupt("records.digest"))?,
+			Backend::Postgres => row.try_get("d")?,
 		};
 		if n != size_i || bytes.len() != size as usize * 32 {
 			return Ok(None);
