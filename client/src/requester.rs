@@ -194,6 +194,7 @@ impl Requester {
 	/// Finish what a crash interrupted: send the state signed and not countersigned again, and
 	/// upload the records of items attested but not yet on the server.
 	pub async fn resume(&self, report: &(dyn Fn(ItemReport) + Sync)) -> anyhow::Result<()> {
+		self.store.reconcile_items(&self.channel).await?;
 		let row = self.row().await?;
 		// A state signed (stored first) but not yet sent when the agent stopped is sent now; its
 		// signature is made again if it was not stored (same state, same nonce).
@@ -462,21 +463,16 @@ impl Requester {
 		if c.nonce != state.nonce {
 			bail!("the confirmation is for state {}, the request was {}", c.nonce, state.nonce);
 		}
-		self.record_countersigned(row, &state, &sig, &c.verifier_signature, digests)
-			.await?;
-		self.store
-			.set_bill(&self.channel, &htlc.payment_hash, "pending", Some(&c.bill_key))
-			.await?;
-		let paths: Vec<String> = self
-			.store
-			.items("billed")
-			.await?
-			.into_iter()
-			.filter(|i| i.slot.map(|s| s.0) == Some(self.channel))
-			.map(|i| i.path)
-			.collect();
-		self.store.set_items_status(&paths, "attested").await?;
-		Ok(())
+		// The state, its log, the bill key and the items' status in one transaction.
+		self.record_countersigned(
+			row,
+			&state,
+			&sig,
+			&c.verifier_signature,
+			digests,
+			Some(&c.bill_key),
+		)
+		.await
 	}
 
 	/// Send a state that adds no items; record it once countersigned.
@@ -493,12 +489,13 @@ impl Requester {
 			.send()
 			.await?;
 		let c: Countersignature = answer("the state update", r).await?;
-		self.record_countersigned(row, &state, &sig, &c.verifier_signature, &[]).await
+		self.record_countersigned(row, &state, &sig, &c.verifier_signature, &[], None)
+			.await
 	}
 
 	/// Check the verifier's signature on `state` (which follows `row.state` and adds
-	/// `digests`), record it as the newest state both signed, extend the cached log, and mark
-	/// the HTLCs it resolved.
+	/// `digests`), record it as the newest state both signed (with the bill key that confirmed
+	/// it, its bills and its items: [`Store::set_latest`]), and extend the cached log.
 	async fn record_countersigned(
 		&self,
 		row: &ChannelRow,
@@ -506,6 +503,7 @@ impl Requester {
 		sig: &sp_runtime::MultiSignature,
 		verifier_sig: &sp_runtime::MultiSignature,
 		digests: &[Hash],
+		bill_key: Option<&attest_primitives::BillKey>,
 	) -> anyhow::Result<()> {
 		protocol::check_state_signature(
 			&self.chain.genesis(),
@@ -514,16 +512,13 @@ impl Requester {
 			&row.verifier.into(),
 			"verifier",
 		)?;
-		self.store.set_latest(state, sig, verifier_sig, digests).await?;
+		self.store.set_latest(state, sig, verifier_sig, digests, bill_key).await?;
 		let mut log = self.log.lock().await;
 		match log.as_mut() {
 			Some(b) if b.size() == row.state.log.size => {
 				digests.iter().for_each(|d| b.push_digest(d))
 			},
 			_ => *log = None,
-		}
-		for ph in protocol::resolved_by(&row.state, state) {
-			self.store.set_bill(&self.channel, &ph, "resolved", None).await?;
 		}
 		Ok(())
 	}

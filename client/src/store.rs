@@ -290,15 +290,21 @@ impl Store {
 		Ok(())
 	}
 
-	/// `state` is signed by both: it becomes the newest, its new items (`new_digests`, the
-	/// log from the previous state's size on) are appended to the log, and the pending state
-	/// is cleared; `bill_key` (learned with it) is kept.
+	/// `state` is signed by both: in one transaction it becomes the newest, its new items
+	/// (`new_digests`, the log from the previous state's size on) are appended to the log, the
+	/// pending state is cleared, the bill of the HTLC it adds becomes `pending` (with
+	/// `bill_key`, learned with the confirmation, kept), the bills of the HTLCs it removes
+	/// become `resolved`, and (requester) the billed items it covers become `attested`. One
+	/// transaction: an agent that stops between these steps would otherwise restart with items
+	/// still `billed` whose slots the agreed log already holds (and attest them a second time)
+	/// or with a bill whose key it learned but lost.
 	pub async fn set_latest(
 		&self,
 		state: &ChannelState,
 		requester_sig: &MultiSignature,
 		verifier_sig: &MultiSignature,
 		new_digests: &[Hash],
+		bill_key: Option<&BillKey>,
 	) -> Result<()> {
 		let id = state.channel_id.0.to_vec();
 		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -331,8 +337,56 @@ impl Store {
 		.bind(&id)
 		.execute(&mut *tx)
 		.await?;
+		let set_bill = |status: &'static str, ph: Hash, key: Option<&BillKey>| {
+			sqlx::query(
+				"UPDATE bills SET status = ?, bill_key = COALESCE(bill_key, ?) WHERE channel = ? \
+				 AND payment_hash = ?",
+			)
+			.bind(status)
+			.bind(key.map(|k| k.0.to_vec()))
+			.bind(id.clone())
+			.bind(ph.0.to_vec())
+		};
+		for h in state
+			.htlcs
+			.iter()
+			.filter(|h| !old.htlcs.iter().any(|o| o.payment_hash == h.payment_hash))
+		{
+			set_bill("pending", h.payment_hash, bill_key).execute(&mut *tx).await?;
+		}
+		for ph in crate::protocol::resolved_by(&old, state) {
+			set_bill("resolved", ph, None).execute(&mut *tx).await?;
+		}
+		Self::mark_attested(&mut tx, &state.channel_id, state.log.size).await?;
 		tx.commit().await?;
 		Ok(())
+	}
+
+	/// Requester: the items `billed` at slots the agreed log holds (`seq < size`, with their
+	/// digest there) are attested.
+	async fn mark_attested(
+		conn: &mut sqlx::SqliteConnection,
+		channel: &Hash,
+		size: u64,
+	) -> Result<()> {
+		sqlx::query(
+			"UPDATE items SET status = 'attested' WHERE status = 'billed' AND channel = ?1 AND \
+			 seq < ?2 AND digest = (SELECT digest FROM log WHERE log.channel = ?1 AND log.seq = \
+			 items.seq)",
+		)
+		.bind(channel.0.to_vec())
+		.bind(size as i64)
+		.execute(conn)
+		.await?;
+		Ok(())
+	}
+
+	/// Requester, on start: repair what an older version left when it stopped between
+	/// recording a countersigned state and marking its items (see [`Store::set_latest`]).
+	pub async fn reconcile_items(&self, channel: &Hash) -> Result<()> {
+		let row = self.channel(channel).await?;
+		let mut conn = self.pool.acquire().await?;
+		Self::mark_attested(&mut conn, channel, row.state.log.size).await
 	}
 
 	/// Every digest of the channel's log, in order.
@@ -528,9 +582,28 @@ impl Store {
 		rows.iter().map(Self::item_row).collect()
 	}
 
-	/// Requester: write items (insert or replace), in one transaction.
+	/// Requester: write items (insert or replace), in one transaction. Items of another path
+	/// still `billed` in a channel at or past the lowest slot given (billed by an attempt whose
+	/// state was never agreed) lose their slot and go back to `hashed`.
 	pub async fn put_items(&self, items: &[ItemRow]) -> Result<()> {
 		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+		// Items billed at these slots by an attempt that was never agreed (the agent stopped
+		// before the state was countersigned) are billed no more: the slots go to `items`.
+		let mut slots: HashMap<Hash, u64> = HashMap::new();
+		for (c, seq) in items.iter().filter_map(|i| i.slot) {
+			let first = slots.entry(c).or_insert(seq);
+			*first = (*first).min(seq);
+		}
+		for (c, first) in slots {
+			sqlx::query(
+				"UPDATE items SET status = 'hashed', channel = NULL, seq = NULL WHERE status = \
+				 'billed' AND channel = ? AND seq >= ?",
+			)
+			.bind(c.0.to_vec())
+			.bind(first as i64)
+			.execute(&mut *tx)
+			.await?;
+		}
 		for i in items {
 			sqlx::query(
 				"INSERT OR REPLACE INTO items (path, size, mtime, digest, channel, seq, status) \
@@ -580,4 +653,185 @@ pub struct BillRow {
 	pub digests: Vec<Hash>,
 	/// `open`, `pending`, `resolved`, `claimed`, `refunded`.
 	pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::protocol::{next_state, Transition};
+	use attest_primitives::{payment_hash, sha256, ItemRange, LogHead};
+	use sp_core::{sr25519, Pair};
+
+	fn opening() -> ChannelState {
+		ChannelState {
+			channel_id: Hash([7; 32]),
+			nonce: 0,
+			requester_balance: 1_000,
+			verifier_balance: 0,
+			htlcs: Default::default(),
+			log: LogHead::empty(),
+			is_final: false,
+		}
+	}
+
+	async fn store_with_channel(dir: &Path) -> Store {
+		let store = Store::open(&dir.join("agent.db")).await.unwrap();
+		store
+			.add_channel(&ChannelRow {
+				id: Hash([7; 32]),
+				role: Role::Requester,
+				requester: [1; 32],
+				verifier: [2; 32],
+				endpoint: "http://127.0.0.1:1".into(),
+				state: opening(),
+				requester_signature: None,
+				verifier_signature: None,
+				pending: None,
+				anchored: 0,
+				closed: false,
+			})
+			.await
+			.unwrap();
+		store
+	}
+
+	fn sig() -> MultiSignature {
+		sr25519::Pair::from_seed(&[3; 32]).sign(b"x").into()
+	}
+
+	/// A requester that stops right after recording the countersigned state must not find its
+	/// items still `billed` (it would attest them again at new slots, leaving gaps in its log
+	/// and paying twice) nor the bill without the key it learned (it could not resolve it).
+	#[tokio::test]
+	async fn a_countersigned_state_marks_its_items_and_bills_in_the_same_transaction() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = store_with_channel(dir.path()).await;
+		let channel = Hash([7; 32]);
+		let digests: Vec<Hash> = (0u8..3).map(|i| sha256(&[i])).collect();
+		let key = BillKey([9; 32]);
+		let bill = Bill {
+			items: ItemRange::of_digests(0, &digests),
+			amount: 30,
+			payment_hash: payment_hash(&key),
+			expiry: 100,
+		};
+		store.put_bill(&channel, &bill, None, None, &digests, "open").await.unwrap();
+		// An earlier attempt, never agreed, billed another file at slot 1.
+		let old = ItemRow {
+			path: "/old".into(),
+			size: 1,
+			mtime: 0,
+			digest: sha256(b"old"),
+			slot: Some((channel, 1)),
+			status: "billed".into(),
+		};
+		store.put_items(&[old]).await.unwrap();
+		let items: Vec<ItemRow> = digests
+			.iter()
+			.enumerate()
+			.map(|(i, d)| ItemRow {
+				path: format!("/f{i}"),
+				size: 1,
+				mtime: 0,
+				digest: *d,
+				slot: Some((channel, i as u64)),
+				status: "billed".into(),
+			})
+			.collect();
+		store.put_items(&items).await.unwrap();
+		// An item billed in an earlier, never-signed attempt at a slot past the new log stays.
+		store
+			.put_items(&[ItemRow {
+				path: "/later".into(),
+				slot: Some((channel, 3)),
+				..items[0].clone()
+			}])
+			.await
+			.unwrap();
+		let s1 = next_state(
+			&opening(),
+			&Transition {
+				bill: Some((&bill, LogHead::of_digests(&digests))),
+				..Default::default()
+			},
+		)
+		.unwrap();
+		store.will_sign(&s1).await.unwrap();
+		store.set_latest(&s1, &sig(), &sig(), &digests, Some(&key)).await.unwrap();
+
+		let attested: Vec<String> =
+			store.items("attested").await.unwrap().into_iter().map(|i| i.path).collect();
+		assert_eq!(attested, ["/f0", "/f1", "/f2"]);
+		let billed: Vec<String> =
+			store.items("billed").await.unwrap().into_iter().map(|i| i.path).collect();
+		assert_eq!(billed, ["/later"]);
+		let old = store.item("/old").await.unwrap().unwrap();
+		assert_eq!((old.status.as_str(), old.slot), ("hashed", None));
+		let b = store.bill(&channel, &bill.payment_hash).await.unwrap().unwrap();
+		assert_eq!((b.status.as_str(), b.key), ("pending", Some(key)));
+		assert_eq!(store.log(&channel).await.unwrap(), digests);
+
+		// The state resolving the HTLC marks its bill resolved, with it.
+		let s2 =
+			next_state(&s1, &Transition { resolve: &[bill.payment_hash], ..Default::default() })
+				.unwrap();
+		store.will_sign(&s2).await.unwrap();
+		store.set_latest(&s2, &sig(), &sig(), &[], None).await.unwrap();
+		let b = store.bill(&channel, &bill.payment_hash).await.unwrap().unwrap();
+		assert_eq!((b.status.as_str(), b.key), ("resolved", Some(key)));
+		// A retried confirmation of an older state changes nothing.
+		store.set_latest(&s1, &sig(), &sig(), &digests, Some(&key)).await.unwrap();
+		assert_eq!(store.channel(&channel).await.unwrap().state, s2);
+		assert_eq!(
+			store.bill(&channel, &bill.payment_hash).await.unwrap().unwrap().status,
+			"resolved"
+		);
+	}
+
+	/// A database left by a version that stopped between the two steps is repaired on start.
+	#[tokio::test]
+	async fn billed_items_the_agreed_log_holds_are_reconciled() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = store_with_channel(dir.path()).await;
+		let channel = Hash([7; 32]);
+		let d = sha256(b"a");
+		let mut s1 = opening();
+		s1.nonce = 1;
+		s1.log = LogHead::of_digests(&[d]);
+		// The old order: the state and its log recorded, the items not yet marked.
+		sqlx::query("UPDATE channels SET state = ? WHERE id = ?")
+			.bind(s1.encode())
+			.bind(channel.0.to_vec())
+			.execute(&store.pool)
+			.await
+			.unwrap();
+		sqlx::query("INSERT INTO log (channel, seq, digest) VALUES (?, 0, ?)")
+			.bind(channel.0.to_vec())
+			.bind(d.0.to_vec())
+			.execute(&store.pool)
+			.await
+			.unwrap();
+		let row = |path: &str, seq| ItemRow {
+			path: path.into(),
+			size: 1,
+			mtime: 0,
+			digest: d,
+			slot: Some((channel, seq)),
+			status: "billed".into(),
+		};
+		store.put_items(&[row("/in", 0), row("/past", 1)]).await.unwrap();
+		// A row whose digest is not the log's at its slot is not the item agreed there.
+		let other = ItemRow { digest: sha256(b"b"), ..row("/other", 0) };
+		sqlx::query("INSERT INTO items (path, size, mtime, digest, channel, seq, status) VALUES (?, 1, 0, ?, ?, 0, 'billed')")
+			.bind(&other.path)
+			.bind(other.digest.0.to_vec())
+			.bind(channel.0.to_vec())
+			.execute(&store.pool)
+			.await
+			.unwrap();
+		store.reconcile_items(&channel).await.unwrap();
+		let paths = |v: Vec<ItemRow>| v.into_iter().map(|i| i.path).collect::<Vec<_>>();
+		assert_eq!(paths(store.items("attested").await.unwrap()), ["/in"]);
+		assert_eq!(paths(store.items("billed").await.unwrap()), ["/other", "/past"]);
+	}
 }

@@ -643,13 +643,9 @@ pub(crate) async fn requests(
 	let sig = s.cfg().key.sign(Kind::State, &genesis, &id, &req.state);
 	s.cfg()
 		.store
-		.set_latest(&req.state, &req.requester_signature, &sig, &req.digests)
+		.set_latest(&req.state, &req.requester_signature, &sig, &req.digests, None)
 		.await?;
 	cache.log = log;
-	s.cfg().store.set_bill(&id, &htlc.payment_hash, "pending", None).await?;
-	for ph in &resolve {
-		s.cfg().store.set_bill(&id, ph, "resolved", None).await?;
-	}
 	s.upload_first_records(&id, bill.bill.items.first_seq, &bill.digests, htlc.payment_hash)
 		.await?;
 	Ok(Json(Confirmation { nonce: req.state.nonce, bill_key: key, verifier_signature: sig }))
@@ -684,11 +680,8 @@ pub(crate) async fn states(
 	let sig = s.cfg().key.sign(Kind::State, &genesis, &id, &req.state);
 	s.cfg()
 		.store
-		.set_latest(&req.state, &req.requester_signature, &sig, &[])
+		.set_latest(&req.state, &req.requester_signature, &sig, &[], None)
 		.await?;
-	for ph in &resolve {
-		s.cfg().store.set_bill(&id, ph, "resolved", None).await?;
-	}
 	Ok(Json(Countersignature { nonce: req.state.nonce, verifier_signature: sig }))
 }
 

@@ -299,7 +299,7 @@ fn a_withheld_key_is_refunded_after_expiry() {
 	rt.block_on(async {
 		store.will_sign(&s1).await.expect("will sign");
 		store.put_bill(&id, &bill, None, None, &digests, "pending").await.expect("bill");
-		store.set_latest(&s1, &rs, &vs, &digests).await.expect("latest");
+		store.set_latest(&s1, &rs, &vs, &digests, None).await.expect("latest");
 	});
 	// The verifier closes with state 1 and withholds the key.
 	let close = runtime::transactions().attestation().close_unilateral(
@@ -365,7 +365,7 @@ fn a_submitting_requester_challenges_a_stale_close() {
 	rt.block_on(async {
 		store.will_sign(&s1).await.expect("will sign");
 		store.put_bill(&id, &bill, None, None, &digests, "pending").await.expect("bill");
-		store.set_latest(&s1, &rs, &vs, &digests).await.expect("latest");
+		store.set_latest(&s1, &rs, &vs, &digests, None).await.expect("latest");
 	});
 	drop(store);
 	// The verifier closes with the opening state.

@@ -93,7 +93,16 @@ fn check(sys: &System, n: u64, channel: &str) {
 		})
 		.collect();
 	seqs.sort();
-	assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "each item once, seqs without gaps");
+	if seqs != (0..n).collect::<Vec<_>>() {
+		let twice: Vec<u64> = seqs.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+		let missing: Vec<u64> = (0..n).filter(|s| seqs.binary_search(s).is_err()).collect();
+		panic!(
+			"each item once, seqs without gaps: {} items reported, seqs twice: {twice:?}, \
+			 missing: {missing:?}, past {n}: {:?}",
+			seqs.len(),
+			seqs.iter().filter(|s| **s >= n).collect::<Vec<_>>()
+		);
+	}
 	let closed: serde_json::Value = serde_json::from_str(
 		sys.attest_ok("//Alice", "alice", &["--json", "channel", "close"]).trim(),
 	)
