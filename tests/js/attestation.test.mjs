@@ -8,11 +8,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
 import { startDevNode } from './lib/node.mjs';
+import * as chain from './lib/chain.mjs';
 import {
   encodeState, signState, channelId, paymentHash, logOf, rangeOf, consistency, digest,
 } from './lib/protocol.mjs';
@@ -26,7 +26,7 @@ const PRICE = 1_000_000_000n; // UNIT / 1000: deposits of 100 x PRICE are above 
 before(async () => {
   await cryptoWaitReady();
   node = await startDevNode();
-  api = await ApiPromise.create({ provider: new WsProvider(node.wsUrl), noInitWarn: true });
+  api = await chain.connect(node.wsUrl);
   genesis = api.genesisHash.toHex();
   const keyring = new Keyring({ type: 'sr25519' });
   [alice, bob, charlie, eve] = ['//Alice', '//Bob', '//Charlie', '//Eve'].map((s) => keyring.addFromUri(s));
@@ -37,57 +37,8 @@ after(async () => {
   node?.stop();
 });
 
-/**
- * Sign and submit `tx` as `pair`; resolves once it is in a block with the pallet's events
- * (`[name, data]`) and the error name (`Attestation.StaleState`) if it failed.
- */
-function submit(tx, pair) {
-  return new Promise((resolve, reject) => {
-    let unsub = () => {};
-    let done = false;
-    tx.signAndSend(pair, { nonce: -1 }, (result) => {
-      // A dev node with instant sealing reports `Finalized` without `InBlock` first.
-      const { status } = result;
-      if (!done && (status.isInBlock || status.isFinalized)) {
-        done = true;
-        unsub();
-        let error = null;
-        if (result.dispatchError) {
-          if (result.dispatchError.isModule) {
-            const m = api.registry.findMetaError(result.dispatchError.asModule);
-            error = `${m.section}.${m.name}`;
-          } else {
-            error = result.dispatchError.toString();
-          }
-        }
-        // Each event as `[name, { field: JSON value }]` (field names in camelCase).
-        const camel = (n) => n.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
-        const events = result.events
-          .filter(({ event }) => event.section === 'attestation')
-          .map(({ event }) => [event.method, Object.fromEntries(
-            event.data.names.map((n, i) => [camel(n), event.data[i].toJSON()]))]);
-        resolve({ error, events, blockHash: (status.isInBlock ? status.asInBlock : status.asFinalized).toHex() });
-      } else if (!done && result.isError) {
-        done = true;
-        unsub();
-        reject(new Error(`transaction ${result.status.type}`));
-      }
-    }).then((u) => { unsub = u; }, reject);
-  });
-}
-
-/** Submit and expect success; returns the events as `{ Name: data }` (the last of each name). */
-async function ok(tx, pair) {
-  const r = await submit(tx, pair);
-  assert.equal(r.error, null, `${tx.method.section}.${tx.method.method} failed`);
-  return Object.fromEntries(r.events);
-}
-
-/** Submit and expect the pallet's error `name`. */
-async function fails(tx, pair, name) {
-  const r = await submit(tx, pair);
-  assert.equal(r.error, `attestation.${name}`);
-}
+const ok = (tx, pair) => chain.ok(api, tx, pair);
+const fails = (tx, pair, name) => chain.fails(api, tx, pair, name);
 
 const best = async () => (await api.rpc.chain.getHeader()).number.toNumber();
 async function untilBlock(n) {

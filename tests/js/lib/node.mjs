@@ -1,7 +1,7 @@
-// Start attest-node as a real process on free loopback ports with a temporary base path, and
-// stop it always (after the tests, on exit, on Ctrl-C).
+// Start attest-node as a real process on free loopback ports, and stop it always (after the
+// tests, on exit, on Ctrl-C).
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
@@ -30,6 +30,13 @@ export function nodeBin() {
   return bin;
 }
 
+/** Run `attest-node args...` to completion: `{ stdout, stderr }` (throws with stderr on failure). */
+export function nodeCommand(args) {
+  const r = spawnSync(nodeBin(), args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`attest-node ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
 const running = new Set();
 function stopAll() {
   for (const n of running) n.stop();
@@ -47,41 +54,64 @@ function portOpen(port) {
   });
 }
 
-/**
- * A dev chain (`--dev`) sealing and finalizing a block every `sealingMs` ms, its RPC up.
- * Returns `{ wsUrl, log(), stop() }`.
- */
-export async function startDevNode({ sealingMs = 250, extra = [] } = {}) {
+/** A temporary directory, removed when the process exits. */
+export function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), 'attest-js-'));
-  const [rpc, p2p, prom] = [await freePort(), await freePort(), await freePort()];
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Start `attest-node args...` with free RPC, P2P and Prometheus ports and `--base-path base`
+ * (a new temporary one unless given), its RPC up. Returns
+ * `{ wsUrl, p2pPort, rpcPort, prometheusPort, base, log(), stop(), kill(), start() }`:
+ * `kill` stops it (SIGKILL) and `start` starts it again with the same ports and base path.
+ */
+export async function startNode(args, { base } = {}) {
+  const dir = tempDir();
+  base ??= join(dir, 'base');
+  const [rpcPort, p2pPort, prometheusPort] = [await freePort(), await freePort(), await freePort()];
   const logPath = join(dir, 'node.log');
-  const child = spawn(nodeBin(), [
-    '--dev', '--sealing', String(sealingMs),
-    '--rpc-port', String(rpc), '--port', String(p2p), '--prometheus-port', String(prom),
-    '--no-telemetry', '--no-mdns', '--base-path', join(dir, 'base'), ...extra,
-  ], { stdio: ['ignore', 'ignore', openSync(logPath, 'a')] });
+  let proc = null;
   let exited = null;
-  child.on('exit', (code, signal) => { exited = signal ?? code; });
   const log = (lines = 40) => {
     try {
       return readFileSync(logPath, 'utf8').split('\n').slice(-lines).join('\n');
     } catch { return ''; }
   };
   const node = {
-    wsUrl: `ws://127.0.0.1:${rpc}`,
-    log,
+    wsUrl: `ws://127.0.0.1:${rpcPort}`,
+    rpcPort, p2pPort, prometheusPort, base, log,
+    kill() {
+      if (proc && exited === null) proc.kill('SIGKILL');
+      proc = null;
+    },
     stop() {
       running.delete(node);
-      if (exited === null) child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      node.kill();
+    },
+    async start() {
+      exited = null;
+      proc = spawn(nodeBin(), [
+        ...args,
+        '--rpc-port', String(rpcPort), '--port', String(p2pPort), '--prometheus-port', String(prometheusPort),
+        '--no-telemetry', '--no-mdns', '--base-path', base,
+      ], { stdio: ['ignore', 'ignore', openSync(logPath, 'a')] });
+      proc.on('exit', (code, signal) => { exited = signal ?? code; });
+      running.add(node);
+      const deadline = Date.now() + 120_000;
+      while (!(await portOpen(rpcPort))) {
+        if (exited !== null) { node.stop(); throw new Error(`attest-node exited early (${exited}):\n${log()}`); }
+        if (Date.now() > deadline) { node.stop(); throw new Error(`attest-node RPC not up after 120 s:\n${log()}`); }
+        await new Promise((r) => setTimeout(r, 200));
+      }
     },
   };
-  running.add(node);
-  const deadline = Date.now() + 120_000;
-  while (!(await portOpen(rpc))) {
-    if (exited !== null) { node.stop(); throw new Error(`attest-node exited early (${exited}):\n${log()}`); }
-    if (Date.now() > deadline) { node.stop(); throw new Error(`attest-node RPC not up after 120 s:\n${log()}`); }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await node.start();
   return node;
+}
+
+/** A dev chain (`--dev`) sealing and finalizing a block every `sealingMs` ms, its RPC up. */
+export function startDevNode({ sealingMs = 250, extra = [] } = {}) {
+  return startNode(['--dev', '--sealing', String(sealingMs), ...extra]);
 }

@@ -1,0 +1,76 @@
+// Submitting extrinsics and reading results with polkadot.js, for the tests.
+
+import assert from 'node:assert/strict';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+
+/** Connect to a node's RPC. */
+export const connect = (wsUrl) =>
+  ApiPromise.create({ provider: new WsProvider(wsUrl), noInitWarn: true });
+
+/** Each event as `[name, { field: JSON value }]` (field names in camelCase). */
+const camel = (n) => n.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+
+/**
+ * Sign and submit `tx` as `pair`; resolves once it is in a block with the events of
+ * `section` (`[name, { field: value }]`) and the error name (`attestation.StaleState`) if it
+ * failed.
+ */
+export function submit(api, tx, pair, section = 'attestation') {
+  return new Promise((resolve, reject) => {
+    let unsub = () => {};
+    let done = false;
+    tx.signAndSend(pair, { nonce: -1 }, (result) => {
+      // A dev node with instant sealing reports `Finalized` without `InBlock` first.
+      const { status } = result;
+      if (!done && (status.isInBlock || status.isFinalized)) {
+        done = true;
+        unsub();
+        let error = null;
+        if (result.dispatchError) {
+          if (result.dispatchError.isModule) {
+            const m = api.registry.findMetaError(result.dispatchError.asModule);
+            error = `${m.section}.${m.name}`;
+          } else {
+            error = result.dispatchError.toString();
+          }
+        }
+        const events = result.events
+          .filter(({ event }) => event.section === section)
+          .map(({ event }) => [event.method, Object.fromEntries(
+            event.data.names.map((n, i) => [camel(n), event.data[i].toJSON()]))]);
+        const blockHash = (status.isInBlock ? status.asInBlock : status.asFinalized).toHex();
+        resolve({ error, events, blockHash });
+      } else if (!done && result.isError) {
+        done = true;
+        unsub();
+        reject(new Error(`transaction ${result.status.type}`));
+      }
+    }).then((u) => { unsub = u; }, reject);
+  });
+}
+
+/** Submit and expect success; the events as `{ Name: data }` (the last of each name), and `blockHash`. */
+export async function ok(api, tx, pair, section) {
+  const r = await submit(api, tx, pair, section);
+  assert.equal(r.error, null, `${tx.method.section}.${tx.method.method} failed`);
+  return { ...Object.fromEntries(r.events), blockHash: r.blockHash };
+}
+
+/** Submit and expect the pallet's error `name`. */
+export async function fails(api, tx, pair, name) {
+  const r = await submit(api, tx, pair);
+  assert.equal(r.error, `attestation.${name}`);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `f` every 250 ms until it returns a truthy value (returned), or throw after `ms`. */
+export async function until(what, f, ms = 120_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
