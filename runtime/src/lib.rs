@@ -60,12 +60,28 @@ impl_opaque_keys! {
 
 /// Runtime version. Bump `spec_version` on every change of runtime logic, and
 /// `transaction_version` when calls or their encoding change.
+#[cfg(not(feature = "upgrade-test"))]
 #[sp_version::runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("attest"),
 	impl_name: Cow::Borrowed("attest-node"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// The same runtime one `spec_version` higher: the wasm that the runtime-upgrade test applies
+/// with `system.set_code` (built by `build.rs` as a second wasm, never into the node).
+#[cfg(feature = "upgrade-test")]
+#[sp_version::runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: Cow::Borrowed("attest"),
+	impl_name: Cow::Borrowed("attest-node"),
+	authoring_version: 1,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -135,9 +151,10 @@ pub type UncheckedExtrinsic =
 /// The payload a transaction signer signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Storage migrations beyond those declared in pallets.
+/// Storage migrations run on the next runtime upgrade (each versioned: it runs only on the
+/// storage version it migrates from). See `pallet_attestation::migrations` for the pattern.
 #[allow(unused_parens)]
-type Migrations = ();
+type Migrations = (pallet_attestation::migrations::v2::MigrateV1ToV2<Runtime>,);
 
 /// Dispatches calls and runs block hooks.
 pub type Executive = frame_executive::Executive<

@@ -64,6 +64,7 @@ pub use weights::WeightInfo;
 mod anchoring;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 pub mod relay;
@@ -125,8 +126,9 @@ pub mod pallet {
 	/// A verifier's endpoint URL, bounded by [`Config::MaxEndpointLen`].
 	pub type EndpointOf<T> = BoundedVec<u8, <T as Config>::MaxEndpointLen>;
 
-	/// The storage layout version: 1 since logs replaced per-anchor ranges.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	/// The storage layout version: 1 since logs replaced per-anchor ranges; 2 since
+	/// [`crate::migrations::v2`] (no layout change; the first versioned migration).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]

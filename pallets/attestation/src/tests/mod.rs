@@ -1,6 +1,7 @@
 //! Unit tests of the verifier registry; channel tests are in `channels.rs`.
 
 mod channels;
+mod migrations;
 mod relay;
 
 use crate::{mock::*, Error, Event, HoldReason, Verifiers};
