@@ -81,7 +81,7 @@ test('the pallet is in the metadata with all its calls, storage and constants', 
   );
 });
 
-test('a verifier registers, updates and unregisters; its deposit is held and released', async () => {
+test('a verifier registers, updates and unregisters; its deposit is held and released', { timeout: 120_000 }, async () => {
   const deposit = api.consts.attestation.verifierDeposit.toBigInt();
   const before = await held(charlie);
   let ev = await ok(api.tx.attestation.registerVerifier('http://127.0.0.1:8700', PRICE, 10), charlie);
@@ -127,7 +127,7 @@ async function openChannel(deposit, period = 10) {
   return id;
 }
 
-test('open, fund, checkpoint, the documented refusals, and a cooperative close', async () => {
+test('open, fund, checkpoint, the documented refusals, and a cooperative close', { timeout: 120_000 }, async () => {
   const deposit = 100n * PRICE;
   const id = await openChannel(deposit);
   await fails(api.tx.attestation.openChannel(eve.address, deposit, 10), alice, 'NotRegistered');
@@ -201,7 +201,7 @@ test('open, fund, checkpoint, the documented refusals, and a cooperative close',
   await fails(api.tx.attestation.closeCooperative(id, fin, rfin, vfin, []), charlie, 'UnknownChannel');
 });
 
-test('a stale unilateral close is challenged and penalized; HTLCs are revealed, claimed and refunded', async () => {
+test('a stale unilateral close is challenged and penalized; HTLCs are revealed, claimed and refunded', { timeout: 120_000 }, async () => {
   const deposit = 100n * PRICE;
   const id = await openChannel(deposit);
   const now = await best();
@@ -287,7 +287,7 @@ test('a stale unilateral close is challenged and penalized; HTLCs are revealed, 
   assert.ok((await api.query.attestation.claimableHtlcs(id, B.paymentHash)).isNone);
 });
 
-test('a requester that closes with an old state while the verifier holds a newer one is challenged', async () => {
+test('a requester that closes with an old state while the verifier holds a newer one is challenged', { timeout: 120_000 }, async () => {
   // The other party's side: the requester closes with state 1; the verifier answers with
   // state 3. By the message order (docs/protocol.md) a requester is penalized only when the
   // newer state is at least two nonces ahead.

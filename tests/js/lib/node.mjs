@@ -42,6 +42,15 @@ function stopAll() {
   for (const n of running) n.stop();
 }
 process.on('exit', stopAll);
+// `node --test` runs each file in a process of its own: if the runner is killed (a CI
+// timeout), this process is orphaned and would keep its nodes running; stop them instead.
+const runner = process.ppid;
+setInterval(() => {
+  if (process.ppid !== runner) {
+    stopAll();
+    process.exit(1);
+  }
+}, 1000).unref();
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => { stopAll(); process.exit(130); });
 }
