@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rewrite chain/metadata/attest.scale (from which attest-chain generates its typed calls) with
 # the metadata of the runtime as built now: builds the node, starts a dev node, asks it.
-# Run after changing the runtime or the pallet's calls, events or storage, then commit the file.
+# Run after changing the runtime or the pallet's calls, events or storage, and after every
+# spec_version bump (the System.Version constant is part of the metadata), then commit the file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/attest/target}"
