@@ -203,7 +203,9 @@ test('open, fund, checkpoint, the documented refusals, and a cooperative close',
 
 test('a stale unilateral close is challenged and penalized; HTLCs are revealed, claimed and refunded', { timeout: 120_000 }, async () => {
   const deposit = 100n * PRICE;
-  const id = await openChannel(deposit);
+  // 40 blocks (10 s) to challenge: seven calls must land before the deadline, each waiting
+  // for a block, also on a loaded machine.
+  const id = await openChannel(deposit, 40);
   const now = await best();
   const batch = (n) => [0, 1].map((i) => digest(`uni${n}`, i));
   const [da, db, dc, dd] = [batch(0), batch(1), batch(2), batch(3)];
