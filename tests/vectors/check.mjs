@@ -4,12 +4,14 @@
 //
 // Usage: npm ci && node check.mjs   (exit code 0 when every vector checks)
 
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { cryptoWaitReady, signatureVerify, blake2AsU8a } from '@polkadot/util-crypto';
 import { hexToU8a, u8aToHex, u8aConcat, u8aEq } from '@polkadot/util';
+import {
+  compact, u32, u64, u128, h256, channelState, bill, itemClaim, blobRead, sha256, leafHash, nodeHash, mth,
+} from '../lib/attest-bytes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const vectors = join(here, '..', '..', 'docs', 'test-vectors');
@@ -23,59 +25,10 @@ function check(ok, what) {
   }
 }
 
-// --- SCALE, by hand --------------------------------------------------------------------
-function compact(n) {
-  n = BigInt(n);
-  if (n < 64n) return Uint8Array.of(Number(n << 2n));
-  if (n < 1n << 14n) return le(n << 2n | 1n, 2);
-  if (n < 1n << 30n) return le(n << 2n | 2n, 4);
-  let bytes = [];
-  for (let v = n; v > 0n; v >>= 8n) bytes.push(Number(v & 0xffn));
-  return Uint8Array.from([((bytes.length - 4) << 2) | 3, ...bytes]);
-}
-function le(value, size) {
-  let v = BigInt(value);
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) { out[i] = Number(v & 0xffn); v >>= 8n; }
-  if (v !== 0n) throw new Error(`${value} does not fit ${size} bytes`);
-  return out;
-}
-const u32 = (v) => le(v, 4);
-const u64 = (v) => le(v, 8);
-const u128 = (v) => le(v, 16);
-function h256(hex) {
-  const b = hexToU8a(hex);
-  if (b.length !== 32) throw new Error(`not 32 bytes: ${hex}`);
-  return b;
-}
-const itemRange = (r) => u8aConcat(u64(r.firstSeq), u64(r.count), h256(r.root));
-const htlc = (h) => u8aConcat(h256(h.paymentHash), u128(h.amount), u32(h.expiry), itemRange(h.items));
-const logHead = (l) => u8aConcat(u64(l.size), h256(l.root));
-const bool = (b) => Uint8Array.of(b ? 1 : 0);
-const channelState = (s) => u8aConcat(
-  h256(s.channelId), u64(s.nonce), u128(s.requesterBalance), u128(s.verifierBalance),
-  compact(s.htlcs.length), ...s.htlcs.map(htlc), logHead(s.log), bool(s.isFinal));
-const bill = (b) => u8aConcat(itemRange(b.items), u128(b.amount), h256(b.paymentHash), u32(b.expiry));
-const itemClaim = (c) => u8aConcat(u64(c.seq), h256(c.digest), h256(c.paymentHash));
-const blobRead = (m) => u8aConcat(h256(m.digest), u64(m.expiresAtUnixMs));
-const encoders = { ChannelState: channelState, Bill: bill, ItemClaim: itemClaim, BlobRead: blobRead, BlobWrite: blobRead };
 const bytes = (s) => new TextEncoder().encode(s);
+const encoders = { ChannelState: channelState, Bill: bill, ItemClaim: itemClaim, BlobRead: blobRead, BlobWrite: blobRead };
 
-// --- Merkle (RFC 6962 / RFC 9162) -------------------------------------------------------
-const sha256 = (...parts) => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-};
-const leafHash = (digest) => sha256(Uint8Array.of(0), digest);
-const nodeHash = (l, r) => sha256(Uint8Array.of(1), l, r);
-function mth(leaves) {
-  if (leaves.length === 0) return sha256(new Uint8Array());
-  if (leaves.length === 1) return leaves[0];
-  let k = 1;
-  while (k * 2 < leaves.length) k *= 2;
-  return nodeHash(mth(leaves.slice(0, k)), mth(leaves.slice(k)));
-}
+// --- Merkle proof checks (RFC 9162) -------------------------------------------------------
 function verifyInclusion(index, size, leaf, path, root) {
   index = BigInt(index); size = BigInt(size);
   if (index >= size) return false;
