@@ -114,6 +114,24 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_status ON items (status);
 "#;
 
+/// Set a bill's status, and its key if it has none yet (one statement for [`Store::set_bill`]
+/// and [`Store::set_latest`]).
+fn bill_update<'q>(
+	channel: &[u8],
+	status: &'q str,
+	payment_hash: Hash,
+	key: Option<&BillKey>,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+	sqlx::query(
+		"UPDATE bills SET status = ?, bill_key = COALESCE(bill_key, ?) WHERE channel = ? AND \
+		 payment_hash = ?",
+	)
+	.bind(status)
+	.bind(key.map(|k| k.0.to_vec()))
+	.bind(channel.to_vec())
+	.bind(payment_hash.0.to_vec())
+}
+
 fn dec<T: Decode>(bytes: &[u8], what: &'static str) -> Result<T> {
 	T::decode(&mut &bytes[..]).map_err(|_| StoreError::Corrupt(what))
 }
@@ -338,14 +356,7 @@ impl Store {
 		.execute(&mut *tx)
 		.await?;
 		let set_bill = |status: &'static str, ph: Hash, key: Option<&BillKey>| {
-			sqlx::query(
-				"UPDATE bills SET status = ?, bill_key = COALESCE(bill_key, ?) WHERE channel = ? \
-				 AND payment_hash = ?",
-			)
-			.bind(status)
-			.bind(key.map(|k| k.0.to_vec()))
-			.bind(id.clone())
-			.bind(ph.0.to_vec())
+			bill_update(&id, status, ph, key)
 		};
 		for h in state
 			.htlcs
@@ -481,16 +492,7 @@ impl Store {
 		status: &str,
 		key: Option<&BillKey>,
 	) -> Result<()> {
-		sqlx::query(
-			"UPDATE bills SET status = ?, bill_key = COALESCE(bill_key, ?) WHERE channel = ? AND \
-			 payment_hash = ?",
-		)
-		.bind(status)
-		.bind(key.map(|k| k.0.to_vec()))
-		.bind(channel.0.to_vec())
-		.bind(payment_hash.0.to_vec())
-		.execute(&self.pool)
-		.await?;
+		bill_update(&channel.0, status, *payment_hash, key).execute(&self.pool).await?;
 		Ok(())
 	}
 
