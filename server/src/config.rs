@@ -49,6 +49,12 @@ pub struct Config {
 	#[arg(long, env = "ATTEST_SERVER_CHAIN_RPC", default_value = "ws://127.0.0.1:9944")]
 	pub chain_rpc: String,
 
+	/// Node JSON-RPC URL that the verify page suggests to its readers for checking anchors
+	/// themselves (shown and changeable on the page; `/v1/info` `node`). Default:
+	/// `--chain-rpc`.
+	#[arg(long, env = "ATTEST_SERVER_PUBLIC_NODE_URL")]
+	pub public_node_url: Option<String>,
+
 	/// Largest blob (data of one item) accepted, in bytes.
 	#[arg(long, env = "ATTEST_SERVER_MAX_UPLOAD_BYTES", default_value_t = 8 << 30)]
 	pub max_upload_bytes: u64,

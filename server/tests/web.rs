@@ -1,6 +1,9 @@
 //! The verify page in headless Chromium: a file attested and anchored on a dev chain is
 //! dropped on the page, which hashes it with WebCrypto, fetches the records and the proof,
-//! checks the proof against the anchored root, and shows the verdict. The driver script
+//! checks the proof against the anchored root, reads that root itself from the node's
+//! finalized storage over JSON-RPC, and shows the verdict with SS58 accounts, the anchor
+//! block's time and a polkadot.js Apps link. A server that lies (a flipped proof, or a root and
+//! proof invented to agree) and an unreachable node are caught by the page. The driver script
 //! (`tests/web/verify-page.mjs`, playwright-core + Debian's chromium) checks the screenshot.
 
 mod common;
@@ -15,7 +18,7 @@ fn run_page(
 	file: &std::path::Path,
 	shot: &std::path::Path,
 	expect: &str,
-	tamper: bool,
+	tamper: &str,
 ) -> serde_json::Value {
 	let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/web/verify-page.mjs");
 	let out = Command::new("node")
@@ -24,7 +27,8 @@ fn run_page(
 		.arg(file)
 		.arg(shot)
 		.env("EXPECT_STATE", expect)
-		.env("TAMPER_PROOF", if tamper { "1" } else { "" })
+		.env("TAMPER_PROOF", if tamper == "proof" { "1" } else { "" })
+		.env("TAMPER_ROOT", if tamper == "root" { "1" } else { "" })
 		.output()
 		.expect("node runs (install Node.js; `./x test` runs `npm ci` in server/tests/web)");
 	let stdout = String::from_utf8_lossy(&out.stdout);
@@ -89,21 +93,139 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 	std::fs::create_dir_all(&shots)?;
 	let file = dir.join("item-3.bin");
 	std::fs::write(&file, &items[3])?;
-	let v = run_page(&format!("{base}/"), &file, &shots.join("verified.png"), "verified", false);
+	// What the page must show, read here from the node: the anchor's block hash and time.
+	let (block_hash, time_ms) = anchor_block_of(node, id).await?;
+	let alice = ss58("//Alice");
+	let bob = ss58("//Bob");
+	let ws = node.ws_url();
+
+	// The node is the one the server suggests in /v1/info.
+	let v = run_page(&format!("{base}/"), &file, &shots.join("verified.png"), "verified", "");
 	let text = v["text"].as_str().unwrap_or_default();
-	anyhow::ensure!(text.contains("item 3") && text.contains("anchored in block"), "{v}");
+	let claims = v["claims"].as_str().unwrap_or_default();
+	anyhow::ensure!(v["node"] == ws.as_str(), "the page's node is the server's: {v}");
+	anyhow::ensure!(
+		text.contains("item 3") && text.contains("confirmed by the node"),
+		"verdict names the item and the node's confirmation: {v}"
+	);
+	anyhow::ensure!(
+		text.contains(&alice) && text.contains(&bob) && claims.contains(&alice),
+		"accounts as SS58 ({alice}, {bob}): {v}"
+	);
+	anyhow::ensure!(
+		claims.contains(&format!("root confirmed in the finalized storage of {ws}")),
+		"{v}"
+	);
+	let iso = iso_utc(time_ms);
+	anyhow::ensure!(claims.contains(&iso), "the anchor block's time {iso}: {v}");
+	let apps = format!(
+		"https://polkadot.js.org/apps/?rpc={}#/explorer/query/{block_hash}",
+		ws.replace(':', "%3A").replace('/', "%2F")
+	);
+	anyhow::ensure!(v["links"][0] == apps.as_str(), "Apps link {apps}: {v}");
 	anyhow::ensure!(v["greenPixels"].as_u64().unwrap_or(0) > 20_000, "{v}");
+
+	// By digest, as the demo prints its links.
+	let by_digest = format!("{base}/?digest={:?}&node={ws}", digests[3]);
+	let v = run_page(
+		&by_digest,
+		std::path::Path::new("-"),
+		&shots.join("by-digest.png"),
+		"verified",
+		"",
+	);
+	anyhow::ensure!(v["text"].as_str().unwrap_or_default().contains("item 3"), "{v}");
+
+	// No node answers: the proof checks against what the server says, but the page does not
+	// call that verified.
+	let dead = format!("{base}/?node=ws://127.0.0.1:{}", common::free_port());
+	let v = run_page(&dead, &file, &shots.join("unconfirmed.png"), "unconfirmed", "");
+	anyhow::ensure!(v["greenPixels"].as_u64().unwrap_or(1) == 0, "no green without the node: {v}");
+	anyhow::ensure!(v["text"].as_str().unwrap_or_default().contains("could not confirm"), "{v}");
 
 	let stranger = dir.join("never-attested.bin");
 	std::fs::write(&stranger, b"nobody attested these bytes")?;
-	let v = run_page(&format!("{base}/"), &stranger, &shots.join("unknown.png"), "unknown", false);
+	let v = run_page(&format!("{base}/"), &stranger, &shots.join("unknown.png"), "unknown", "");
 	anyhow::ensure!(
 		v["greenPixels"].as_u64().unwrap_or(1) == 0,
 		"an unattested file shows green: {v}"
 	);
 	// A server that lies about the proof: the page itself catches it.
-	let v = run_page(&format!("{base}/"), &file, &shots.join("tampered.png"), "failed", true);
+	let v = run_page(&format!("{base}/"), &file, &shots.join("tampered.png"), "failed", "proof");
 	anyhow::ensure!(v["text"].as_str().unwrap_or_default().contains("does not check"), "{v}");
+	// A server that invents a root and a proof that agree: only the chain can tell.
+	let v =
+		run_page(&format!("{base}/"), &file, &shots.join("invented-root.png"), "failed", "root");
+	anyhow::ensure!(
+		v["text"].as_str().unwrap_or_default().contains("differs from the server's"),
+		"{v}"
+	);
 	println!("screenshots in {}", shots.display());
 	Ok(())
+}
+
+/// JSON-RPC over HTTP to the node.
+async fn rpc(
+	node: &Node,
+	method: &str,
+	params: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+	let r: serde_json::Value = reqwest::Client::new()
+		.post(format!("http://127.0.0.1:{}", node.rpc_port))
+		.json(&serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }))
+		.send()
+		.await?
+		.json()
+		.await?;
+	Ok(r["result"].clone())
+}
+
+/// The hash and time of the block that stored the channel's first anchor.
+async fn anchor_block_of(
+	node: &Node,
+	channel: attest_primitives::Hash,
+) -> anyhow::Result<(String, u64)> {
+	use sp_crypto_hashing::{twox_128, twox_64};
+	let mut key = [twox_128(b"Attestation"), twox_128(b"Anchors")].concat();
+	key.extend_from_slice(&channel.0);
+	key.extend_from_slice(&twox_64(&0u32.to_le_bytes()));
+	key.extend_from_slice(&0u32.to_le_bytes());
+	let info =
+		rpc(node, "state_getStorage", serde_json::json!([format!("0x{}", hex::encode(&key))]))
+			.await?;
+	let info = hex::decode(info.as_str().unwrap_or_default().trim_start_matches("0x"))?;
+	anyhow::ensure!(info.len() == 52, "anchor 0 of the channel is stored");
+	let block = u32::from_le_bytes(info[48..52].try_into()?);
+	let hash = rpc(node, "chain_getBlockHash", serde_json::json!([block])).await?;
+	let hash = hash.as_str().unwrap_or_default().to_string();
+	let now_key =
+		format!("0x{}{}", hex::encode(twox_128(b"Timestamp")), hex::encode(twox_128(b"Now")));
+	let t = rpc(node, "state_getStorage", serde_json::json!([now_key, hash])).await?;
+	let t = hex::decode(t.as_str().unwrap_or_default().trim_start_matches("0x"))?;
+	Ok((hash, u64::from_le_bytes(t.as_slice().try_into()?)))
+}
+
+fn ss58(suri: &str) -> String {
+	use sp_core::{crypto::Ss58Codec, Pair};
+	sp_core::sr25519::Pair::from_string(suri, None)
+		.expect("dev key")
+		.public()
+		.to_ss58check()
+}
+
+/// Unix milliseconds as JavaScript's `toISOString` writes them (UTC), from the civil-date
+/// algorithm of H. Hinnant's `days_from_civil` inverse.
+fn iso_utc(ms: u64) -> String {
+	let (days, rem) = ((ms / 86_400_000) as i64, ms % 86_400_000);
+	let z = days + 719_468;
+	let era = z.div_euclid(146_097);
+	let doe = z - era * 146_097;
+	let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+	let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	let mp = (5 * doy + 2) / 153;
+	let d = doy - (153 * mp + 2) / 5 + 1;
+	let m = if mp < 10 { mp + 3 } else { mp - 9 };
+	let y = yoe + era * 400 + i64::from(m <= 2);
+	let (h, min, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+	format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
 }

@@ -45,6 +45,9 @@ pub struct Info {
 	pub max_json_bytes: usize,
 	/// Most records per batch.
 	pub max_batch: usize,
+	/// Node JSON-RPC URL suggested to readers (the verify page checks anchors against its
+	/// finalized storage).
+	pub node: String,
 }
 
 /// Chain and limits
@@ -57,6 +60,11 @@ pub(super) async fn info(State(state): St) -> Json<Info> {
 		max_upload_bytes: state.config.max_upload_bytes,
 		max_json_bytes: state.config.max_json_bytes,
 		max_batch: state.config.max_batch,
+		node: state
+			.config
+			.public_node_url
+			.clone()
+			.unwrap_or_else(|| state.config.chain_rpc.clone()),
 	})
 }
 

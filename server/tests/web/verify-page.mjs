@@ -1,5 +1,7 @@
-// Usage: node verify-page.mjs <server-url> <file> <screenshot.png>
+// Usage: node verify-page.mjs <page-url> <file> <screenshot.png>
 //
+// TAMPER_PROOF=1 plays a server that flips a bit of every proof path; TAMPER_ROOT=1 one that
+// invents a root and a proof that agree with each other (only the node can tell).
 // Opens the verify page in headless Chromium, hands it <file> (as a user dropping or
 // choosing it), waits for the verdict, takes a screenshot, and checks the screenshot itself:
 // the verdict banner must be there in its colour (green = verified). Prints one JSON line
@@ -7,6 +9,7 @@
 import { chromium } from "playwright-core";
 import { PNG } from "pngjs";
 import fs from "node:fs";
+import crypto from "node:crypto";
 
 const [url, file, shot] = process.argv.slice(2);
 if (!url || !file || !shot) {
@@ -34,13 +37,28 @@ try {
       await route.fulfill({ response, json: proof });
     });
   }
+  if (process.env.TAMPER_ROOT) {
+    // A lying server: a one-item tree holding the file's digest, self-consistent.
+    await page.route("**/proof?**", async (route) => {
+      const response = await route.fetch();
+      const proof = await response.json();
+      const digest = Buffer.from(new URL(route.request().url()).pathname.split("/")[3].slice(2), "hex");
+      proof.proof = { leafIndex: 0, treeSize: 1, path: [] };
+      proof.anchor.log = { size: 1, root: "0x" + crypto.createHash("sha256").update(Buffer.concat([Buffer.of(0), digest])).digest("hex") };
+      await route.fulfill({ response, json: proof });
+    });
+  }
   await page.goto(url, { waitUntil: "load" });
-  await page.setInputFiles("#file", file);
-  await page.waitForSelector('#result[data-state="verified"], #result[data-state="failed"], #result[data-state="unknown"], #result[data-state="error"]', { timeout: 30000 });
+  await page.waitForSelector("body[data-ready]", { timeout: 10000 });
+  if (file !== "-") await page.setInputFiles("#file", file);
+  await page.waitForSelector('#result[data-state="verified"], #result[data-state="failed"], #result[data-state="unknown"], #result[data-state="unconfirmed"], #result[data-state="error"]', { timeout: 30000 });
   // Let the claim tables render fully.
   await page.waitForTimeout(200);
   const state = await page.getAttribute("#result", "data-state");
   const text = (await page.textContent("#result")).trim();
+  const claims = (await page.textContent("#claims")).replace(/\s+/g, " ").trim();
+  const links = await page.$$eval("#claims a", (as) => as.map((a) => a.href));
+  const node = await page.inputValue("#node");
   await page.screenshot({ path: shot, fullPage: true });
   const png = PNG.sync.read(fs.readFileSync(shot));
   // The verdict banner is #1a7f37 when verified, #cf222e when a proof fails: count pixels
@@ -51,7 +69,7 @@ try {
     if (near(i, [0x1a, 0x7f, 0x37])) green++;
     if (near(i, [0xcf, 0x22, 0x2e])) red++;
   }
-  console.log(JSON.stringify({ state, text, greenPixels: green, redPixels: red, width: png.width, height: png.height }));
+  console.log(JSON.stringify({ state, text, claims, links, node, greenPixels: green, redPixels: red, width: png.width, height: png.height }));
   if (!failed && state !== process.env.EXPECT_STATE) failed = `verdict ${state}, expected ${process.env.EXPECT_STATE}: ${text}`;
   if (!failed && state === "verified" && green < 20000) failed = `the screenshot shows no green verdict banner (${green} pixels)`;
   if (!failed && state === "failed" && (red < 20000 || green > 0)) failed = `the screenshot shows no red verdict banner (${red} red, ${green} green pixels)`;
