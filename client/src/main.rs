@@ -14,6 +14,8 @@ use clap::{Args, Parser, Subcommand};
 use codec::{Decode, Encode};
 use std::path::PathBuf;
 
+mod demo;
+
 /// Attest ownership of files on an Attest chain: a requester pays a verifier through a
 /// payment channel, both sign a record of every item, and the chain anchors a Merkle root.
 #[derive(Parser)]
@@ -75,6 +77,10 @@ enum Command {
 	/// Proof bundles.
 	#[command(subcommand)]
 	Proof(ProofCmd),
+	/// The whole system on this machine (what `./x run` starts): a dev node, the attestation
+	/// server, a verifier and a requester attesting the sample files; then files dropped into
+	/// the inbox folder are attested. Ctrl-C stops everything.
+	Demo(demo::DemoArgs),
 }
 
 #[derive(Args)]
@@ -348,6 +354,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 	let json = ctx.common.json;
 	match cli.command {
 		Command::Submit(a) => submit(&ctx, a).await,
+		Command::Demo(a) => demo::run(a).await,
 		Command::Verifier(VerifierCmd::Register { endpoint, price, min_challenge_period }) => {
 			let (key, chain) = (ctx.key()?, ctx.chain().await?);
 			let call = runtime::transactions().attestation().register_verifier(

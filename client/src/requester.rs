@@ -169,6 +169,9 @@ impl Requester {
 			.verifier(row.verifier)
 			.await?
 			.ok_or_else(|| anyhow!("the channel's verifier is no longer registered"))?;
+		// The endpoint registered now: a verifier that moved (`attest verifier update
+		// --endpoint`) is reached where it is, not where it was when the channel opened.
+		let endpoint = String::from_utf8(info.endpoint.0.clone()).unwrap_or(row.endpoint);
 		Ok(Requester {
 			key,
 			chain,
@@ -176,7 +179,7 @@ impl Requester {
 			server,
 			http: reqwest::Client::new(),
 			channel,
-			endpoint: row.endpoint.trim_end_matches('/').to_string(),
+			endpoint: endpoint.trim_end_matches('/').to_string(),
 			price: info.price,
 			settings,
 			log: Default::default(),
