@@ -354,7 +354,13 @@ async fn demo(
 		dir.join("node.log"),
 	)?);
 	let chain = loop {
-		services.check()?;
+		services.check().map_err(|e| {
+			e.context(format!(
+				"the node did not start; if its chain in {} is from an older build of the \
+				 runtime, ./x run --fresh starts a new one",
+				dir.join("node").display()
+			))
+		})?;
 		match Chain::connect(&env.node).await {
 			Ok(c) => break c,
 			Err(_) if t.elapsed() < Duration::from_secs(120) => {
@@ -483,7 +489,7 @@ async fn demo(
 	let report = attest_and_check(&env, &files, &[samples.to_path_buf()]).await?;
 	let failed = print_report(&env, &report);
 	eprintln!(
-		"    first sample file attested and anchored {:.0} s after start",
+		"    every sample file attested, anchored and checked {:.0} s after start",
 		started.elapsed().as_secs_f64()
 	);
 	if a.once {
@@ -576,13 +582,39 @@ async fn attest_and_check(
 ) -> anyhow::Result<Vec<Attested>> {
 	let mut c = env.attest(REQUESTER, "requester.db");
 	c.args(["--json", "submit", "--watch-every", "0"]).args(paths);
-	let out = env.run("attesting", c).await?;
+	print_cmd(&c);
+	// Each item as it is attested (one JSON line each).
+	let mut child = c
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.spawn()
+		.context("running attest submit")?;
+	let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+	let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+	let errors = tokio::spawn(async move {
+		let mut s = String::new();
+		let _ =
+			tokio::io::AsyncReadExt::read_to_string(&mut tokio::io::BufReader::new(stderr), &mut s)
+				.await;
+		s
+	});
 	let mut by_path: BTreeMap<PathBuf, serde_json::Value> = BTreeMap::new();
-	for line in out.lines().filter(|l| l.starts_with('{')) {
-		let v: serde_json::Value = serde_json::from_str(line)?;
-		if let Some(p) = v["path"].as_str() {
-			by_path.insert(PathBuf::from(p), v);
+	let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+	let cwd = std::env::current_dir().unwrap_or_default();
+	while let Some(line) = lines.next_line().await? {
+		let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+		let Some(p) = v["path"].as_str().map(PathBuf::from) else { continue };
+		let shown = p.strip_prefix(&cwd).unwrap_or(&p).display().to_string();
+		match v["state"].as_str() {
+			Some("attested") => eprintln!("    + {shown}: seq {}", v["seq"]),
+			Some("skipped") => eprintln!("    = {shown}: attested before (seq {})", v["seq"]),
+			_ => {},
 		}
+		by_path.insert(p, v);
+	}
+	let status = child.wait().await?;
+	if !status.success() {
+		bail!("attesting failed ({status}):\n{}", errors.await.unwrap_or_default());
 	}
 	let attested = by_path.values().filter(|v| v["state"] == "attested").count();
 	let skipped = by_path.values().filter(|v| v["state"] == "skipped").count();
@@ -637,7 +669,10 @@ async fn attest_and_check(
 fn print_report(env: &Env, report: &[Attested]) -> usize {
 	let mut failed = 0;
 	let cwd = std::env::current_dir().unwrap_or_default();
-	for r in report {
+	// A few files in full; of a large drop, the first ones and a count.
+	const SHOWN: usize = 12;
+	let mut hidden = 0;
+	for (i, r) in report.iter().enumerate() {
 		// Relative to where the demo runs when under it (`./x run`: the repository).
 		let name = r.path.strip_prefix(&cwd).unwrap_or(&r.path).display();
 		let v = match &r.verify {
@@ -652,6 +687,10 @@ fn print_report(env: &Env, report: &[Attested]) -> usize {
 				continue;
 			},
 		};
+		if i >= SHOWN {
+			hidden += 1;
+			continue;
+		}
 		let digest = v["digest"].as_str().unwrap_or_default();
 		let time = v["blockTimeMs"].as_u64().map(utc).unwrap_or_default();
 		println!(
@@ -666,6 +705,9 @@ fn print_report(env: &Env, report: &[Attested]) -> usize {
 			env.server,
 			env.node,
 		);
+	}
+	if hidden > 0 {
+		println!("\n  ... and {hidden} more files, verified the same way");
 	}
 	let _ = std::io::stdout().flush();
 	failed

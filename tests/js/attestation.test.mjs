@@ -40,7 +40,7 @@ after(async () => {
 const ok = (tx, pair) => chain.ok(api, tx, pair);
 const fails = (tx, pair, name) => chain.fails(api, tx, pair, name);
 
-const best = async () => (await api.rpc.chain.getHeader()).number.toNumber();
+const best = () => chain.bestNumber(api);
 async function untilBlock(n) {
   while ((await best()) < n) await new Promise((r) => setTimeout(r, 100));
 }

@@ -43,9 +43,7 @@ async function connect(node) {
   apis.push(api);
   return api;
 }
-const finalizedNumber = async (api) =>
-  (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber();
-const bestNumber = async (api) => (await api.rpc.chain.getHeader()).number.toNumber();
+const { finalizedNumber, bestNumber } = chain;
 
 test('three validators, a restart, and a full node that joins later', { timeout: 600_000 }, async () => {
   await cryptoWaitReady();

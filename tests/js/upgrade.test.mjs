@@ -39,7 +39,7 @@ after(async () => {
 });
 
 const ok = (tx, pair, section) => chain.ok(api, tx, pair, section);
-const best = async () => (await api.rpc.chain.getHeader()).number.toNumber();
+const best = () => chain.bestNumber(api);
 const PRICE = 1_000_000_000n;
 
 test('set_code with the next spec_version keeps channels, anchors and HTLCs working', { timeout: 300_000 }, async () => {

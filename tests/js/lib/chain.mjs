@@ -62,6 +62,13 @@ export async function fails(api, tx, pair, name) {
   assert.equal(r.error, `attestation.${name}`);
 }
 
+/** Number of the best block. */
+export const bestNumber = async (api) => (await api.rpc.chain.getHeader()).number.toNumber();
+
+/** Number of the finalized block. */
+export const finalizedNumber = async (api) =>
+  (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber();
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `f` every 250 ms until it returns a truthy value (returned), or throw after `ms`. */
