@@ -388,18 +388,7 @@ async fn demo(
 			.args(["--chain-rpc", &env.node, "--anchor-poll-secs", "1"]),
 		dir.join("server.log"),
 	)?);
-	let http = reqwest::Client::new();
-	loop {
-		services.check()?;
-		let up = http.get(format!("{}/healthz", env.server)).send().await;
-		if matches!(&up, Ok(r) if r.status().is_success()) {
-			break;
-		}
-		if t.elapsed() > Duration::from_secs(60) {
-			bail!("the attestation server did not answer on {} within 60 s", env.server);
-		}
-		tokio::time::sleep(Duration::from_millis(200)).await;
-	}
+	wait_http(services, &format!("{}/healthz", env.server), "the attestation server").await?;
 	eprintln!(
 		"    server ready in {:.1} s: {} (verify page at /), log {}",
 		t.elapsed().as_secs_f64(),
@@ -433,16 +422,7 @@ async fn demo(
 	services
 		.0
 		.push(Service::spawn("verifier", &mut serve, dir.join("verifier.log"))?);
-	loop {
-		services.check()?;
-		if http.get(format!("{endpoint}/v1/openapi.json")).send().await.is_ok() {
-			break;
-		}
-		if t.elapsed() > Duration::from_secs(60) {
-			bail!("the verifier did not answer on {endpoint} within 60 s");
-		}
-		tokio::time::sleep(Duration::from_millis(200)).await;
-	}
+	wait_http(services, &format!("{endpoint}/v1/openapi.json"), "the verifier").await?;
 	eprintln!(
 		"    verifier ready in {:.1} s: {endpoint}, log {}",
 		t.elapsed().as_secs_f64(),
@@ -550,6 +530,21 @@ async fn demo(
 				seen.insert(p, s);
 			}
 		}
+	}
+}
+
+/// Until `url` answers 2xx (60 s at most), while every service still runs.
+async fn wait_http(services: &mut Services, url: &str, what: &str) -> anyhow::Result<()> {
+	let (http, t) = (reqwest::Client::new(), Instant::now());
+	loop {
+		services.check()?;
+		if matches!(http.get(url).send().await, Ok(r) if r.status().is_success()) {
+			return Ok(());
+		}
+		if t.elapsed() > Duration::from_secs(60) {
+			bail!("{what} did not answer on {url} within 60 s");
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
 }
 
@@ -713,20 +708,10 @@ fn print_report(env: &Env, report: &[Attested]) -> usize {
 	failed
 }
 
-/// Unix milliseconds as `YYYY-MM-DD hh:mm:ss UTC` (days to civil date: H. Hinnant's
-/// algorithm).
+/// Unix milliseconds as RFC 3339 UTC, to the second.
 fn utc(ms: u64) -> String {
-	let (days, secs) = ((ms / 86_400_000) as i64, ms / 1000 % 86_400);
-	let z = days + 719_468;
-	let era = z.div_euclid(146_097);
-	let doe = z - era * 146_097;
-	let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-	let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	let mp = (5 * doy + 2) / 153;
-	let d = doy - (153 * mp + 2) / 5 + 1;
-	let m = if mp < 10 { mp + 3 } else { mp - 9 };
-	let y = yoe + era * 400 + i64::from(m <= 2);
-	format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+	let t = std::time::UNIX_EPOCH + Duration::from_secs(ms / 1000);
+	humantime::format_rfc3339_seconds(t).to_string()
 }
 
 #[cfg(test)]
@@ -735,9 +720,8 @@ mod tests {
 
 	#[test]
 	fn utc_dates() {
-		assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-		// 2026-11-27 23:10:05 UTC, and a leap day.
-		assert_eq!(utc(1_795_821_005_000), "2026-11-27 23:10:05 UTC");
-		assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
+		assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+		assert_eq!(utc(1_795_821_005_999), "2026-11-27T23:10:05Z");
+		assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00Z");
 	}
 }

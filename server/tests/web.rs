@@ -213,19 +213,8 @@ fn ss58(suri: &str) -> String {
 		.to_ss58check()
 }
 
-/// Unix milliseconds as JavaScript's `toISOString` writes them (UTC), from the civil-date
-/// algorithm of H. Hinnant's `days_from_civil` inverse.
+/// Unix milliseconds as JavaScript's `toISOString` writes them (UTC, milliseconds).
 fn iso_utc(ms: u64) -> String {
-	let (days, rem) = ((ms / 86_400_000) as i64, ms % 86_400_000);
-	let z = days + 719_468;
-	let era = z.div_euclid(146_097);
-	let doe = z - era * 146_097;
-	let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-	let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	let mp = (5 * doy + 2) / 153;
-	let d = doy - (153 * mp + 2) / 5 + 1;
-	let m = if mp < 10 { mp + 3 } else { mp - 9 };
-	let y = yoe + era * 400 + i64::from(m <= 2);
-	let (h, min, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
-	format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+	let t = std::time::UNIX_EPOCH + Duration::from_millis(ms);
+	humantime::format_rfc3339_millis(t).to_string()
 }
