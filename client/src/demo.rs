@@ -353,14 +353,25 @@ async fn demo(
 			.args(["--offchain-worker", "always", "--attestation-server", &env.server]),
 		dir.join("node.log"),
 	)?);
-	let chain = loop {
+	// The RPC port first (the reconnecting client backs off for seconds after a refusal).
+	let node_up = |services: &mut Services| {
 		services.check().map_err(|e| {
 			e.context(format!(
 				"the node did not start; if its chain in {} is from an older build of the \
 				 runtime, ./x run --fresh starts a new one",
 				dir.join("node").display()
 			))
-		})?;
+		})
+	};
+	while tokio::net::TcpStream::connect(("127.0.0.1", rpc_port)).await.is_err() {
+		node_up(services)?;
+		if t.elapsed() > Duration::from_secs(120) {
+			bail!("the node did not open its RPC port {rpc_port} within 120 s");
+		}
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	let chain = loop {
+		node_up(services)?;
 		match Chain::connect(&env.node).await {
 			Ok(c) => break c,
 			Err(_) if t.elapsed() < Duration::from_secs(120) => {
