@@ -32,7 +32,7 @@ pub struct DemoArgs {
 	/// Default: `$XDG_DATA_HOME/attest/demo` (`~/.local/share/attest/demo`).
 	#[arg(long)]
 	data_dir: Option<PathBuf>,
-	/// The files to attest first.
+	/// The files to attest first (`./x run` runs in the repository: its `samples/`).
 	#[arg(long, default_value = "samples")]
 	samples: PathBuf,
 	/// Folder watched for more files (default: `<data-dir>/inbox`).
