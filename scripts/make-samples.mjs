@@ -99,20 +99,26 @@ const files = await page.evaluate(async () => {
   }
   result["tiles.png"] = b64(c.toDataURL("image/png"));
 
-  // 4. Six seconds of planets on orbits (WebM, VP8), recorded from the canvas.
-  c.width = 640; c.height = 360;
+  // 4. Eight seconds of planets on orbits (WebM, VP8, 1280x720), recorded from the canvas.
+  c.width = 1280; c.height = 720;
   const stream = c.captureStream(30);
-  const rec = new MediaRecorder(stream, { mimeType: "video/webm;codecs=vp8", videoBitsPerSecond: 2_500_000 });
+  const rec = new MediaRecorder(stream, { mimeType: "video/webm;codecs=vp8", videoBitsPerSecond: 8_000_000 });
   const chunks = [];
   rec.ondataavailable = (e) => chunks.push(e.data);
-  const stars = Array.from({ length: 200 }, () => [rnd() * 640, rnd() * 360, rnd()]);
+  const stars = Array.from({ length: 900 }, () => [rnd() * 1280, rnd() * 720, rnd()]);
   const start = performance.now();
   rec.start(500);
   await new Promise((done) => {
     const frame = () => {
       const t = (performance.now() - start) / 1000;
+      g.save(); g.scale(2, 2);
       g.fillStyle = "#050814"; g.fillRect(0, 0, 640, 360);
-      for (const [x, y, a] of stars) { g.fillStyle = `rgba(255,255,255,${a * (0.6 + 0.4 * Math.sin(t * 3 + x))})`; g.fillRect(x, y, 2, 2); }
+      // Drifting dust: fine detail that changes every frame (a few MiB of video, not a few KiB).
+      for (let k = 0; k < 2500; k++) {
+        g.fillStyle = `hsla(${(k * 7) % 360}, 60%, ${20 + (k % 30)}%, 0.5)`;
+        g.fillRect((k * 97.3 + t * (20 + (k % 13) * 6)) % 640, (k * 53.1 + Math.sin(t + k) * 8) % 360, 1, 1);
+      }
+      for (const [x, y, a] of stars) { g.fillStyle = `rgba(255,255,255,${a * (0.6 + 0.4 * Math.sin(t * 3 + x))})`; g.fillRect(x / 2, y / 2, 1, 1); }
       g.fillStyle = "#ffcc4d"; g.beginPath(); g.arc(320, 180, 26, 0, Math.PI * 2); g.fill();
       for (let p = 1; p <= 5; p++) {
         const r = 30 + p * 28, a = t * (1.6 / p) + p;
@@ -120,7 +126,8 @@ const files = await page.evaluate(async () => {
         g.fillStyle = `hsl(${p * 60}, 70%, 60%)`; g.beginPath(); g.arc(320 + Math.cos(a) * r * 1.6, 180 + Math.sin(a) * r * 0.8, 4 + p * 1.5, 0, Math.PI * 2); g.fill();
       }
       g.fillStyle = "#cfd8ff"; g.font = "16px sans-serif"; g.fillText("Attest chain sample video, t = " + t.toFixed(1) + " s", 16, 340);
-      if (t < 6) requestAnimationFrame(frame); else { rec.stop(); }
+      g.restore();
+      if (t < 8) requestAnimationFrame(frame); else { rec.stop(); }
     };
     rec.onstop = done;
     frame();
