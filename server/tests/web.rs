@@ -95,6 +95,7 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 	std::fs::write(&file, &items[3])?;
 	// What the page must show, read here from the node: the anchor's block hash and time.
 	let (block_hash, time_ms) = anchor_block_of(node, id).await?;
+	let block_hash = format!("{block_hash:?}");
 	let alice = ss58("//Alice");
 	let bob = ss58("//Bob");
 	let ws = node.ws_url();
@@ -164,45 +165,22 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 	Ok(())
 }
 
-/// JSON-RPC over HTTP to the node.
-async fn rpc(
-	node: &Node,
-	method: &str,
-	params: serde_json::Value,
-) -> anyhow::Result<serde_json::Value> {
-	let r: serde_json::Value = reqwest::Client::new()
-		.post(format!("http://127.0.0.1:{}", node.rpc_port))
-		.json(&serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }))
-		.send()
-		.await?
-		.json()
-		.await?;
-	Ok(r["result"].clone())
-}
-
-/// The hash and time of the block that stored the channel's first anchor.
+/// The hash and time of the block that stored the channel's first anchor, read through
+/// `attest-chain` (not from the server, not from the page).
 async fn anchor_block_of(
 	node: &Node,
 	channel: attest_primitives::Hash,
-) -> anyhow::Result<(String, u64)> {
-	use sp_crypto_hashing::{twox_128, twox_64};
-	let mut key = [twox_128(b"Attestation"), twox_128(b"Anchors")].concat();
-	key.extend_from_slice(&channel.0);
-	key.extend_from_slice(&twox_64(&0u32.to_le_bytes()));
-	key.extend_from_slice(&0u32.to_le_bytes());
-	let info =
-		rpc(node, "state_getStorage", serde_json::json!([format!("0x{}", hex::encode(&key))]))
-			.await?;
-	let info = hex::decode(info.as_str().unwrap_or_default().trim_start_matches("0x"))?;
-	anyhow::ensure!(info.len() == 52, "anchor 0 of the channel is stored");
-	let block = u32::from_le_bytes(info[48..52].try_into()?);
-	let hash = rpc(node, "chain_getBlockHash", serde_json::json!([block])).await?;
-	let hash = hash.as_str().unwrap_or_default().to_string();
-	let now_key =
-		format!("0x{}{}", hex::encode(twox_128(b"Timestamp")), hex::encode(twox_128(b"Now")));
-	let t = rpc(node, "state_getStorage", serde_json::json!([now_key, hash])).await?;
-	let t = hex::decode(t.as_str().unwrap_or_default().trim_start_matches("0x"))?;
-	Ok((hash, u64::from_le_bytes(t.as_slice().try_into()?)))
+) -> anyhow::Result<(attest_primitives::Hash, u64)> {
+	let chain = attest_chain::Chain::connect(&node.ws_url()).await?;
+	let (anchor, _) = chain
+		.finalized_anchor(&channel, 0)
+		.await?
+		.ok_or_else(|| anyhow::anyhow!("anchor 0 of the channel is not finalized"))?;
+	let hash = chain
+		.block_hash(anchor.block)
+		.await?
+		.ok_or_else(|| anyhow::anyhow!("no block {}", anchor.block))?;
+	Ok((hash, chain.block_time(hash).await?))
 }
 
 fn ss58(suri: &str) -> String {
