@@ -107,6 +107,23 @@ impl From<ProtocolError> for ApiError {
 	}
 }
 
+/// Runs each request's handler as a task of its own. The HTTP server drops a handler's future
+/// when its client hangs up; dropped between two `.await`s, a handler would leave a state
+/// stored but not its in-memory log, or a database connection inside a transaction it began
+/// (sqlx's SQLite `BEGIN` is not cancel-safe) that then swallows later writes. A task runs to
+/// its end whether or not anyone waits for the answer; the requester's retry meets its result.
+async fn run_to_completion(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+	match tokio::spawn(next.run(req)).await {
+		Ok(r) => r,
+		Err(e) => ApiError(
+			StatusCode::INTERNAL_SERVER_ERROR,
+			"internal",
+			format!("the request's handler failed ({e}); it is logged, retry the request"),
+		)
+		.into_response(),
+	}
+}
+
 /// A state not newer than the newest both signed (and not a retry of it).
 fn stale(nonce: u64, newest: u64) -> ApiError {
 	ApiError(
@@ -158,6 +175,7 @@ impl Service {
 			.route("/v1/channels/{channel}/requests", post(requests))
 			.route("/v1/channels/{channel}/states", post(states))
 			.layer(axum::extract::DefaultBodyLimit::max(64 << 20))
+			.layer(axum::middleware::from_fn(run_to_completion))
 			.with_state(self.clone())
 	}
 
