@@ -1,6 +1,6 @@
 //! A requester that hangs up while the verifier handles its attestation request: the HTTP
 //! server drops the request's future wherever it had reached. Here the router's future is
-//! dropped after 1, 2, 3, ... polls (every `.await` it can stop at), then after 0, 50, 100, ...
+//! dropped after 1, 2, 3, ... polls (every `.await` it can stop at), then after 0, 20, 40, ...
 //! µs, each sweep until the request completes first. Whatever the point, the request sent again
 //! is answered, and the next batch is accepted: the verifier never keeps a state in its database
 //! that its in-memory view of the channel does not follow, nor a database connection left inside
@@ -19,14 +19,10 @@ use attest_client::{
 use attest_primitives::{
 	payment_hash, signing::Kind, AttestationRequest, Confirmation, Hash, LogHead, MerkleBuilder,
 };
+use attest_testkit::cut::{PollLimit, TimeLimit};
 use axum::{body::Body, http::Request, Router};
 use common::*;
-use std::{
-	future::Future,
-	pin::Pin,
-	task::{Context, Poll},
-	time::Duration,
-};
+use std::time::Duration;
 use tower::ServiceExt;
 
 /// Where the requester hangs up: after this many polls of the request's future, or this long.
@@ -34,23 +30,6 @@ use tower::ServiceExt;
 enum Cut {
 	Polls(usize),
 	After(Duration),
-}
-
-/// Polls the inner future at most `left` times, then drops it unfinished (`None`).
-struct PollLimit<F> {
-	inner: Pin<Box<F>>,
-	left: usize,
-}
-
-impl<F: Future> Future for PollLimit<F> {
-	type Output = Option<F::Output>;
-	fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-		if self.left == 0 {
-			return Poll::Ready(None);
-		}
-		self.left -= 1;
-		self.inner.as_mut().poll(cx).map(Some)
-	}
 }
 
 fn req(method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
@@ -132,8 +111,8 @@ impl Dave {
 		let uri = format!("{base}/requests");
 		let call = router.clone().oneshot(req("POST", &uri, request.clone()));
 		let answered = match cut {
-			Cut::Polls(n) => PollLimit { inner: Box::pin(call), left: n }.await,
-			Cut::After(t) => tokio::time::timeout(t, call).await.ok(),
+			Cut::Polls(n) => PollLimit::new(call, n).await,
+			Cut::After(t) => TimeLimit::new(call, t).await,
 		};
 		// Sent again (what the requester does when it resumes): answered, with the key.
 		let c: Confirmation = ok(router, "POST", &uri, request).await;
@@ -191,7 +170,7 @@ fn a_request_cut_off_at_any_point_is_answered_again_and_the_channel_goes_on() {
 			cuts.0 += 1;
 		}
 		for k in 0.. {
-			if !dave.batch(Cut::After(Duration::from_micros(50 * k))).await {
+			if !dave.batch(Cut::After(Duration::from_micros(20 * k))).await {
 				break;
 			}
 			cuts.1 += 1;

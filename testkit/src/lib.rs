@@ -8,6 +8,7 @@
 //! go on.
 
 pub mod chain;
+pub mod cut;
 
 use std::{
 	net::TcpListener,
