@@ -75,8 +75,13 @@ pub fn attest_bin() -> PathBuf {
 impl System {
 	/// Start everything; the verifier is //Bob with `verifier_args`.
 	pub fn start(verifier_args: &[&str]) -> Self {
+		Self::start_with(&[], verifier_args)
+	}
+
+	/// [`System::start`] with `node_args` added to the dev node's.
+	pub fn start_with(node_args: &[&str], verifier_args: &[&str]) -> Self {
 		let dir = tempfile::tempdir().expect("temp dir");
-		let node = Node::dev(&[]);
+		let node = Node::dev(node_args);
 		let port = free_port();
 		let server_url = format!("http://127.0.0.1:{port}");
 		let server = Proc::spawn(
