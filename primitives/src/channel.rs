@@ -443,8 +443,13 @@ pub mod hex_bytes {
 		Deserializer, Serializer,
 	};
 
+	/// Into one buffer sized beforehand (`hex::encode` pushes char by char, then `format!`
+	/// copied it again: a few % of the agents' CPU for 1 KiB items, measured end to end).
 	pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-		s.serialize_str(&format!("0x{}", hex::encode(v)))
+		let mut buf = vec![0u8; 2 + 2 * v.len()];
+		buf[..2].copy_from_slice(b"0x");
+		hex::encode_to_slice(v, &mut buf[2..]).map_err(serde::ser::Error::custom)?;
+		s.serialize_str(core::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
 	}
 
 	struct Bytes;
@@ -456,9 +461,17 @@ pub mod hex_bytes {
 			f.write_str("bytes as a 0x-hex string (or an array of byte values)")
 		}
 
+		/// Into one buffer sized beforehand (`hex::decode` collects a `Result` per byte: the
+		/// attestation server's largest single cost for 1 KiB items end to end, measured).
 		fn visit_str<E: Error>(self, v: &str) -> Result<Vec<u8>, E> {
-			hex::decode(v.strip_prefix("0x").unwrap_or(v))
-				.map_err(|e| E::custom(format!("expected bytes as 0x-hex: {e}")))
+			let hex = v.strip_prefix("0x").unwrap_or(v);
+			if hex.len() % 2 != 0 {
+				return Err(E::custom("expected bytes as 0x-hex: odd number of digits"));
+			}
+			let mut out = vec![0u8; hex.len() / 2];
+			hex::decode_to_slice(hex, &mut out)
+				.map_err(|e| E::custom(format!("expected bytes as 0x-hex: {e}")))?;
+			Ok(out)
 		}
 
 		fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {

@@ -182,6 +182,11 @@ fn inline_data_is_hex_in_json_and_arrays_are_read_too() {
 	for bad in bad_forms {
 		assert!(serde_json::from_str::<DataRef>(bad).is_err(), "{bad} accepted");
 	}
+	// Every byte value, both ways, as the hex crate writes it.
+	let all: Vec<u8> = (0..=255u8).cycle().take(1024 + 1).collect();
+	let json = serde_json::to_string(&DataRef::Inline(all.clone())).unwrap();
+	assert_eq!(json, format!(r#"{{"inline":"0x{}"}}"#, hex::encode(&all)));
+	assert_eq!(serde_json::from_str::<DataRef>(&json).unwrap(), DataRef::Inline(all));
 	let blob = DataRef::Blob(Hash([0x11; 32]));
 	let json = serde_json::to_string(&blob).unwrap();
 	assert_eq!(json, format!(r#"{{"blob":"0x{}"}}"#, "11".repeat(32)));

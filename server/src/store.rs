@@ -164,13 +164,12 @@ impl Backend {
 	}
 }
 
-/// `($1,..,$cols),(..)` for a multi-row insert of `rows` rows (`?N` on SQLite: numbered
-/// parameters, where `$N` would be named ones that SQLite looks up one by one).
+/// `($1,..,$cols),(..)` for a multi-row insert of `rows` rows; on SQLite anonymous `?`s. SQLite
+/// keeps the names of numbered (`?N`) and named (`$N`) parameters in a list that
+/// `sqlite3_bind_parameter_name` scans, and sqlx asks for every parameter's name on every
+/// execution: a statement of n numbered parameters cost n²/2 steps of that scan (2% of the
+/// server's CPU end to end, measured), anonymous ones cost nothing there.
 fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
-	let mark = match backend {
-		Backend::Sqlite => '?',
-		Backend::Postgres => '$',
-	};
 	let mut sql = String::with_capacity(rows * cols * 5);
 	for k in 0..rows {
 		if k > 0 {
@@ -181,7 +180,10 @@ fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
 			if c > 0 {
 				sql.push(',');
 			}
-			sql.push_str(&format!("{mark}{}", k * cols + c + 1));
+			match backend {
+				Backend::Sqlite => sql.push('?'),
+				Backend::Postgres => sql.push_str(&format!("${}", k * cols + c + 1)),
+			}
 		}
 		sql.push(')');
 	}
