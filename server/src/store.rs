@@ -190,6 +190,39 @@ fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
 	sql
 }
 
+/// Hex digits (either case) to bytes through a table: `None` on an odd length or a non-hex
+/// digit. The hex crate's decoders check and branch per digit; a proof's leaves are 64,000
+/// digits for a log of 1,000 items (11% of a proof's time with `hex::decode_to_slice`).
+fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
+	const BAD: u8 = 0xff;
+	const TABLE: [u8; 256] = {
+		let mut t = [BAD; 256];
+		let mut i = 0;
+		while i < 10 {
+			t[b'0' as usize + i] = i as u8;
+			i += 1;
+		}
+		let mut i = 0;
+		while i < 6 {
+			t[b'a' as usize + i] = 10 + i as u8;
+			t[b'A' as usize + i] = 10 + i as u8;
+			i += 1;
+		}
+		t
+	};
+	if text.len() & 1 != 0 {
+		return None;
+	}
+	let mut out = Vec::with_capacity(text.len() / 2);
+	let mut bad = 0u8;
+	for pair in text.chunks_exact(2) {
+		let (hi, lo) = (TABLE[pair[0] as usize], TABLE[pair[1] as usize]);
+		bad |= (hi | lo) & 0xf0;
+		out.push(hi << 4 | (lo & 0x0f));
+	}
+	(bad == 0).then_some(out)
+}
+
 /// Rows per multi-row insert (7 parameters each; SQLite allows 32766 per statement).
 const INSERT_CHUNK: usize = 500;
 
@@ -1300,8 +1333,33 @@ impl Store {
 		size: u64,
 	) -> Result<Option<Vec<Hash>>> {
 		let Ok(size_i) = i64::try_from(size) else { return Ok(None) };
-		let slots = "SELECT DISTINCT seq, digest FROM records WHERE channel_id = $1 AND seq < $2 \
-			AND anchor_index IS NOT NULL";
+		// The verifier's records alone first (it uploads them before it reveals a bill key, so
+		// every slot of a complete anchor has one in the usual case): one party's records visit
+		// half the rows of a log both parties uploaded and need no DISTINCT (SQLite: 1.37 ->
+		// 0.60 ms for a log of 1,000, measured through Python's SQLite). Both parties' when a
+		// slot has no anchored record of the verifier.
+		for one_party in [true, false] {
+			let slots = if one_party {
+				"SELECT seq, digest FROM records WHERE channel_id = $1 AND seq < $2 \
+				 AND party = 0 AND anchor_index IS NOT NULL"
+			} else {
+				"SELECT DISTINCT seq, digest FROM records WHERE channel_id = $1 AND seq < $2 \
+				 AND anchor_index IS NOT NULL"
+			};
+			if let Some(leaves) = self.leaves_query(channel, size, size_i, slots).await? {
+				return Ok(Some(leaves));
+			}
+		}
+		Ok(None)
+	}
+
+	async fn leaves_query(
+		&self,
+		channel: &ChannelId,
+		size: u64,
+		size_i: i64,
+		slots: &str,
+	) -> Result<Option<Vec<Hash>>> {
 		// SQLite's group_concat joins text: the digests travel as hex there.
 		let joined = match self.backend {
 			Backend::Sqlite => "COALESCE(group_concat(hex(digest), '' ORDER BY seq), '')",
@@ -1316,22 +1374,17 @@ impl Store {
 		.fetch_one(&self.pool)
 		.await?;
 		let n: i64 = row.try_get("n")?;
-		if n != row.try_get::<i64, _>("slots")? {
+		if n != size_i || n != row.try_get::<i64, _>("slots")? {
 			return Ok(None);
 		}
 		let bytes: Vec<u8> = match self.backend {
-			// Into one buffer (`hex::decode` collects a `Result` per byte: ~64,000 of them for
-			// a log of 1,000 items).
 			Backend::Sqlite => {
 				let text: String = row.try_get("d")?;
-				let mut out = vec![0u8; text.len() / 2];
-				hex::decode_to_slice(&text, &mut out)
-					.map_err(|_| StoreError::Corrupt("records.digest"))?;
-				out
+				decode_hex(text.as_bytes()).ok_or(StoreError::Corrupt("records.digest"))?
 			},
 			Backend::Postgres => row.try_get("d")?,
 		};
-		if n != size_i || bytes.len() != size as usize * 32 {
+		if bytes.len() != size as usize * 32 {
 			return Ok(None);
 		}
 		Ok(Some(
@@ -1703,6 +1756,17 @@ mod tests {
 		assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![0, 1]);
 	}
 
+	#[test]
+	fn hex_decodes_as_the_hex_crate_and_refuses_what_it_refuses() {
+		let all: Vec<u8> = (0..=255u8).collect();
+		assert_eq!(decode_hex(hex::encode(&all).as_bytes()), Some(all.clone()));
+		assert_eq!(decode_hex(hex::encode_upper(&all).as_bytes()), Some(all));
+		assert_eq!(decode_hex(b""), Some(vec![]));
+		for bad in [&b"0"[..], b"0g", b"g0", b"0x", b"\xff0", b" 0", b"0:", b"@0", b"0`"] {
+			assert_eq!(decode_hex(bad), None, "{bad:?}");
+		}
+	}
+
 	/// A complete anchor's leaves come back in slot order from one row; a slot without an
 	/// anchored record (not yet complete, or past the log) gives none.
 	#[tokio::test]
@@ -1720,8 +1784,11 @@ mod tests {
 		s.insert_anchor(&a).await.expect("insert");
 		assert_eq!(s.anchored_leaves(&id, 3).await.expect("leaves"), None, "not complete yet");
 		s.complete_anchor(&a, &[(1, Hash([21; 32]))]).await.expect("complete");
+		// At slot 1 the verifier's record is not the anchored one: both parties' records.
 		assert_eq!(s.anchored_leaves(&id, 3).await.expect("leaves"), Some(digests.to_vec()));
 		assert_eq!(s.anchored_leaves(&id, 2).await.expect("leaves"), Some(digests[..2].to_vec()));
+		// Slot 0 from the verifier's records alone.
+		assert_eq!(s.anchored_leaves(&id, 1).await.expect("leaves"), Some(digests[..1].to_vec()));
 		assert_eq!(s.anchored_leaves(&id, 4).await.expect("leaves"), None, "slot 3 is not there");
 		assert_eq!(s.anchored_leaves(&Hash([6; 32]), 1).await.expect("leaves"), None);
 		// A claim's anchor comes with it.
