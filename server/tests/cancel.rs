@@ -9,7 +9,7 @@
 #[allow(unused_imports)]
 mod common;
 
-use attest_primitives::Hash;
+use attest_primitives::{Anchor, Hash, LogHead};
 use attest_server::store::{BatchData, Store};
 use attest_testkit::cut::{PollLimit, TimeLimit};
 use std::time::Duration;
@@ -66,6 +66,39 @@ async fn cut_writes(url: &str) -> anyhow::Result<()> {
 		}
 	}
 	anyhow::ensure!(cuts[0] >= 2 && cuts[1] >= 2, "writes cut at {cuts:?} points only");
+
+	// Anchors (the relay endpoint's writes, behind its request timeout): an anchor accepted,
+	// then completed, each cut at every poll count and sent again; a channel per point.
+	let mut anchors = Vec::new();
+	for n in 1usize.. {
+		let digest = attest_primitives::sha256(&n.to_le_bytes());
+		let a = Anchor {
+			channel_id: attest_primitives::sha256(format!("channel {n}").as_bytes()),
+			index: 0,
+			first_seq: 0,
+			log: LogHead::of_digests(&[digest]),
+			block: 1,
+		};
+		let first = PollLimit::new(store.insert_anchor(&a), n).await;
+		let again = store
+			.insert_anchor(&a)
+			.await
+			.map_err(|e| anyhow::anyhow!("anchor sent again after a cut at poll {n}: {e}"))?;
+		anyhow::ensure!(
+			first.is_some() || store.anchor(&a.channel_id, 0).await?.is_some(),
+			"anchor not there after a cut at poll {n} and a retry that said {again}"
+		);
+		let completed = PollLimit::new(store.complete_anchor(&a, &[]), n).await;
+		store
+			.complete_anchor(&a, &[])
+			.await
+			.map_err(|e| anyhow::anyhow!("completion sent again after a cut at poll {n}: {e}"))?;
+		anchors.push(a);
+		if first.is_some() && completed.is_some() {
+			break;
+		}
+	}
+	anyhow::ensure!(anchors.len() >= 2, "anchor writes cut at {} points only", anchors.len() - 1);
 	store.close().await;
 	let store = Store::open(url, 4).await?;
 	for (digest, bytes) in &written {
@@ -74,10 +107,20 @@ async fn cut_writes(url: &str) -> anyhow::Result<()> {
 			"{digest:?} acknowledged but not there after reopening"
 		);
 	}
+	for a in &anchors {
+		let row = store.anchor(&a.channel_id, 0).await?;
+		anyhow::ensure!(
+			row.as_ref().map(|r| (&r.anchor, r.complete)) == Some((a, true)),
+			"anchor of {:?} not there complete after reopening: {row:?}",
+			a.channel_id
+		);
+	}
 	store.close().await;
 	eprintln!(
-		"{url}: writes cut after {} poll counts and at {} times; each sent again, all there after reopening",
-		cuts[0], cuts[1]
+		"{url}: writes cut after {} poll counts and at {} times, anchor writes at {} poll counts; each sent again, all there after reopening",
+		cuts[0],
+		cuts[1],
+		anchors.len() - 1
 	);
 	Ok(())
 }
