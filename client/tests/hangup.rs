@@ -19,18 +19,11 @@ use attest_client::{
 use attest_primitives::{
 	payment_hash, signing::Kind, AttestationRequest, Confirmation, Hash, LogHead, MerkleBuilder,
 };
-use attest_testkit::cut::{PollLimit, TimeLimit};
+use attest_testkit::cut::Cut;
 use axum::{body::Body, http::Request, Router};
 use common::*;
 use std::time::Duration;
 use tower::ServiceExt;
-
-/// Where the requester hangs up: after this many polls of the request's future, or this long.
-#[derive(Debug, Clone, Copy)]
-enum Cut {
-	Polls(usize),
-	After(Duration),
-}
 
 fn req(method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
 	Request::builder()
@@ -110,10 +103,7 @@ impl Dave {
 		.expect("JSON");
 		let uri = format!("{base}/requests");
 		let call = router.clone().oneshot(req("POST", &uri, request.clone()));
-		let answered = match cut {
-			Cut::Polls(n) => PollLimit::new(call, n).await,
-			Cut::After(t) => TimeLimit::new(call, t).await,
-		};
+		let answered = cut.apply(call).await;
 		// Sent again (what the requester does when it resumes): answered, with the key.
 		let c: Confirmation = ok(router, "POST", &uri, request).await;
 		assert_eq!(c.nonce, state.nonce, "after a cut {cut:?}");

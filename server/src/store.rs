@@ -1346,7 +1346,9 @@ impl Store {
 				"SELECT DISTINCT seq, digest FROM records WHERE channel_id = $1 AND seq < $2 \
 				 AND anchor_index IS NOT NULL"
 			};
-			if let Some(leaves) = self.leaves_query(channel, size, size_i, slots).await? {
+			if let Some(leaves) =
+				self.leaves_query(channel, size, size_i, slots, !one_party).await?
+			{
 				return Ok(Some(leaves));
 			}
 		}
@@ -1359,14 +1361,17 @@ impl Store {
 		size: u64,
 		size_i: i64,
 		slots: &str,
+		two_parties: bool,
 	) -> Result<Option<Vec<Hash>>> {
+		// One party's records hold one row per slot (the primary key): no DISTINCT count.
+		let count_slots = if two_parties { "COUNT(DISTINCT seq)" } else { "COUNT(*)" };
 		// SQLite's group_concat joins text: the digests travel as hex there.
 		let joined = match self.backend {
 			Backend::Sqlite => "COALESCE(group_concat(hex(digest), '' ORDER BY seq), '')",
 			Backend::Postgres => "COALESCE(string_agg(digest, ''::bytea ORDER BY seq), ''::bytea)",
 		};
 		let row = sqlx::query(&format!(
-			"SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COUNT(DISTINCT seq) AS BIGINT) AS slots, \
+			"SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST({count_slots} AS BIGINT) AS slots, \
 			 {joined} AS d FROM ({slots}) t"
 		))
 		.bind(channel.0.to_vec())

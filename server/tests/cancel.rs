@@ -11,18 +11,12 @@ mod common;
 
 use attest_primitives::{Anchor, Hash, LogHead};
 use attest_server::store::{BatchData, Store};
-use attest_testkit::cut::{PollLimit, TimeLimit};
+use attest_testkit::cut::{Cut, PollLimit};
 use std::time::Duration;
 
 fn small(i: u64) -> (Hash, Vec<u8>) {
 	let bytes = format!("item {i} of the cut writes").into_bytes();
 	(attest_primitives::sha256(&bytes), bytes)
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Cut {
-	Polls(usize),
-	After(Duration),
 }
 
 async fn cut_writes(url: &str) -> anyhow::Result<()> {
@@ -41,10 +35,7 @@ async fn cut_writes(url: &str) -> anyhow::Result<()> {
 			let (digest, bytes) = small(i);
 			let data = BatchData { small: vec![(digest, bytes.clone())], ..Default::default() };
 			let write = store.put_data(&data);
-			let done = match cut {
-				Cut::Polls(n) => PollLimit::new(write, n).await,
-				Cut::After(t) => TimeLimit::new(write, t).await,
-			};
+			let done = cut.apply(write).await;
 			store
 				.put_data(&data)
 				.await

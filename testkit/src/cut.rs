@@ -66,3 +66,22 @@ impl<F: Future> Future for TimeLimit<F> {
 		}
 	}
 }
+
+/// Where a future is cut short: after this many polls, or this long after its first poll.
+#[derive(Debug, Clone, Copy)]
+pub enum Cut {
+	/// [`PollLimit`].
+	Polls(usize),
+	/// [`TimeLimit`].
+	After(std::time::Duration),
+}
+
+impl Cut {
+	/// `fut`, dropped unfinished (`None`) at this cut if it has not completed by then.
+	pub async fn apply<F: Future>(self, fut: F) -> Option<F::Output> {
+		match self {
+			Cut::Polls(n) => PollLimit::new(fut, n).await,
+			Cut::After(t) => TimeLimit::new(fut, t).await,
+		}
+	}
+}
