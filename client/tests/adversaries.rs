@@ -77,6 +77,18 @@ fn dishonest_requesters_are_refused() {
 	let http = reqwest::blocking::Client::new();
 	let latest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
 	let (digests, signed) = bill_for(&http, &url, &[bytes(10, 100), bytes(11, 200)]);
+	// A bill for data never sent here: a digest nobody sent, and Alice's photo (received in
+	// her channel, not in Dave's): refused, naming how many.
+	let alice_photo = attest_primitives::sha256(&bytes(1, 5000));
+	for asked in [vec![digests[0], Hash([0xee; 32])], vec![alice_photo, digests[1]]] {
+		let r = http
+			.post(format!("{url}/bills"))
+			.json(&serde_json::json!({ "digests": asked }))
+			.send()
+			.expect("bill");
+		let (status, body) = (r.status().as_u16(), r.text().unwrap_or_default());
+		assert!(status == 422 && body.contains("1 of the digests were not sent"), "{body}");
+	}
 	let log = LogHead::of_digests(&digests);
 	let honest = next_state(
 		&latest.state,
