@@ -7,5 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/attest/target}"
 export WASM_BUILD_WORKSPACE_HINT="$PWD"
+# The node's networking compiles protobuf files: a vendored protoc when none is installed (as ./x).
+if [ -z "${PROTOC:-}" ] && ! command -v protoc >/dev/null; then
+	PROTOC=$(cargo run -q --release --locked -p attest-protoc)
+	export PROTOC
+fi
 cargo build --release --locked -p attest-node
 ATTEST_UPDATE_METADATA=1 cargo test --release --locked -p attest-chain --test metadata -- --nocapture

@@ -51,6 +51,10 @@ use subxt::{
 		with = "::subxt::utils::Static<::attest_primitives::Htlc>"
 	),
 	substitute_type(
+		path = "attest_primitives::channel::Party",
+		with = "::subxt::utils::Static<::attest_primitives::Party>"
+	),
+	substitute_type(
 		path = "sp_runtime::MultiSignature",
 		with = "::subxt::utils::Static<::sp_runtime::MultiSignature>"
 	)
@@ -67,6 +71,15 @@ pub use subxt::utils::Static;
 /// `AccountId32`, `u32` block numbers).
 pub type Config = PolkadotConfig;
 type Methods = LegacyRpcMethods<RpcConfigFor<PolkadotConfig>>;
+
+/// Blocks a transaction stays valid after the block it was signed at (its mortal era).
+/// subxt's default, 32, is 8 s on a dev node sealing every 250 ms; 256 blocks are 64 s there,
+/// about 26 minutes at 6 s blocks.
+pub const MORTALITY_BLOCKS: u64 = 256;
+
+/// How many blocks before the newest finalized one a transaction's era starts (see
+/// [`Chain::submit`]).
+const BIRTH_LAG_BLOCKS: u64 = 4;
 
 /// One unit of the native token (12 decimals).
 pub const UNIT: Balance = 1_000_000_000_000;
@@ -254,14 +267,6 @@ impl Chain {
 			.await
 	}
 
-	/// Number of channels ever opened (the `open_nonce` of the next channel id).
-	pub async fn channel_count(&self) -> Result<u64, ChainError> {
-		Ok(self
-			.fetch(runtime::storage().attestation().channel_count(), (), None)
-			.await?
-			.unwrap_or(0))
-	}
-
 	/// An HTLC left pending at settlement, claimable or refundable.
 	pub async fn claimable_htlc(
 		&self,
@@ -360,13 +365,21 @@ impl Chain {
 			message: e.to_string(),
 		};
 		let submitting = self.submitting.lock().await;
-		let progress = self
-			.api
-			.at_current_block()
-			.await
-			.map_err(|e| self.rpc_err(e))?
+		let at = self.api.at_current_block().await.map_err(|e| self.rpc_err(e))?;
+		// The era starts a few blocks before the newest finalized one: a node whose
+		// transaction pool validates against a slightly older block must still know the birth
+		// block, else it refuses the transaction as having an "ancient birth block".
+		let params = subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new();
+		let params = match at.block_number().checked_sub(BIRTH_LAG_BLOCKS) {
+			Some(from) if from > 0 => match self.block_hash(from as BlockNumber).await? {
+				Some(h) => params.mortal_from_unchecked(MORTALITY_BLOCKS, from, h),
+				None => params.mortal(MORTALITY_BLOCKS),
+			},
+			_ => params.mortal(MORTALITY_BLOCKS),
+		};
+		let progress = at
 			.transactions()
-			.sign_and_submit_then_watch_default(call, key)
+			.sign_and_submit_then_watch(call, key, params.build())
 			.await
 			.map_err(|e| tx_err(&e))?;
 		let in_block = progress.wait_for_finalized().await.map_err(|e| tx_err(&e))?;

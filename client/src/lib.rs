@@ -16,7 +16,6 @@
 
 pub use attest_chain as chain;
 
-pub mod openapi;
 pub mod ops;
 pub mod protocol;
 pub mod requester;

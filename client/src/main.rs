@@ -199,11 +199,15 @@ enum ChannelCmd {
 		/// Channel id.
 		channel: Option<String>,
 	},
-	/// Close: agree the final state with the verifier and close cooperatively, or alone.
+	/// Close: agree the final state with the verifier and close cooperatively (also while a
+	/// close alone by either party is pending: the final state names it, nobody pays a
+	/// penalty), or alone.
 	Close {
 		/// Channel id.
 		channel: Option<String>,
-		/// Close alone with the newest state both signed (starts the challenge period).
+		/// Close alone with the newest state both signed (starts the challenge period). From
+		/// then on this agent signs nothing for the channel but the final state naming this
+		/// close.
 		#[arg(long)]
 		unilateral: bool,
 	},
@@ -276,8 +280,8 @@ struct ProofFile {
 }
 
 fn parse_hash(s: &str) -> anyhow::Result<Hash> {
-	let b = hex::decode(s.trim_start_matches("0x")).with_context(|| format!("{s} is not hex"))?;
-	Ok(Hash(<[u8; 32]>::try_from(b.as_slice()).map_err(|_| anyhow!("{s} is not 32 bytes"))?))
+	attest_primitives::parse_hash(s)
+		.ok_or_else(|| anyhow!("{s:?} is not a 32-byte hash (64 hex digits, 0x optional)"))
 }
 
 fn parse_amount(s: &str) -> anyhow::Result<Balance> {
@@ -382,7 +386,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 		Command::Watch { every, once } => {
 			let (key, chain, store) = (ctx.key()?, ctx.chain().await?, ctx.store().await?);
 			loop {
-				let r = ops::watch_round(&chain, &key, &store, 30).await?;
+				let r =
+					ops::watch_round(&chain, &key, &store, ops::REVEAL_MARGIN_BLOCKS, None).await?;
 				if json {
 					println!("{}", serde_json::to_string(&r)?);
 				} else if !(r.challenged.is_empty()
@@ -506,7 +511,9 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 		tokio::spawn(async move {
 			loop {
 				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
-				if let Err(e) = ops::watch_round(&chain, &key, &store, 30).await {
+				if let Err(e) =
+					ops::watch_round(&chain, &key, &store, ops::REVEAL_MARGIN_BLOCKS, None).await
+				{
 					tracing::warn!("watchtower: {e:#}");
 				}
 			}
@@ -555,7 +562,7 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 	}
 	bar.finish_and_clear();
 	if let (Err(_), Some((key, chain, store))) = (&result, watch) {
-		match ops::watch_round(&chain, &key, &store, 30).await {
+		match ops::watch_round(&chain, &key, &store, ops::REVEAL_MARGIN_BLOCKS, None).await {
 			Ok(r) if !r.challenged.is_empty() => eprintln!(
 				"watchtower: challenged the close of {} channel(s) on an older state",
 				r.challenged.len()
@@ -601,7 +608,9 @@ async fn serve(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<i32> {
 		let every = a.watch_every;
 		tokio::spawn(async move {
 			loop {
-				if let Err(e) = ops::watch_round(&chain, &key, &store, 30).await {
+				if let Err(e) =
+					ops::watch_round(&chain, &key, &store, ops::REVEAL_MARGIN_BLOCKS, None).await
+				{
 					tracing::warn!("watchtower: {e:#}");
 				}
 				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
@@ -661,14 +670,14 @@ async fn channel(ctx: &Ctx, c: ChannelCmd, json: bool) -> anyhow::Result<i32> {
 						serde_json::json!({
 							"channel": row.id, "role": format!("{:?}", row.role).to_lowercase(), "nonce": s.nonce,
 							"requesterBalance": s.requester_balance.to_string(), "verifierBalance": s.verifier_balance.to_string(),
-							"pendingHtlcs": s.htlcs.len(), "items": s.log.size, "final": s.is_final,
+							"pendingHtlcs": s.htlcs.len(), "items": s.log.size, "final": s.is_final(),
 							"chain": chain_state.clone().unwrap_or_else(|| "settled or unknown".into()),
 						})
 					);
 				} else {
 					println!(
 						"channel {:?} ({:?})\n  state {}{}: requester {}, verifier {}, {} HTLCs pending, {} items (root {:?})\n  chain: {}",
-						row.id, row.role, s.nonce, if s.is_final { " (final)" } else { "" },
+						row.id, row.role, s.nonce, if s.is_final() { " (final)" } else { "" },
 						fmt_att(s.requester_balance), fmt_att(s.verifier_balance), s.htlcs.len(), s.log.size, s.log.root,
 						chain_state.unwrap_or_else(|| "settled or unknown".into())
 					);
@@ -697,7 +706,6 @@ async fn channel(ctx: &Ctx, c: ChannelCmd, json: bool) -> anyhow::Result<i32> {
 					Settings::default(),
 				)
 				.await?;
-				req.resolve().await?;
 				req.finalize().await?;
 				let c = ops::close_cooperative(&chain, &key, &store, &id).await?;
 				if json {
@@ -724,8 +732,8 @@ async fn channel(ctx: &Ctx, c: ChannelCmd, json: bool) -> anyhow::Result<i32> {
 			);
 		},
 		ChannelCmd::Claim { channel } | ChannelCmd::Refund { channel } => {
-			let _ = ctx.channel_id(&store, channel.as_deref()).await?;
-			let r = ops::watch_round(&chain, &key, &store, 0).await?;
+			let id = ctx.channel_id(&store, channel.as_deref()).await?;
+			let r = ops::watch_round(&chain, &key, &store, 0, Some(&id)).await?;
 			println!("claimed {} HTLCs, refunded {}", r.claimed.len(), r.refunded.len());
 		},
 	}

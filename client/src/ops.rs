@@ -1,11 +1,12 @@
 //! Channel operations on chain (`attest channel ...`) and the watchtower (`attest watch`).
 
-use crate::store::{ChannelRow, Role, Store};
+use crate::store::{ChannelRow, Store};
 use anyhow::{anyhow, bail, Context};
 use attest_chain::{
 	runtime::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
 	AttestationEvent, Chain, ChannelStatus, Key, Static,
 };
+use attest_primitives::Party;
 use attest_primitives::{channel::Balance, ChannelState, Hash, LogHead};
 use sp_runtime::MultiSignature;
 
@@ -44,7 +45,7 @@ pub async fn open(
 	store
 		.add_channel(&ChannelRow {
 			id,
-			role: Role::Requester,
+			role: Party::Requester,
 			requester: key.public(),
 			verifier,
 			endpoint,
@@ -54,6 +55,7 @@ pub async fn open(
 			pending: None,
 			anchored: 0,
 			closed: false,
+			closing: None,
 		})
 		.await?;
 	Ok(id)
@@ -153,7 +155,7 @@ pub async fn close_cooperative(
 	id: &Hash,
 ) -> anyhow::Result<Closed> {
 	let Signed { row, args: (state, rs, vs, proof), .. } = signed(chain, store, id).await?;
-	if !row.state.is_final {
+	if !row.state.is_final() {
 		bail!("the newest state is not final: agree the final state first (attest channel close does)");
 	}
 	let call = runtime::transactions()
@@ -164,7 +166,11 @@ pub async fn close_cooperative(
 	closed_of(&inc).ok_or_else(|| anyhow!("close_cooperative emitted no ChannelClosed event"))
 }
 
-/// Start closing alone with the newest state both signed (or the opening state).
+/// Start closing alone with the newest state both signed (or the chain's state).
+///
+/// The close is recorded in the store before it is sent ([`Store::will_close`]): from then on
+/// this agent signs only the final state that names this close, so nothing it signs after
+/// closing can prove the close stale (`docs/protocol.md`).
 pub async fn close_unilateral(
 	chain: &Chain,
 	key: &Key,
@@ -172,18 +178,43 @@ pub async fn close_unilateral(
 	id: &Hash,
 ) -> anyhow::Result<u32> {
 	let row = store.channel(id).await?;
+	let c = chain
+		.channel(id)
+		.await?
+		.ok_or_else(|| anyhow!("channel {id:?} is not open on chain (settled already?)"))?;
+	if let ChannelStatus::Closing { closer, closed_nonce, deadline } = c.status {
+		if row.closing != Some(closed_nonce) || closer.0 != row.role {
+			bail!(
+				"channel {id:?} is closing already: the {} closed it with state {closed_nonce}, \
+				 open to challenges until block {deadline}; attest watch challenges an old state, \
+				 attest channel close agrees the final state",
+				closer.0.word()
+			);
+		}
+		// This agent's own close, sent before (a retry): nothing to do.
+		return Ok(chain.best_number().await?);
+	}
+	if row.state.is_final() {
+		bail!(
+			"the newest state of channel {id:?} (nonce {}) is final: close cooperatively with it \
+			 (attest channel close), not alone",
+			row.state.nonce
+		);
+	}
 	// With the newest state both signed and the counterparty's signature; before any, with the
-	// opening state (`None`).
-	let arg = if row.requester_signature.is_some() && row.verifier_signature.is_some() {
+	// chain's state (`None`).
+	let both = row.requester_signature.is_some() && row.verifier_signature.is_some();
+	let (arg, closed_nonce) = if both && row.state.nonce > c.state.0.nonce {
 		let Signed { args: (state, rs, vs, proof), .. } = signed(chain, store, id).await?;
 		let counter = match row.role {
-			Role::Requester => vs,
-			Role::Verifier => rs,
+			Party::Requester => vs,
+			Party::Verifier => rs,
 		};
-		Some((state, counter, proof))
+		(Some((state, counter, proof)), row.state.nonce)
 	} else {
-		None
+		(None, c.state.0.nonce)
 	};
+	store.will_close(id, closed_nonce, row.state.nonce).await?;
 	let call = runtime::transactions().attestation().close_unilateral(*id, arg);
 	Ok(chain.submit(key, &call).await?.block)
 }
@@ -217,29 +248,54 @@ pub struct WatchRound {
 	pub revealed: Vec<Hash>,
 }
 
-/// One watchtower round over every channel in `store`: challenge a close with an older state
-/// than ours, settle after the deadline, reveal keys of HTLCs near expiry (verifier), claim
-/// HTLCs with known keys before expiry (verifier), refund expired ones (requester).
+/// Blocks before an HTLC's expiry at which the verifier's watchtower puts the bill key on
+/// chain when the requester has not resolved the HTLC (`docs/pallet.md`, "Expiry and period
+/// margins": time to get `reveal_bill_key` included even while someone fills blocks).
+pub const REVEAL_MARGIN_BLOCKS: u32 = 30;
+
+/// One watchtower round over every channel in `store` (or only `only`): challenge a close with
+/// an older state than ours, settle after the deadline, reveal keys of HTLCs within
+/// `reveal_margin` blocks of their expiry (verifier), claim HTLCs with known keys before
+/// expiry (verifier), refund expired ones (requester).
 pub async fn watch_round(
 	chain: &Chain,
 	key: &Key,
 	store: &Store,
 	reveal_margin: u32,
+	only: Option<&Hash>,
 ) -> anyhow::Result<WatchRound> {
 	let mut out = WatchRound::default();
 	let now = chain.best_number().await?;
-	for row in store.channels().await? {
+	for row in store
+		.channels()
+		.await?
+		.into_iter()
+		.filter(|r| only.is_none_or(|id| r.id == *id))
+	{
 		let id = row.id;
 		match chain.channel(&id).await? {
 			Some(c) => {
 				match c.status {
 					ChannelStatus::Closing { deadline, closed_nonce, .. } => {
 						let chain_nonce = c.state.0.nonce;
-						if row.state.nonce > chain_nonce
-							&& row.verifier_signature.is_some()
-							&& row.requester_signature.is_some()
-							&& now <= deadline
-						{
+						let both =
+							row.verifier_signature.is_some() && row.requester_signature.is_some();
+						if row.state.is_final() {
+							// A final state agreed during the close: the requester (who
+							// proposed it) puts it on chain (`attest channel close` does at
+							// once); the verifier leaves it to the requester, and settles after
+							// the deadline otherwise. It cannot challenge with it.
+							if row.role == Party::Requester
+								&& both && row.state.nonce > chain_nonce
+								&& now <= deadline
+							{
+								close_cooperative(chain, key, store, &id).await?;
+								out.settled.push(id);
+							} else if now > deadline {
+								settle(chain, key, store, &id).await?;
+								out.settled.push(id);
+							}
+						} else if row.state.nonce > chain_nonce && both && now <= deadline {
 							challenge(chain, key, store, &id).await?;
 							out.challenged.push((id, closed_nonce, row.state.nonce));
 						} else if now > deadline {
@@ -250,7 +306,7 @@ pub async fn watch_round(
 					ChannelStatus::Open => {},
 				}
 				// Verifier: an HTLC of the newest state near expiry and not resolved: reveal.
-				if row.role == Role::Verifier {
+				if row.role == Party::Verifier {
 					let revealed: Vec<Hash> = c.revealed.0.iter().map(|r| r.payment_hash).collect();
 					for h in row.state.htlcs.iter() {
 						if revealed.contains(&h.payment_hash)
@@ -278,7 +334,7 @@ pub async fn watch_round(
 						continue;
 					};
 					match row.role {
-						Role::Verifier if now <= ch.expiry => {
+						Party::Verifier if now <= ch.expiry => {
 							if let Some(k) =
 								store.bill(&id, &h.payment_hash).await?.and_then(|b| b.key)
 							{
@@ -292,7 +348,7 @@ pub async fn watch_round(
 								out.claimed.push(h.payment_hash);
 							}
 						},
-						Role::Requester if now > ch.expiry => {
+						Party::Requester if now > ch.expiry => {
 							let call = runtime::transactions()
 								.attestation()
 								.refund_htlc(id, h.payment_hash);

@@ -9,7 +9,7 @@
 use attest_primitives::{
 	channel::{Balance, BlockNumber, ChannelId, PendingHtlcs},
 	signing::{verify_signable, verify_state},
-	Bill, ChannelState, Hash, Htlc, ItemRange, LogHead,
+	Bill, ChannelState, Finality, Hash, Htlc, ItemRange, LogHead,
 };
 use sp_runtime::{AccountId32, MultiSignature};
 
@@ -60,13 +60,13 @@ pub struct Transition<'a> {
 	pub resolve: &'a [Hash],
 	/// The bill of the new items, and the log after them.
 	pub bill: Option<(&'a Bill, LogHead)>,
-	/// Propose the final state (no bill, nothing pending).
-	pub is_final: bool,
+	/// Whether (and how) the state is final (a final one has no bill and nothing pending).
+	pub finality: Finality,
 }
 
 /// The state that follows `latest` (the newest state both signed) under `t`.
 pub fn next_state(latest: &ChannelState, t: &Transition) -> Result<ChannelState, ProtocolError> {
-	if latest.is_final {
+	if latest.is_final() {
 		return Err(ProtocolError::Final(latest.nonce));
 	}
 	let mut htlcs: Vec<Htlc> = Vec::with_capacity(latest.htlcs.len() + 1);
@@ -94,7 +94,7 @@ pub fn next_state(latest: &ChannelState, t: &Transition) -> Result<ChannelState,
 		});
 		log = new_log;
 	}
-	if t.is_final && !htlcs.is_empty() {
+	if t.finality != Finality::Open && !htlcs.is_empty() {
 		return Err(ProtocolError::StateMismatch {
 			nonce: latest.nonce + 1,
 			what: "pending HTLCs of a final state",
@@ -109,7 +109,7 @@ pub fn next_state(latest: &ChannelState, t: &Transition) -> Result<ChannelState,
 		verifier_balance,
 		htlcs: PendingHtlcs::try_from(htlcs).map_err(|_| ProtocolError::TooManyHtlcs)?,
 		log,
-		is_final: t.is_final,
+		finality: t.finality,
 	})
 }
 
@@ -158,8 +158,12 @@ pub fn check_transition(
 			format!("{} items, root {:?}", proposed.log.size, proposed.log.root),
 		);
 	}
-	if proposed.is_final != expected.is_final {
-		return diff("final flag", expected.is_final.to_string(), proposed.is_final.to_string());
+	if proposed.finality != expected.finality {
+		return diff(
+			"finality",
+			format!("{:?}", expected.finality),
+			format!("{:?}", proposed.finality),
+		);
 	}
 	Ok(())
 }
@@ -262,7 +266,7 @@ mod tests {
 			verifier_balance: 0,
 			htlcs: Default::default(),
 			log: LogHead::empty(),
-			is_final: false,
+			finality: Finality::Open,
 		}
 	}
 
@@ -288,8 +292,9 @@ mod tests {
 		let t2 = Transition { resolve: &[b.payment_hash], ..Default::default() };
 		let s2 = next_state(&s1, &t2).unwrap();
 		assert_eq!((s2.verifier_balance, s2.htlcs.len(), s2.log), (30, 0, s1.log));
-		let fin = next_state(&s2, &Transition { is_final: true, ..Default::default() }).unwrap();
-		assert!(fin.is_final);
+		let fin = next_state(&s2, &Transition { finality: Finality::Final, ..Default::default() })
+			.unwrap();
+		assert!(fin.is_final());
 		assert_eq!(next_state(&fin, &Transition::default()), Err(ProtocolError::Final(3)));
 	}
 
@@ -307,7 +312,7 @@ mod tests {
 			("verifier balance", Box::new(|s| s.verifier_balance += 1)),
 			("HTLCs", Box::new(|s| s.htlcs[0].expiry += 1)),
 			("log", Box::new(|s| s.log.size += 1)),
-			("final flag", Box::new(|s| s.is_final = true)),
+			("finality", Box::new(|s| s.finality = Finality::Final)),
 			("channel", Box::new(|s| s.channel_id = Hash([1; 32]))),
 		];
 		for (what, alter) in cases {
@@ -330,7 +335,8 @@ mod tests {
 			&Transition { bill: Some((&b, LogHead::of_digests(&d))), ..Default::default() },
 		)
 		.unwrap();
-		assert!(next_state(&s1, &Transition { is_final: true, ..Default::default() }).is_err());
+		assert!(next_state(&s1, &Transition { finality: Finality::Final, ..Default::default() })
+			.is_err());
 	}
 
 	#[test]

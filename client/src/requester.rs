@@ -14,7 +14,7 @@ use attest_primitives::{
 	channel::{Balance, BlockNumber},
 	payment_hash,
 	signing::{sign::second_record, Kind},
-	AttestationRequest, ChannelState, Confirmation, DataRef, Hash, ItemClaim, LogHead,
+	AttestationRequest, ChannelState, Confirmation, DataRef, Finality, Hash, ItemClaim, LogHead,
 	MerkleBuilder,
 };
 use futures::StreamExt;
@@ -202,7 +202,9 @@ impl Requester {
 		// A state signed (stored first) but not yet sent when the agent stopped is sent now; its
 		// signature is made again if it was not stored (same state, same nonce).
 		let mut pending = row.pending.clone();
-		if pending.is_none() {
+		// (After this agent's own close it signs nothing but the final state naming it: a state
+		// whose signature was made but never stored never left, and is not made again.)
+		if pending.is_none() && row.closing.is_none() {
 			if let Some(state) = self.store.signed_state(&self.channel, row.state.nonce + 1).await?
 			{
 				let sig = self.key.sign(Kind::State, &self.chain.genesis(), &self.channel, &state);
@@ -250,6 +252,15 @@ impl Requester {
 		paths: &[PathBuf],
 		report: &(dyn Fn(ItemReport) + Sync),
 	) -> anyhow::Result<()> {
+		if let Some(c) = self.row().await?.closing {
+			bail!(
+				"this requester closed channel {:?} alone with state {c}: it attests nothing more \
+				 in it (a new state would be newer than its close and cost it the stale-close \
+				 penalty); run `attest channel close` to agree the final state, or `attest \
+				 channel settle` after the challenge period",
+				self.channel
+			);
+		}
 		self.resume(report).await?;
 		let files = walk(paths)?;
 		// Batches by count and size; hashing and sending to the verifier run ahead: files are
@@ -404,7 +415,7 @@ impl Requester {
 			&Transition {
 				resolve: &resolve,
 				bill: Some((&signed.bill, LogHead { size: log.size(), root: log.root() })),
-				is_final: false,
+				finality: attest_primitives::Finality::Open,
 			},
 		)?;
 		let first = row.state.log.size;
@@ -542,14 +553,14 @@ impl Requester {
 
 	/// Propose a state that adds no items (resolving what it can, or final) and get it
 	/// countersigned.
-	async fn propose(&self, is_final: bool) -> anyhow::Result<()> {
+	async fn propose(&self, finality: Finality) -> anyhow::Result<()> {
 		let row = self.row().await?;
 		let resolve = self.known_keys(&row).await?;
-		if resolve.is_empty() && !is_final {
+		if resolve.is_empty() && finality == Finality::Open {
 			return Ok(());
 		}
 		let state =
-			next_state(&row.state, &Transition { resolve: &resolve, bill: None, is_final })?;
+			next_state(&row.state, &Transition { resolve: &resolve, bill: None, finality })?;
 		self.store.will_sign(&state).await?;
 		let sig = self.key.sign(Kind::State, &self.chain.genesis(), &self.channel, &state);
 		self.store.set_pending(&state, &sig).await?;
@@ -558,16 +569,51 @@ impl Requester {
 
 	/// Resolve every HTLC whose key is known into the verifier's balance.
 	pub async fn resolve(&self) -> anyhow::Result<()> {
-		self.propose(false).await
+		self.propose(Finality::Open).await
 	}
 
 	/// Agree the final state with the verifier (everything resolved first).
+	///
+	/// While a unilateral close is pending on chain (by either party) the final state names
+	/// it (`Finality::EndsClose`), and it resolves the known keys itself: after a party's own
+	/// close it signs nothing else, and a state agreed after a close must not read as proof
+	/// that the closer held it before (`docs/protocol.md`).
 	pub async fn finalize(&self) -> anyhow::Result<()> {
 		let row = self.row().await?;
-		if row.state.is_final {
+		if row.state.is_final() {
 			return Ok(());
 		}
-		self.propose(true).await
+		// A state that waits for its countersignature goes first (its countersignature may
+		// come late, after a close).
+		if row.pending.is_some() {
+			self.resume(&|_| {}).await.context(
+				"sending the state that waits for the verifier's countersignature, before the \
+				 final state",
+			)?;
+		}
+		let row = self.row().await?;
+		let on_chain = self.chain.channel(&self.channel).await?.ok_or_else(|| {
+			anyhow!("channel {:?} is not open on chain (settled already?)", self.channel)
+		})?;
+		match on_chain.status {
+			attest_chain::ChannelStatus::Closing { closer, closed_nonce, deadline } => {
+				// The verifier's close: put the newest state both signed on chain first, so a
+				// stale close stays proven whatever happens to the final state.
+				if closer.0 == attest_primitives::Party::Verifier
+					&& row.state.nonce > on_chain.state.0.nonce
+					&& row.verifier_signature.is_some()
+					&& self.chain.best_number().await? < deadline
+				{
+					crate::ops::challenge(&self.chain, &self.key, &self.store, &self.channel)
+						.await?;
+				}
+				self.propose(Finality::EndsClose { closer: closer.0, closed_nonce }).await
+			},
+			attest_chain::ChannelStatus::Open => {
+				self.resolve().await?;
+				self.propose(Finality::Final).await
+			},
+		}
 	}
 
 	/// Upload second records and data of attested items; mark them done and report them.

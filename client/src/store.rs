@@ -4,9 +4,13 @@
 //!
 //! Rules kept here: a state is written (with its nonce) **before** the party signs it, in the
 //! same transaction that checks no other state of that nonce was signed, so a crash at any
-//! point never leads to two different states signed with one nonce.
+//! point never leads to two different states signed with one nonce. And after this agent
+//! closed a channel alone ([`Store::will_close`], written before the close is sent), it signs
+//! nothing for that channel but a final state that names the close (`Finality::EndsClose`):
+//! the chain reads any other state newer than the close, signed by the closer, as proof that
+//! the close was stale (`docs/protocol.md`, "Closing, and what may be signed after a close").
 
-use attest_primitives::{Bill, BillKey, ChannelState, Hash};
+use attest_primitives::{Bill, BillKey, ChannelState, Finality, Hash, Party};
 use codec::{Decode, Encode};
 use sp_runtime::MultiSignature;
 use sqlx::{
@@ -42,35 +46,46 @@ pub enum StoreError {
 	/// No such channel in this database.
 	#[error("channel {0:?} is not in this agent's database (opened with another --db?)")]
 	UnknownChannel(Hash),
+	/// This agent closed the channel alone: it signs only a final state naming that close.
+	#[error(
+		"this {} closed channel {channel:?} alone with state {closed_nonce}: after its own close \
+		 it signs only a final state that names that close (finality {{\"endsClose\": \
+		 {{\"closer\": \"{}\", \"closedNonce\": {closed_nonce}}}}}), since any other state it \
+		 signed now would prove its close stale on chain and cost it the penalty",
+		party.word(), party.word()
+	)]
+	ClosedByUs {
+		/// Channel.
+		channel: Hash,
+		/// Which party this agent is (the closer).
+		party: Party,
+		/// The nonce it closed with.
+		closed_nonce: u64,
+	},
+	/// A state was signed between reading the newest state and recording the close.
+	#[error(
+		"channel {channel:?}: state {newest} was signed while the close with state {closing} was \
+		 prepared; run the close again (it will use the newest state)"
+	)]
+	CloseRace {
+		/// Channel.
+		channel: Hash,
+		/// The nonce the close was prepared with.
+		closing: u64,
+		/// The newest state both signed now.
+		newest: u64,
+	},
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
-
-/// Which side of a channel this agent is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-	/// Pays and attests.
-	Requester,
-	/// Checks and bills.
-	Verifier,
-}
-
-impl Role {
-	fn word(self) -> &'static str {
-		match self {
-			Role::Requester => "requester",
-			Role::Verifier => "verifier",
-		}
-	}
-}
 
 /// A channel as the agent keeps it.
 #[derive(Debug, Clone)]
 pub struct ChannelRow {
 	/// Channel id.
 	pub id: Hash,
-	/// This agent's side.
-	pub role: Role,
+	/// This agent's side of the channel.
+	pub role: Party,
 	/// Requester account.
 	pub requester: [u8; 32],
 	/// Verifier account.
@@ -89,6 +104,9 @@ pub struct ChannelRow {
 	pub anchored: u64,
 	/// Closed (settled or closed cooperatively) on chain.
 	pub closed: bool,
+	/// The nonce this agent closed the channel with alone (`close_unilateral`), recorded before
+	/// the close was sent: from then on it signs only a final state that names this close.
+	pub closing: Option<u64>,
 }
 
 /// The store.
@@ -118,6 +136,21 @@ CREATE TABLE IF NOT EXISTS items (
 	channel BLOB, seq INTEGER, status TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS items_status ON items (status);
 "#;
+
+/// Schema changes after [`SCHEMA`], in order: database version `i + 1` is reached by step `i`
+/// (`PRAGMA user_version` holds the version).
+const MIGRATIONS: &[&str] = &[
+	// 1: the nonce this agent closed a channel with alone (issue 25: what it may sign after).
+	"ALTER TABLE channels ADD COLUMN closing_nonce INTEGER",
+];
+
+/// Whether an agent of `party` that closed alone with `closing` may sign `state`.
+fn may_sign(party: Party, closing: Option<u64>, state: &ChannelState) -> bool {
+	match closing {
+		None => true,
+		Some(c) => state.finality == Finality::EndsClose { closer: party, closed_nonce: c },
+	}
+}
 
 /// Set a bill's status, and its key if it has none yet (one statement for [`Store::set_bill`]
 /// and [`Store::set_latest`]).
@@ -178,8 +211,26 @@ impl Store {
 			.journal_mode(SqliteJournalMode::Wal)
 			.synchronous(SqliteSynchronous::Full)
 			.busy_timeout(std::time::Duration::from_secs(30));
+		// The schema and its migrations on one connection of their own, closed before the pool
+		// opens any: a pooled connection that had read the schema before an `ALTER TABLE` on
+		// another one would prepare `SELECT *` with the old columns (sqlx then reads past them).
+		{
+			use sqlx::Connection as _;
+			let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
+			sqlx::raw_sql(SCHEMA).execute(&mut conn).await?;
+			let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+			let version: i64 =
+				sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await?;
+			for (i, step) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+				sqlx::raw_sql(step).execute(&mut *tx).await?;
+				sqlx::raw_sql(&format!("PRAGMA user_version = {}", i + 1))
+					.execute(&mut *tx)
+					.await?;
+			}
+			tx.commit().await?;
+			conn.close().await?;
+		}
 		let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-		sqlx::raw_sql(SCHEMA).execute(&pool).await?;
 		Ok(Store { pool })
 	}
 
@@ -213,7 +264,7 @@ impl Store {
 		let role: String = r.try_get("role")?;
 		Ok(ChannelRow {
 			id: hash(&r.try_get::<Vec<u8>, _>("id")?)?,
-			role: if role == "verifier" { Role::Verifier } else { Role::Requester },
+			role: if role == "verifier" { Party::Verifier } else { Party::Requester },
 			requester: key32(&r.try_get::<Vec<u8>, _>("requester")?)?,
 			verifier: key32(&r.try_get::<Vec<u8>, _>("verifier")?)?,
 			endpoint: r.try_get("endpoint")?,
@@ -223,6 +274,7 @@ impl Store {
 			pending,
 			anchored: r.try_get::<i64, _>("anchored")? as u64,
 			closed: r.try_get::<i64, _>("closed")? != 0,
+			closing: r.try_get::<Option<i64>, _>("closing_nonce")?.map(|n| n as u64),
 		})
 	}
 
@@ -249,6 +301,10 @@ impl Store {
 	/// (a retried message).
 	pub async fn will_sign(&self, state: &ChannelState) -> Result<()> {
 		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+		if let Err(e) = Self::check_may_sign(&mut tx, state).await {
+			tx.rollback().await?;
+			return Err(e);
+		}
 		let known: Option<Vec<u8>> =
 			sqlx::query_scalar("SELECT state FROM signed WHERE channel = ? AND nonce = ?")
 				.bind(state.channel_id.0.to_vec())
@@ -281,6 +337,69 @@ impl Store {
 		Ok(())
 	}
 
+	/// Refuse to sign `state` if this agent closed its channel alone and `state` is not the
+	/// final state naming that close.
+	async fn check_may_sign(conn: &mut sqlx::SqliteConnection, state: &ChannelState) -> Result<()> {
+		let row: Option<(String, Option<i64>)> =
+			sqlx::query_as("SELECT role, closing_nonce FROM channels WHERE id = ?")
+				.bind(state.channel_id.0.to_vec())
+				.fetch_optional(&mut *conn)
+				.await?;
+		let Some((role, closing)) = row else { return Ok(()) };
+		let party = if role == "verifier" { Party::Verifier } else { Party::Requester };
+		let closing = closing.map(|n| n as u64);
+		match closing {
+			Some(closed_nonce) if !may_sign(party, closing, state) => {
+				Err(StoreError::ClosedByUs { channel: state.channel_id, party, closed_nonce })
+			},
+			_ => Ok(()),
+		}
+	}
+
+	/// Record, before sending `close_unilateral`, that this agent closes `channel` alone with
+	/// the state of nonce `closed_nonce`, prepared when the newest state both signed had nonce
+	/// `newest`. From then on it signs only the final state naming this close. Refused if a
+	/// newer state was recorded meanwhile (a countersignature given while the close was being
+	/// prepared), or if another close was recorded before; the same close again is fine.
+	pub async fn will_close(&self, channel: &Hash, closed_nonce: u64, newest: u64) -> Result<()> {
+		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+		let row: Option<(Vec<u8>, Option<i64>)> =
+			sqlx::query_as("SELECT state, closing_nonce FROM channels WHERE id = ?")
+				.bind(channel.0.to_vec())
+				.fetch_optional(&mut *tx)
+				.await?;
+		let Some((state, closing)) = row else {
+			tx.rollback().await?;
+			return Err(StoreError::UnknownChannel(*channel));
+		};
+		let state: ChannelState = dec(&state, "state")?;
+		let err = match closing {
+			Some(c) if c as u64 == closed_nonce => None,
+			Some(c) => Some(StoreError::CloseRace {
+				channel: *channel,
+				closing: closed_nonce,
+				newest: c as u64,
+			}),
+			None if state.nonce != newest => Some(StoreError::CloseRace {
+				channel: *channel,
+				closing: closed_nonce,
+				newest: state.nonce,
+			}),
+			None => None,
+		};
+		if let Some(e) = err {
+			tx.rollback().await?;
+			return Err(e);
+		}
+		sqlx::query("UPDATE channels SET closing_nonce = ? WHERE id = ?")
+			.bind(closed_nonce as i64)
+			.bind(channel.0.to_vec())
+			.execute(&mut *tx)
+			.await?;
+		tx.commit().await?;
+		Ok(())
+	}
+
 	/// The state this agent signed with `nonce` in `channel`, if any.
 	pub async fn signed_state(&self, channel: &Hash, nonce: u64) -> Result<Option<ChannelState>> {
 		let row: Option<Vec<u8>> =
@@ -303,13 +422,21 @@ impl Store {
 	}
 
 	/// The requester signed `state` and waits for the countersignature.
+	/// Its signature leaves the process after this, so this is where a close recorded since
+	/// [`Store::will_sign`] stops it.
 	pub async fn set_pending(&self, state: &ChannelState, sig: &MultiSignature) -> Result<()> {
+		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+		if let Err(e) = Self::check_may_sign(&mut tx, state).await {
+			tx.rollback().await?;
+			return Err(e);
+		}
 		sqlx::query("UPDATE channels SET pending = ?, pending_sig = ? WHERE id = ?")
 			.bind(state.encode())
 			.bind(sig.encode())
 			.bind(state.channel_id.0.to_vec())
-			.execute(&self.pool)
+			.execute(&mut *tx)
 			.await?;
+		tx.commit().await?;
 		Ok(())
 	}
 
@@ -331,16 +458,25 @@ impl Store {
 	) -> Result<()> {
 		let id = state.channel_id.0.to_vec();
 		let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-		let old: Vec<u8> = sqlx::query_scalar("SELECT state FROM channels WHERE id = ?")
-			.bind(&id)
-			.fetch_optional(&mut *tx)
-			.await?
-			.ok_or(StoreError::UnknownChannel(state.channel_id))?;
+		let (old, role): (Vec<u8>, String) =
+			sqlx::query_as("SELECT state, role FROM channels WHERE id = ?")
+				.bind(&id)
+				.fetch_optional(&mut *tx)
+				.await?
+				.ok_or(StoreError::UnknownChannel(state.channel_id))?;
 		let old: ChannelState = dec(&old, "state")?;
 		if old.nonce >= state.nonce {
 			// Already recorded (a retried confirmation).
 			tx.rollback().await?;
 			return Ok(());
+		}
+		// The verifier's countersignature leaves the process after this: a close this agent
+		// recorded since `will_sign` stops it here.
+		if role == "verifier" {
+			if let Err(e) = Self::check_may_sign(&mut tx, state).await {
+				tx.rollback().await?;
+				return Err(e);
+			}
 		}
 		let first = old.log.size;
 		let rows: Vec<(u64, &Hash)> =
@@ -680,7 +816,7 @@ mod tests {
 			verifier_balance: 0,
 			htlcs: Default::default(),
 			log: LogHead::empty(),
-			is_final: false,
+			finality: attest_primitives::Finality::Open,
 		}
 	}
 
@@ -689,7 +825,7 @@ mod tests {
 		store
 			.add_channel(&ChannelRow {
 				id: Hash([7; 32]),
-				role: Role::Requester,
+				role: Party::Requester,
 				requester: [1; 32],
 				verifier: [2; 32],
 				endpoint: "http://127.0.0.1:1".into(),
@@ -699,6 +835,7 @@ mod tests {
 				pending: None,
 				anchored: 0,
 				closed: false,
+				closing: None,
 			})
 			.await
 			.unwrap();
@@ -707,6 +844,96 @@ mod tests {
 
 	fn sig() -> MultiSignature {
 		sr25519::Pair::from_seed(&[3; 32]).sign(b"x").into()
+	}
+
+	/// After its own close an agent signs only the final state naming it: `will_sign` and the
+	/// last write before a signature leaves (`set_pending` for the requester, `set_latest` for
+	/// the verifier) refuse everything else, also a state whose `will_sign` passed before the
+	/// close was recorded. The close is recorded once; a close prepared from a state older
+	/// than the newest both signed is refused. A database of the version before the column
+	/// opens and is migrated.
+	#[tokio::test]
+	async fn after_its_own_close_an_agent_signs_only_the_final_state_naming_it() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = store_with_channel(dir.path()).await;
+		let id = Hash([7; 32]);
+		let s1 =
+			ChannelState { nonce: 1, requester_balance: 900, verifier_balance: 100, ..opening() };
+		store.will_sign(&s1).await.unwrap();
+		store.set_latest(&s1, &sig(), &sig(), &[], None).await.unwrap();
+		// Prepared from state 0 while 1 is the newest: refused.
+		assert!(matches!(
+			store.will_close(&id, 0, 0).await,
+			Err(StoreError::CloseRace { newest: 1, .. })
+		));
+		// A state whose will_sign passed before the close.
+		let s2 = ChannelState { nonce: 2, ..s1.clone() };
+		store.will_sign(&s2).await.unwrap();
+		store.will_close(&id, 1, 1).await.unwrap();
+		store.will_close(&id, 1, 1).await.unwrap();
+		assert!(matches!(store.will_close(&id, 2, 1).await, Err(StoreError::CloseRace { .. })));
+		assert_eq!(store.channel(&id).await.unwrap().closing, Some(1));
+		let refused = |e: Result<()>| {
+			matches!(
+				e,
+				Err(StoreError::ClosedByUs { closed_nonce: 1, party: Party::Requester, .. })
+			)
+		};
+		assert!(refused(store.set_pending(&s2, &sig()).await), "its signature must not leave");
+		let s3 = ChannelState { nonce: 3, ..s1.clone() };
+		for finality in [
+			Finality::Open,
+			Finality::Final,
+			Finality::EndsClose { closer: Party::Verifier, closed_nonce: 1 },
+			Finality::EndsClose { closer: Party::Requester, closed_nonce: 0 },
+			Finality::EndsClose { closer: Party::Requester, closed_nonce: 2 },
+		] {
+			let s = ChannelState { finality, ..s3.clone() };
+			assert!(refused(store.will_sign(&s).await), "{finality:?}");
+		}
+		let ok = ChannelState {
+			finality: Finality::EndsClose { closer: Party::Requester, closed_nonce: 1 },
+			..s3.clone()
+		};
+		store.will_sign(&ok).await.unwrap();
+		store.set_pending(&ok, &sig()).await.unwrap();
+		// The counterparty's late countersignature of a state is recorded (receiving is not
+		// signing), for the requester.
+		store.set_latest(&s2, &sig(), &sig(), &[], None).await.unwrap();
+		assert_eq!(store.channel(&id).await.unwrap().state.nonce, 2);
+
+		// The verifier: its countersignature leaves after set_latest, which refuses.
+		let v = Store::open(&dir.path().join("verifier.db")).await.unwrap();
+		let mut row = store.channel(&id).await.unwrap();
+		row.role = Party::Verifier;
+		row.state = opening();
+		v.add_channel(&row).await.unwrap();
+		let s1v = ChannelState { nonce: 1, ..s1 };
+		v.will_sign(&s1v).await.unwrap();
+		v.will_close(&id, 0, 0).await.unwrap();
+		assert!(matches!(
+			v.set_latest(&s1v, &sig(), &sig(), &[], None).await,
+			Err(StoreError::ClosedByUs { party: Party::Verifier, closed_nonce: 0, .. })
+		));
+		assert_eq!(v.channel(&id).await.unwrap().state.nonce, 0);
+		drop(v);
+
+		// A database made before the column (user_version 0) gains it on open.
+		let old = dir.path().join("old.db");
+		{
+			let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", old.display()))
+				.unwrap()
+				.create_if_missing(true);
+			let pool = SqlitePoolOptions::new().connect_with(opts).await.unwrap();
+			sqlx::raw_sql(SCHEMA).execute(&pool).await.unwrap();
+			pool.close().await;
+		}
+		let migrated = Store::open(&old).await.unwrap();
+		migrated.add_channel(&row).await.unwrap();
+		assert_eq!(migrated.channel(&id).await.unwrap().closing, None);
+		drop(migrated);
+		let again = Store::open(&old).await.unwrap();
+		assert_eq!(again.channel(&id).await.unwrap().closing, None);
 	}
 
 	/// The multi-row statements: batches that span several statements (and a second batch

@@ -5,7 +5,7 @@
 use crate::{
 	protocol::{self, check_transition, resolved_by, ProtocolError, Transition},
 	server_api::{Record, Server},
-	store::{ChannelRow, Role, Store, StoreError},
+	store::{ChannelRow, Store, StoreError},
 	transport::*,
 };
 use attest_chain::{Chain, Key};
@@ -13,8 +13,8 @@ use attest_primitives::{
 	channel::{Balance, BlockNumber},
 	payment_hash,
 	signing::{sign::first_record, Kind},
-	AttestationRequest, Bill, BillKey, ChannelState, Confirmation, Hash, ItemClaim, ItemRange,
-	LogHead, MerkleBuilder,
+	AttestationRequest, Bill, BillKey, ChannelState, Confirmation, Finality, Hash, ItemClaim,
+	ItemRange, LogHead, MerkleBuilder, Party,
 };
 use axum::{
 	body::Body,
@@ -96,6 +96,9 @@ impl From<StoreError> for ApiError {
 			StoreError::UnknownChannel(_) => {
 				ApiError(StatusCode::NOT_FOUND, "not_found", e.to_string())
 			},
+			StoreError::ClosedByUs { .. } | StoreError::CloseRace { .. } => {
+				ApiError(StatusCode::CONFLICT, "closed", e.to_string())
+			},
 			_ => ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
 		}
 	}
@@ -144,10 +147,8 @@ fn refused(msg: impl Into<String>) -> ApiError {
 }
 
 fn parse_hash(s: &str) -> Result<Hash, ApiError> {
-	let b = hex::decode(s.trim_start_matches("0x")).map_err(|_| bad(format!("{s} is not hex")))?;
-	<[u8; 32]>::try_from(b.as_slice())
-		.map(Hash)
-		.map_err(|_| bad(format!("{s} is not a 32-byte hash")))
+	attest_primitives::parse_hash(s)
+		.ok_or_else(|| bad(format!("{s} is not a 32-byte hash (64 hex digits, 0x optional)")))
 }
 
 type Res<T> = Result<T, ApiError>;
@@ -216,7 +217,7 @@ impl Service {
 			}
 		};
 		let row = self.cfg().store.channel(id).await?;
-		if row.role != Role::Verifier || row.verifier != self.cfg().key.public() {
+		if row.role != Party::Verifier || row.verifier != self.cfg().key.public() {
 			return Err(ApiError(
 				StatusCode::FORBIDDEN,
 				"forbidden",
@@ -255,6 +256,93 @@ impl Service {
 		Ok((id, guard, row))
 	}
 
+	/// A final state must fit the chain: one that names a close names the pending one (else
+	/// it could never close the channel, and the verifier, having signed a final state, would
+	/// sign nothing more), and while the verifier's own close is pending only a final state
+	/// naming it is signed (a plain one would prove that close stale).
+	///
+	/// During the requester's close it first puts its own newest state on chain if the chain
+	/// holds an older one, so that a stale close stays proven whatever becomes of the final
+	/// state (a final state naming the close is no evidence).
+	async fn check_final_against_chain(
+		&self,
+		id: &Hash,
+		row: &ChannelRow,
+		state: &ChannelState,
+	) -> Res<()> {
+		let c = self
+			.cfg()
+			.chain
+			.channel(id)
+			.await
+			.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "chain", e.to_string()))?
+			.ok_or_else(|| {
+				ApiError(
+					StatusCode::NOT_FOUND,
+					"not_found",
+					format!("no open channel {id:?} on chain"),
+				)
+			})?;
+		let (pending, deadline) = match &c.status {
+			attest_chain::ChannelStatus::Closing { closer, closed_nonce, deadline } => {
+				(Some((closer.0, *closed_nonce)), *deadline)
+			},
+			attest_chain::ChannelStatus::Open => (None, 0),
+		};
+		if let Some((Party::Requester, _)) = pending {
+			let now = self
+				.cfg()
+				.chain
+				.best_number()
+				.await
+				.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "chain", e.to_string()))?;
+			if row.state.nonce > c.state.0.nonce
+				&& row.requester_signature.is_some()
+				&& now < deadline
+			{
+				if let Err(e) =
+					crate::ops::challenge(&self.cfg().chain, &self.cfg().key, &self.cfg().store, id)
+						.await
+				{
+					// The watchtower may have challenged with the same state meanwhile.
+					let again = self.cfg().chain.channel(id).await.ok().flatten();
+					if again.is_none_or(|a| a.state.0.nonce < row.state.nonce) {
+						return Err(ApiError(
+							StatusCode::BAD_GATEWAY,
+							"chain",
+							format!(
+								"challenging the close with state {} first: {e:#}",
+								row.state.nonce
+							),
+						));
+					}
+				}
+			}
+		}
+		let refuse = |m: String| Err(refused(m));
+		match (state.finality, pending) {
+			(Finality::EndsClose { closer, closed_nonce }, Some(p))
+				if (closer, closed_nonce) == p =>
+			{
+				Ok(())
+			},
+			(Finality::EndsClose { closer, closed_nonce }, p) => refuse(format!(
+				"the final state names a close by the {} with state {closed_nonce}, but the chain \
+				 shows {}",
+				closer.word(),
+				match p {
+					Some((c, n)) => format!("a close by the {} with state {n}", c.word()),
+					None => "no pending close".into(),
+				}
+			)),
+			(_, Some((Party::Verifier, n))) => refuse(format!(
+				"the verifier closed this channel with state {n}: a final state must name that close \
+				 (finality {{\"endsClose\": {{\"closer\": \"verifier\", \"closedNonce\": {n}}}}})"
+			)),
+			_ => Ok(()),
+		}
+	}
+
 	/// A channel this verifier has not seen: read it from the chain.
 	async fn discover(&self, id: &Hash) -> Res<ChannelRow> {
 		let c = self
@@ -279,7 +367,7 @@ impl Service {
 		}
 		let row = ChannelRow {
 			id: *id,
-			role: Role::Verifier,
+			role: Party::Verifier,
 			requester: c.requester.0,
 			verifier: c.verifier.0,
 			endpoint: String::new(),
@@ -289,6 +377,7 @@ impl Service {
 			pending: None,
 			anchored: c.anchored.0.size,
 			closed: false,
+			closing: None,
 		};
 		self.cfg().store.add_channel(&row).await?;
 		Ok(row)
@@ -350,8 +439,7 @@ async fn info(State(s): State<Service>) -> Json<VerifierInfo> {
 }
 
 async fn openapi() -> Response {
-	([(axum::http::header::CONTENT_TYPE, "application/json")], crate::openapi::document())
-		.into_response()
+	([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_document()).into_response()
 }
 
 /// The newest state both signed.
@@ -655,7 +743,11 @@ pub(crate) async fn requests(
 	check_transition(
 		&row.state,
 		&req.state,
-		&Transition { resolve: &resolve, bill: Some((&bill.bill, new_log)), is_final: false },
+		&Transition {
+			resolve: &resolve,
+			bill: Some((&bill.bill, new_log)),
+			finality: attest_primitives::Finality::Open,
+		},
 	)?;
 	s.cfg().store.will_sign(&req.state).await?;
 	let sig = s.cfg().key.sign(Kind::State, &genesis, &id, &req.state);
@@ -692,8 +784,11 @@ pub(crate) async fn states(
 	check_transition(
 		&row.state,
 		&req.state,
-		&Transition { resolve: &resolve, bill: None, is_final: req.state.is_final },
+		&Transition { resolve: &resolve, bill: None, finality: req.state.finality },
 	)?;
+	if req.state.is_final() {
+		s.check_final_against_chain(&id, &row, &req.state).await?;
+	}
 	s.cfg().store.will_sign(&req.state).await?;
 	let sig = s.cfg().key.sign(Kind::State, &genesis, &id, &req.state);
 	s.cfg()
@@ -713,9 +808,28 @@ pub async fn serve(
 	Ok(())
 }
 
-/// The state the verifier holds for a channel (for status and the watchtower).
-pub fn holds(
-	row: &ChannelRow,
-) -> Option<(&ChannelState, &sp_runtime::MultiSignature, &sp_runtime::MultiSignature)> {
-	Some((&row.state, row.requester_signature.as_ref()?, row.verifier_signature.as_ref()?))
+/// The verifier service's OpenAPI document, generated from its handlers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+	info(
+		title = "Attest verifier",
+		description = "The verifier agent's API (docs/protocol.md, \"Agent transport\")."
+	),
+	paths(channel_state, items, bills, requests, states),
+	components(schemas(
+		crate::transport::VerifierInfo,
+		crate::transport::ItemsAccepted,
+		crate::transport::BillRequest,
+		crate::transport::SignedBill,
+		crate::transport::StateUpdate,
+		crate::transport::Countersignature,
+		crate::transport::SignedState,
+		crate::transport::ErrorBody
+	))
+)]
+struct OpenApiDoc;
+
+/// The document as JSON.
+pub fn openapi_document() -> String {
+	<OpenApiDoc as utoipa::OpenApi>::openapi().to_pretty_json().unwrap_or_default()
 }

@@ -87,7 +87,11 @@ impl Dave {
 		let head = LogHead { size: log.size(), root: log.root() };
 		let state = next_state(
 			&latest.state,
-			&Transition { resolve: &resolve, bill: Some((&signed.bill, head)), is_final: false },
+			&Transition {
+				resolve: &resolve,
+				bill: Some((&signed.bill, head)),
+				finality: attest_primitives::Finality::Open,
+			},
 		)
 		.expect("next state");
 		let request = serde_json::to_vec(&AttestationRequest {

@@ -130,7 +130,7 @@ fn state(id: Hash, nonce: u64, r: u128, v: u128, htlcs: Vec<Htlc>, items: u64) -
 		verifier_balance: v,
 		htlcs: htlcs.try_into().expect("few HTLCs"),
 		log: log(items),
-		is_final: false,
+		finality: attest_primitives::Finality::Open,
 	}
 }
 
@@ -271,7 +271,7 @@ async fn run(node: &Node) -> anyhow::Result<()> {
 			"NotFinal",
 		)
 		.await?;
-	let f2 = ChannelState { is_final: true, ..s2 };
+	let f2 = ChannelState { finality: attest_primitives::Finality::Final, ..s2 };
 	let ev = chain
 		.submit(
 			&alice,

@@ -57,7 +57,7 @@ fn signing_benches(c: &mut Criterion) {
 		verifier_balance: 10,
 		htlcs: Default::default(),
 		log: LogHead::empty(),
-		is_final: false,
+		finality: attest_primitives::Finality::Open,
 	};
 	let sig = sign::sign_state(&pair, &genesis, &state);
 	let mut g = c.benchmark_group("sr25519");

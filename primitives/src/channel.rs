@@ -69,11 +69,6 @@ pub struct ItemRange {
 }
 
 impl ItemRange {
-	/// An empty range starting at `first_seq`.
-	pub fn empty(first_seq: Seq) -> Self {
-		Self { first_seq, count: 0, root: crate::merkle::empty_root() }
-	}
-
 	/// Sequence number just past the range, or `None` on overflow.
 	pub fn end(&self) -> Option<Seq> {
 		self.first_seq.checked_add(self.count)
@@ -195,6 +190,92 @@ impl LogHead {
 	}
 }
 
+/// A party of a channel.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Hash,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum Party {
+	/// The account that opened the channel and pays for attestations (SCALE `0x00`).
+	Requester,
+	/// The account that attests and is paid (SCALE `0x01`).
+	Verifier,
+}
+
+impl Party {
+	/// The other party.
+	pub fn other(self) -> Party {
+		match self {
+			Party::Requester => Party::Verifier,
+			Party::Verifier => Party::Requester,
+		}
+	}
+
+	/// `"requester"` or `"verifier"`.
+	pub fn word(self) -> &'static str {
+		match self {
+			Party::Requester => "requester",
+			Party::Verifier => "verifier",
+		}
+	}
+}
+
+/// Whether a state is the last one of its channel, and if so, whether it was agreed during a
+/// unilateral close, which it then names.
+///
+/// SCALE: one byte `0x00` / `0x01` for the first two variants (the encoding of the `bool`
+/// `is_final` of earlier `attest/state/v2` states, which stay valid byte for byte), `0x02`
+/// followed by the closer (`0x00` requester, `0x01` verifier) and the closed nonce (`u64` LE)
+/// for the third.
+///
+/// Why the third exists: the chain's stale-close penalty reads a state newer than a close as
+/// proof that the closer held it before closing. A final state agreed *after* a close (the
+/// parties settle their differences while the close is pending) proves no such thing, and says
+/// so by naming the close it ends: it settles the channel at once with no penalty from itself
+/// (`docs/protocol.md`, "Closing, and what may be signed after a close").
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum Finality {
+	/// Not final: the channel goes on (`0x00`).
+	#[default]
+	Open,
+	/// The last state, agreed with no close pending that it names (`0x01`).
+	Final,
+	/// The last state, agreed during the unilateral close by `closer` with the state of nonce
+	/// `closed_nonce` (`0x02`). The chain takes it only during exactly that close.
+	#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+	EndsClose {
+		/// Who started the close.
+		closer: Party,
+		/// The nonce of the state it closed with (the chain's `closed_nonce`).
+		closed_nonce: u64,
+	},
+}
+
 /// The state both parties sign. A higher `nonce` supersedes every lower one.
 ///
 /// Conservation: `requester_balance + verifier_balance + sum(htlcs.amount)` equals the channel's
@@ -224,11 +305,17 @@ pub struct ChannelState {
 	pub htlcs: PendingHtlcs,
 	/// Every item attested in the channel so far (not only since the last anchor).
 	pub log: LogHead,
-	/// The parties' agreed last state: it closes the channel at once (`close_cooperative`),
-	/// has no pending HTLCs, and neither party signs anything for the channel after it.
-	pub is_final: bool,
+	/// Whether this is the parties' agreed last state ([`Finality`]): a final state closes
+	/// the channel at once (`close_cooperative`), has no pending HTLCs, and neither party
+	/// signs anything for the channel after it.
+	pub finality: Finality,
 }
 impl ChannelState {
+	/// Whether the state is final (either kind of [`Finality`] but `Open`).
+	pub fn is_final(&self) -> bool {
+		self.finality != Finality::Open
+	}
+
 	/// Total value the state distributes, or `None` on overflow.
 	pub fn total(&self) -> Option<Balance> {
 		self.htlcs
@@ -484,6 +571,16 @@ pub mod hex_bytes {
 	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
 		d.deserialize_any(Bytes)
 	}
+}
+
+/// A 32-byte hash (digest, root, channel id, payment hash) written as 64 hex digits, with or
+/// without `0x`: the one parser the server, the agents and the CLI use. `None` for anything
+/// else (wrong length, a non-hex digit).
+#[cfg(feature = "std")]
+pub fn parse_hash(s: &str) -> Option<Hash> {
+	let mut out = [0u8; 32];
+	hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(s), &mut out).ok()?;
+	Some(Hash(out))
 }
 
 /// 32 bytes as a `0x`-prefixed hex string in JSON.

@@ -23,7 +23,7 @@ fn state(channel: u8, nonce: u64, requester: u128, verifier: u128) -> ChannelSta
 		.try_into()
 		.unwrap(),
 		log: LogHead::of_digests(&[sha256(b"item")]),
-		is_final: false,
+		finality: attest_primitives::Finality::Open,
 	}
 }
 

@@ -161,7 +161,7 @@ fn sample_state() -> ChannelState {
 				.chain([sha256(b"hello world\n"), sha256(b"second item")])
 				.collect::<Vec<_>>(),
 		),
-		is_final: false,
+		finality: Finality::Open,
 	}
 }
 
@@ -185,37 +185,80 @@ fn signing_vectors() -> Value {
 		nonce: state.nonce + 1,
 		verifier_balance: state.verifier_balance + state.htlcs[0].amount,
 		htlcs: Default::default(),
-		is_final: true,
+		finality: Finality::Final,
 		..state.clone()
 	};
+	// The same last state agreed while the verifier's unilateral close with state 7 is pending:
+	// it names that close (`Finality::EndsClose`).
+	let ends_close = ChannelState {
+		finality: Finality::EndsClose { closer: Party::Verifier, closed_nonce: state.nonce },
+		..final_state.clone()
+	};
 	let blob_read = (claim.digest, 1_790_000_000_000u64);
-	let messages: Vec<(Kind, &str, Value, Vec<u8>)> = vec![
-		(Kind::State, "ChannelState", serde_json::to_value(&state).unwrap(), state.encode()),
+	// (label, kind, message type, who signs it in the protocol, message JSON, SCALE)
+	type Message = (&'static str, Kind, &'static str, &'static str, Value, Vec<u8>);
+	let messages: Vec<Message> = vec![
 		(
+			"open",
 			Kind::State,
 			"ChannelState",
+			"requester and verifier",
+			serde_json::to_value(&state).unwrap(),
+			state.encode(),
+		),
+		(
+			"final",
+			Kind::State,
+			"ChannelState",
+			"requester and verifier",
 			serde_json::to_value(&final_state).unwrap(),
 			final_state.encode(),
 		),
 		(
+			"ends-close",
+			Kind::State,
+			"ChannelState",
+			"requester and verifier",
+			serde_json::to_value(&ends_close).unwrap(),
+			ends_close.encode(),
+		),
+		(
+			"",
 			Kind::BlobRead,
 			"BlobRead",
+			"requester or verifier of the item",
 			json!({"digest": claim.digest, "expiresAtUnixMs": 1_790_000_000_000u64}),
 			blob_read.encode(),
 		),
 		(
+			"",
 			Kind::BlobWrite,
 			"BlobWrite",
+			"requester",
 			json!({"digest": claim.digest, "expiresAtUnixMs": 1_790_000_000_000u64}),
 			blob_read.encode(),
 		),
-		(Kind::Bill, "Bill", serde_json::to_value(bill).unwrap(), bill.encode()),
-		(Kind::FirstRecord, "ItemClaim", serde_json::to_value(claim).unwrap(), claim.encode()),
-		(Kind::SecondRecord, "ItemClaim", serde_json::to_value(claim).unwrap(), claim.encode()),
+		("", Kind::Bill, "Bill", "verifier", serde_json::to_value(bill).unwrap(), bill.encode()),
+		(
+			"",
+			Kind::FirstRecord,
+			"ItemClaim",
+			"verifier",
+			serde_json::to_value(claim).unwrap(),
+			claim.encode(),
+		),
+		(
+			"",
+			Kind::SecondRecord,
+			"ItemClaim",
+			"requester",
+			serde_json::to_value(claim).unwrap(),
+			claim.encode(),
+		),
 	];
 	let mut out = Vec::new();
 	for signer in signers() {
-		for (kind, ty, message, scale) in &messages {
+		for (label, kind, ty, signed_by, message, scale) in &messages {
 			// The tuple's SCALE is the concatenation of its fields' SCALE.
 			let payload = signing::signing_payload(*kind, &genesis(), &channel, &RawScale(scale));
 			assert_eq!(
@@ -232,9 +275,15 @@ fn signing_vectors() -> Value {
 				&signer.public.clone().into_account()
 			)
 			.is_ok());
+			let tag = String::from_utf8_lossy(kind.tag());
+			let name = match *label {
+				"" => format!("{tag}/{}", signer.scheme),
+				l => format!("{tag}/{l}/{}", signer.scheme),
+			};
 			out.push(json!({
-				"name": format!("{}/{}", String::from_utf8_lossy(kind.tag()), signer.scheme),
-				"kind": String::from_utf8_lossy(kind.tag()),
+				"name": name,
+				"kind": tag,
+				"signedBy": signed_by,
 				"genesisHash": genesis(),
 				"channelId": channel,
 				"messageType": ty,
@@ -271,7 +320,19 @@ fn signing_vectors() -> Value {
 		}));
 	}
 	json!({
-		"description": "Signing payloads: SCALE((kind_tag: Vec<u8>, genesis_hash: [u8;32], channel_id: [u8;32], message)). sr25519 and ed25519 sign the payload bytes; ecdsa signs blake2_256(payload). multiSignature is the SCALE-encoded sp_runtime::MultiSignature (0x00 ed25519, 0x01 sr25519, 0x02 ecdsa). BlobRead and BlobWrite messages are the tuple (digest: [u8;32], expires_at_unix_ms: u64). channelIds: the on-chain derivation of channel ids (openNonce = the pallet's ChannelCount before the open). See docs/protocol.md.",
+		"description": "Signing payloads: SCALE((kind_tag: Vec<u8>, genesis_hash: [u8;32], channel_id: [u8;32], message)). sr25519 and ed25519 sign the payload bytes; ecdsa signs blake2_256(payload). multiSignature is the SCALE-encoded sp_runtime::MultiSignature (0x00 ed25519, 0x01 sr25519, 0x02 ecdsa). BlobRead and BlobWrite messages are the tuple (digest: [u8;32], expires_at_unix_ms: u64). Every message is signed by each of three test keys (secretUri) so that each scheme is covered; signedBy says which party signs that kind in the protocol. The test keys are not the parties of the sample channel (its id derives from requester 0xd4...d4 and verifier 0x8e...8e, the first channelIds entry), so these vectors check encodings and signatures, not who may sign. context gives what the messages are built from: the bill key behind paymentHash, the bytes of the billed items, and the digests of the log. channelIds: the on-chain derivation of channel ids (openNonce = the pallet's ChannelCount before the open). u64 fields are JSON numbers; readers must parse them exactly (above 2^53 a JavaScript number loses precision). See docs/protocol.md.",
+		"context": {
+			"billKey": hex0x([0x42u8; 32]),
+			"paymentHash": payment_hash(&BillKey([0x42; 32])),
+			"billedItems": [
+				{ "seq": 40, "bytesUtf8": "hello world\n", "digest": sha256(b"hello world\n") },
+				{ "seq": 41, "bytesUtf8": "second item", "digest": sha256(b"second item") },
+			],
+			"billedItemsRoot": state.htlcs[0].items.root,
+			"logDigests": "items 0..40: sha256(u64_le(i)) (as in merkle.json); items 40 and 41: the billed items",
+			"log": state.log,
+			"channelIdPreimage": { "genesisHash": genesis(), "requester": hex0x([0xd4u8; 32]), "verifier": hex0x([0x8eu8; 32]), "openNonce": 0 },
+		},
 		"vectors": out,
 		"channelIds": ids,
 	})
@@ -311,13 +372,18 @@ fn merkle_vectors_match_the_code() {
 fn signing_vectors_match_the_code() {
 	check_or_write("signing.json", signing_vectors(), |committed, fresh| {
 		assert_eq!(committed["channelIds"], fresh["channelIds"], "channel-id vectors differ");
+		assert_eq!(committed["context"], fresh["context"], "the vectors' context differs");
 		let (c, f) =
 			(committed["vectors"].as_array().unwrap(), fresh["vectors"].as_array().unwrap());
 		assert_eq!(c.len(), f.len());
+		let names: std::collections::HashSet<&str> =
+			c.iter().map(|v| v["name"].as_str().unwrap()).collect();
+		assert_eq!(names.len(), c.len(), "vector names are unique");
 		for (c, f) in c.iter().zip(f) {
 			for field in [
 				"name",
 				"kind",
+				"signedBy",
 				"genesisHash",
 				"channelId",
 				"message",

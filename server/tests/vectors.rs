@@ -61,13 +61,23 @@ fn attestation_proof_vector() {
 		.expect("requester's signature");
 	let scale = proof.encode();
 	assert_eq!(AttestationProof::decode(&mut &scale[..]).expect("decodes"), proof);
+	// The same bundle when the server holds only the verifier's record (the requester never
+	// uploaded its own): the missing record is JSON `null`, SCALE `0x00` (Option::None).
+	let missing = AttestationProof { second_record: None, ..proof.clone() };
+	let missing_scale = missing.encode();
+	assert_eq!(AttestationProof::decode(&mut &missing_scale[..]).expect("decodes"), missing);
 	let doc = serde_json::json!({
 		"description": "AttestationProof (docs/server.md): item 3 of 5 (digest = SHA-256(u64_le(i))), \
 			anchor 0 of channel 0x11..11 at block 42, records signed with ed25519 //Bob (verifier) \
-			and //Alice (requester) for genesis 0x6e..6e; payment hash = SHA-256 of the bill key 0x03..03",
+			and //Alice (requester) for genesis 0x6e..6e; payment hash = SHA-256 of the bill key 0x03..03. \
+			oneRecordMissing: the same proof without the requester's record (JSON null, SCALE 0x00).",
 		"genesis": genesis,
 		"json": proof,
 		"scale": format!("0x{}", hex::encode(&scale)),
+		"oneRecordMissing": {
+			"json": missing,
+			"scale": format!("0x{}", hex::encode(&missing_scale)),
+		},
 	});
 	let path =
 		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/test-vectors/proof.json");

@@ -73,7 +73,7 @@ test('the pallet is in the metadata with all its calls, storage and constants', 
   const state = {
     channelId: key(7), nonce: 5, requesterBalance: 900n, verifierBalance: 70n,
     htlcs: [htlcFor(key(1), 3, [digest('t', 0), digest('t', 1)], 99)].map((h) => ({ ...h, amount: 30n })),
-    log: logOf([digest('t', 0)]), isFinal: false,
+    log: logOf([digest('t', 0)]), finality: 'Open',
   };
   assert.equal(
     u8aToHex(encodeState(state)),
@@ -148,7 +148,7 @@ test('open, fund, checkpoint, the documented refusals, and a cooperative close',
   const k1 = key(11);
   const s1 = {
     channelId: id, nonce: 1, requesterBalance: total - 3n * PRICE, verifierBalance: 0n,
-    htlcs: [htlcFor(k1, 0, d, (await best()) + 1000)], log: logOf(d), isFinal: false,
+    htlcs: [htlcFor(k1, 0, d, (await best()) + 1000)], log: logOf(d), finality: 'Open',
   };
   const s2 = { ...s1, nonce: 2, verifierBalance: 3n * PRICE, htlcs: [] };
   const [r2, v2] = bothSign(s2, alice, bob);
@@ -188,7 +188,7 @@ test('open, fund, checkpoint, the documented refusals, and a cooperative close',
   assert.deepEqual([ev.Anchored.index, ev.Anchored.firstSeq, ev.Anchored.size_], [1, 3, 4]);
 
   // Close cooperatively with the final state (anyone may submit it).
-  const fin = { ...s3, nonce: 4, isFinal: true };
+  const fin = { ...s3, nonce: 4, finality: 'Final' };
   const [rfin, vfin] = bothSign(fin, alice, bob);
   await fails(api.tx.attestation.closeCooperative(id, s3, r3, v3, []), charlie, 'NotFinal');
   ev = await ok(api.tx.attestation.closeCooperative(id, fin, rfin, vfin, consistency(4, d4)), charlie);
@@ -199,6 +199,31 @@ test('open, fund, checkpoint, the documented refusals, and a cooperative close',
   assert.equal(await held(alice), heldBefore - deposit, 'the deposit and the top-up are released');
   assert.ok((await api.query.attestation.anchors(id, 1)).isSome, 'anchors are kept');
   await fails(api.tx.attestation.closeCooperative(id, fin, rfin, vfin, []), charlie, 'UnknownChannel');
+});
+
+test('a final state agreed during a close names it: it settles at once, with no penalty', { timeout: 120_000 }, async () => {
+  const deposit = 100n * PRICE;
+  const id = await openChannel(deposit, 400);
+  const d = [0, 1].map((i) => digest('ends-close', i));
+  const s1 = { channelId: id, nonce: 1, requesterBalance: deposit - 2n * PRICE, verifierBalance: 2n * PRICE,
+    htlcs: [], log: logOf(d), finality: 'Open' };
+  // The verifier closes alone with state 1, its newest.
+  const ev = await ok(api.tx.attestation.closeUnilateral(id, [s1, signState(alice, genesis, s1), consistency(0, d)]), bob);
+  assert.equal(ev.CloseStarted.nonce, 1);
+  // The final state both agree afterwards names that close (SCALE 0x02, closer, nonce: the
+  // JavaScript encoder and the chain must agree on its bytes, or the signatures fail).
+  const named = (closer, closedNonce) => ({ ...s1, nonce: 2, finality: { EndsClose: { closer, closedNonce } } });
+  for (const [closer, n] of [['Requester', 1], ['Verifier', 0], ['Verifier', 2]]) {
+    const wrong = named(closer, n);
+    const [rw, vw] = bothSign(wrong, alice, bob);
+    await fails(api.tx.attestation.closeCooperative(id, wrong, rw, vw, consistency(2, d)), charlie, 'CloseMismatch');
+  }
+  const fin = named('Verifier', 1);
+  const [rfin, vfin] = bothSign(fin, alice, bob);
+  const closed = await ok(api.tx.attestation.closeCooperative(id, fin, rfin, vfin, consistency(2, d)), charlie);
+  assert.equal(BigInt(closed.ChannelClosed.requesterPaid), deposit - 2n * PRICE);
+  assert.equal(BigInt(closed.ChannelClosed.verifierPaid), 2n * PRICE);
+  assert.equal(BigInt(closed.ChannelClosed.staleClosePenalty), 0n, 'nobody cheated, nobody pays');
 });
 
 test('a stale unilateral close is challenged and penalized; HTLCs are revealed, claimed and refunded', { timeout: 120_000 }, async () => {
@@ -215,7 +240,7 @@ test('a stale unilateral close is challenged and penalized; HTLCs are revealed, 
   const B = htlcFor(kb, 2, db, shortExpiry);
   const C = htlcFor(kc, 4, dc, now + 100_000);
   const D = htlcFor(kd, 6, dd, now + 100_000);
-  const base = { channelId: id, verifierBalance: 0n, isFinal: false };
+  const base = { channelId: id, verifierBalance: 0n, finality: 'Open' };
   // 1: A added. 2: A resolved (the verifier holds 2 x PRICE). 3: B added. 4: C. 5: D.
   const s1 = { ...base, nonce: 1, requesterBalance: deposit - 2n * PRICE, htlcs: [A], log: logOf(da) };
   const s2 = { ...base, nonce: 2, requesterBalance: deposit - 2n * PRICE, verifierBalance: 2n * PRICE, htlcs: [], log: logOf(da) };
@@ -298,7 +323,7 @@ test('a requester that closes with an old state while the verifier holds a newer
   const d = [digest('req', 0)];
   const k = key(31);
   const s1 = { channelId: id, nonce: 1, requesterBalance: deposit - PRICE, verifierBalance: 0n,
-    htlcs: [htlcFor(k, 0, d, (await best()) + 100_000)], log: logOf(d), isFinal: false };
+    htlcs: [htlcFor(k, 0, d, (await best()) + 100_000)], log: logOf(d), finality: 'Open' };
   const s2 = { ...s1, nonce: 2, verifierBalance: PRICE, htlcs: [] };
   const s3 = { ...s2, nonce: 3, requesterBalance: deposit - 2n * PRICE, htlcs: [htlcFor(key(32), 1, [digest('req', 1)], (await best()) + 100_000)],
     log: logOf([...d, digest('req', 1)]) };

@@ -113,7 +113,7 @@ test('three validators, a restart, and a full node that joins later', { timeout:
   const items = Array.from({ length: 6 }, (_, i) => digest('net', i));
   const stateOf = (nonce, n) => ({
     channelId: id, nonce, requesterBalance: 100n * PRICE - BigInt(n) * PRICE, verifierBalance: BigInt(n) * PRICE,
-    htlcs: [], log: logOf(items.slice(0, n)), isFinal: false,
+    htlcs: [], log: logOf(items.slice(0, n)), finality: 'Open',
   });
   const checkpoint = (nonce, n, from) => {
     const s = stateOf(nonce, n);

@@ -55,7 +55,7 @@ test('set_code with the next spec_version keeps channels, anchors and HTLCs work
   const items = [0, 1, 2, 3].map((i) => digest('upgrade', i));
   const stateA = (nonce, n, extra = {}) => ({
     channelId: open, nonce, requesterBalance: (100n - BigInt(n)) * PRICE, verifierBalance: BigInt(n) * PRICE,
-    htlcs: [], log: logOf(items.slice(0, n)), isFinal: false, ...extra,
+    htlcs: [], log: logOf(items.slice(0, n)), finality: 'Open', ...extra,
   });
   const s1 = stateA(1, 2);
   await ok(api.tx.attestation.checkpoint(open, s1, signState(alice, genesis, s1), signState(bob, genesis, s1), consistency(0, items.slice(0, 2))), charlie);
@@ -65,7 +65,7 @@ test('set_code with the next spec_version keeps channels, anchors and HTLCs work
   const billKey = u8aToHex(new Uint8Array(32).fill(77));
   const d = [digest('upgrade-htlc', 0)];
   const htlc = { paymentHash: paymentHash(billKey), amount: PRICE, expiry: (await best()) + 100_000, items: rangeOf(0, d) };
-  const sh = { channelId: settled, nonce: 1, requesterBalance: 99n * PRICE, verifierBalance: 0n, htlcs: [htlc], log: logOf(d), isFinal: false };
+  const sh = { channelId: settled, nonce: 1, requesterBalance: 99n * PRICE, verifierBalance: 0n, htlcs: [htlc], log: logOf(d), finality: 'Open' };
   const started = await ok(api.tx.attestation.closeUnilateral(settled, [sh, signState(bob, genesis, sh), []]), alice);
   await chain.until('the challenge period to end', async () => (await best()) > started.CloseStarted.deadline);
   const closed = await ok(api.tx.attestation.settle(settled), charlie);
@@ -117,7 +117,7 @@ test('set_code with the next spec_version keeps channels, anchors and HTLCs work
   const s2 = stateA(2, 4);
   const cp = await ok(api.tx.attestation.checkpoint(open, s2, signState(alice, genesis, s2), signState(bob, genesis, s2), consistency(2, items)), charlie);
   assert.deepEqual([cp.Anchored.index, cp.Anchored.firstSeq, cp.Anchored.size_], [1, 2, 4]);
-  const fin = stateA(3, 4, { isFinal: true });
+  const fin = stateA(3, 4, { finality: 'Final' });
   const done = await ok(api.tx.attestation.closeCooperative(open, fin, signState(alice, genesis, fin), signState(bob, genesis, fin), []), charlie);
   assert.equal(BigInt(done.ChannelClosed.verifierPaid), 4n * PRICE);
   assert.ok((await api.query.attestation.channels(open)).isNone);

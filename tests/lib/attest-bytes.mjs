@@ -51,11 +51,31 @@ export const bytesVec = (b) => concat(compact(b.length), b);
 export const itemRange = (r) => concat(u64(r.firstSeq), u64(r.count), h256(r.root));
 export const htlc = (h) => concat(h256(h.paymentHash), u128(h.amount), u32(h.expiry), itemRange(h.items));
 export const logHead = (l) => concat(u64(l.size), h256(l.root));
-const bool = (b) => Uint8Array.of(b ? 1 : 0);
+/** `Party`: `0x00` requester, `0x01` verifier ("requester" / "Requester" and so on). */
+export function party(p) {
+  const i = ['requester', 'verifier'].indexOf(String(p).toLowerCase());
+  if (i < 0) throw new Error(`not a party: ${p}`);
+  return Uint8Array.of(i);
+}
+/**
+ * `Finality`: `0x00` open, `0x01` final, `0x02 || party(closer) || u64(closedNonce)` for a
+ * final state that ends a close. Takes the serde form ("open", "final",
+ * {"endsClose": {"closer", "closedNonce"}}) and polkadot.js's ("Open", {EndsClose: ...}).
+ */
+export function finality(f) {
+  if (typeof f === 'string') {
+    const i = ['open', 'final'].indexOf(f.toLowerCase());
+    if (i < 0) throw new Error(`not a finality: ${f}`);
+    return Uint8Array.of(i);
+  }
+  const e = f.endsClose ?? f.EndsClose;
+  if (!e) throw new Error(`not a finality: ${JSON.stringify(f)}`);
+  return concat(Uint8Array.of(2), party(e.closer), u64(e.closedNonce));
+}
 /** SCALE of a `ChannelState` in the chain's JSON form (camelCase fields). */
 export const channelState = (s) => concat(
   h256(s.channelId), u64(s.nonce), u128(s.requesterBalance), u128(s.verifierBalance),
-  compact(s.htlcs.length), ...s.htlcs.map(htlc), logHead(s.log), bool(s.isFinal));
+  compact(s.htlcs.length), ...s.htlcs.map(htlc), logHead(s.log), finality(s.finality));
 export const bill = (b) => concat(itemRange(b.items), u128(b.amount), h256(b.paymentHash), u32(b.expiry));
 export const itemClaim = (c) => concat(u64(c.seq), h256(c.digest), h256(c.paymentHash));
 export const blobRead = (m) => concat(h256(m.digest), u64(m.expiresAtUnixMs));

@@ -7,10 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { cryptoWaitReady, signatureVerify, blake2AsU8a } from '@polkadot/util-crypto';
+import { cryptoWaitReady, signatureVerify, blake2AsU8a, decodeAddress } from '@polkadot/util-crypto';
 import { hexToU8a, u8aToHex, u8aConcat, u8aEq } from '@polkadot/util';
 import {
   compact, u32, u64, u128, h256, channelState, bill, itemClaim, blobRead, sha256, leafHash, nodeHash, mth,
+  bytesVec,
 } from '../lib/attest-bytes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -164,10 +165,90 @@ function checkStateLogs() {
   }
 }
 
+/// What the signing vectors are built from (docs/protocol.md): the bill key behind the payment
+/// hash, the billed items' bytes behind the bill's range, the channel id's preimage; names are
+/// unique and every vector says which party signs its kind.
+function checkContext() {
+  const s = JSON.parse(readFileSync(join(vectors, 'signing.json'), 'utf8'));
+  const c = s.context;
+  check(c !== undefined, 'signing.json has a context');
+  if (!c) return;
+  check(u8aToHex(sha256(h256(c.billKey))) === c.paymentHash, 'context: paymentHash = sha256(billKey)');
+  const billed = c.billedItems.map((it) => sha256(bytes(it.bytesUtf8)));
+  c.billedItems.forEach((it, i) => check(u8aToHex(billed[i]) === it.digest, `context: digest of billed item ${it.seq}`));
+  check(u8aToHex(mth(billed.map(leafHash))) === c.billedItemsRoot, 'context: MTH of the billed items');
+  const p = c.channelIdPreimage;
+  const tag = bytes('attest/channel-id/v1');
+  const id = u8aToHex(blake2AsU8a(u8aConcat(compact(tag.length), tag, h256(p.genesisHash), h256(p.requester), h256(p.verifier), u64(p.openNonce)), 256));
+  const names = new Set();
+  for (const v of s.vectors) {
+    check(!names.has(v.name), `${v.name}: unique name`);
+    names.add(v.name);
+    check(typeof v.signedBy === 'string' && v.signedBy.length > 0, `${v.name}: says who signs it`);
+    check(v.channelId === id, `${v.name}: channel id from the documented preimage`);
+    const m = v.message;
+    if (v.messageType === 'Bill') {
+      check(m.paymentHash === c.paymentHash && m.items.root === c.billedItemsRoot
+        && m.items.firstSeq === c.billedItems[0].seq && m.items.count === c.billedItems.length,
+      `${v.name}: bill over the documented items and key`);
+    }
+    if (v.messageType === 'ItemClaim') {
+      check(m.digest === c.billedItems[0].digest && m.paymentHash === c.paymentHash, `${v.name}: claim of the first billed item`);
+    }
+    if (v.messageType === 'ChannelState') {
+      for (const h of m.htlcs) check(h.paymentHash === c.paymentHash && h.items.root === c.billedItemsRoot, `${v.name}: HTLC over the documented items and key`);
+      check(m.log.size === c.log.size && m.log.root === c.log.root, `${v.name}: the documented log`);
+    }
+  }
+}
+
+// --- the proof bundle (docs/proof-format.md, docs/server.md) ------------------------------
+const SCHEMES = ['Ed25519', 'Sr25519', 'Ecdsa'];
+function multiSignature(m) {
+  const [scheme, hex] = Object.entries(m)[0];
+  return u8aConcat(Uint8Array.of(SCHEMES.indexOf(scheme)), hexToU8a(hex.startsWith('0x') ? hex : `0x${hex}`));
+}
+function multiSigner(m) {
+  const [scheme, address] = Object.entries(m)[0];
+  return u8aConcat(Uint8Array.of(SCHEMES.indexOf(scheme)), decodeAddress(address));
+}
+const option = (x, f) => (x === null || x === undefined ? Uint8Array.of(0) : u8aConcat(Uint8Array.of(1), f(x)));
+const dataRef = (d) => (d.inline !== undefined
+  ? u8aConcat(Uint8Array.of(0), bytesVec(hexToU8a(d.inline)))
+  : u8aConcat(Uint8Array.of(1), h256(d.blob)));
+const anchor = (a) => u8aConcat(h256(a.channelId), u32(a.index), u64(a.firstSeq), u64(a.log.size), h256(a.log.root), u32(a.block));
+const inclusion = (p) => u8aConcat(u64(p.leafIndex), u64(p.treeSize), compact(p.path.length), ...p.path.map(h256));
+const firstRecord = (r) => u8aConcat(h256(r.channelId), itemClaim(r.claim), multiSignature(r.verifierSignature), multiSigner(r.verifier));
+const secondRecord = (r) => u8aConcat(h256(r.channelId), itemClaim(r.claim), dataRef(r.data), multiSignature(r.requesterSignature), multiSigner(r.requester));
+const bundle = (b) => u8aConcat(anchor(b.anchor), inclusion(b.proof), option(b.firstRecord, firstRecord), option(b.secondRecord, secondRecord));
+
+function checkProofBundle() {
+  const v = JSON.parse(readFileSync(join(vectors, 'proof.json'), 'utf8'));
+  for (const [name, b] of [['full', v], ['oneRecordMissing', v.oneRecordMissing]]) {
+    check(b !== undefined, `proof.json: ${name} present`);
+    if (!b) continue;
+    check(u8aToHex(bundle(b.json)) === b.scale, `proof.json ${name}: SCALE of the JSON`);
+    const p = b.json;
+    const digest = (p.firstRecord ?? p.secondRecord).claim.digest;
+    check(verifyInclusion(p.proof.leafIndex, p.proof.treeSize, leafHash(hexToU8a(digest)), p.proof.path.map((h) => hexToU8a(h)), hexToU8a(p.anchor.log.root)),
+      `proof.json ${name}: inclusion under the anchored root`);
+    for (const [r, kind, sig, signer] of [[p.firstRecord, 'attest/record1/v1', 'verifierSignature', 'verifier'], [p.secondRecord, 'attest/record2/v1', 'requesterSignature', 'requester']]) {
+      if (!r) continue;
+      const tag = bytes(kind);
+      const payload = u8aConcat(compact(tag.length), tag, h256(v.genesis), h256(r.channelId), itemClaim(r.claim));
+      const pub = decodeAddress(Object.values(r[signer])[0]);
+      check(signatureVerify(payload, multiSignature(r[sig]), pub).isValid, `proof.json ${name}: ${signer}'s record signature`);
+    }
+  }
+  check(v.oneRecordMissing?.json.secondRecord === null, 'proof.json: a missing record is JSON null');
+}
+
 await cryptoWaitReady();
+checkProofBundle();
 checkMerkle();
 checkSigning();
 checkChannelIds();
 checkStateLogs();
+checkContext();
 console.log(`test vectors: ${checks - failures}/${checks} checks passed`);
 process.exit(failures === 0 ? 0 : 1);

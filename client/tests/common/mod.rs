@@ -175,6 +175,12 @@ impl System {
 
 	/// Open a channel from `who` (database `db`) to //Bob; its id.
 	pub fn open(&self, who: &str, db: &str, deposit: &str) -> String {
+		self.open_with_period(who, db, deposit, 10)
+	}
+
+	/// [`System::open`] with a challenge period of `period` blocks (of 250 ms on the dev node).
+	pub fn open_with_period(&self, who: &str, db: &str, deposit: &str, period: u32) -> String {
+		let period = period.to_string();
 		let out = self.attest_ok(
 			who,
 			db,
@@ -187,7 +193,7 @@ impl System {
 				"--deposit",
 				deposit,
 				"--challenge-period",
-				"10",
+				&period,
 			],
 		);
 		let v: serde_json::Value = serde_json::from_str(out.trim()).expect("channel JSON");

@@ -158,7 +158,7 @@ fn next_state<T: Config>(id: ChannelId, nonce: u64, htlcs: u32) -> ChannelState 
 		verifier_balance: rest - rest / 2,
 		htlcs: pending.try_into().expect("htlcs <= MaxHtlcs <= MAX_PENDING_HTLCS"),
 		log: worst_case_logs().1,
-		is_final: false,
+		finality: attest_primitives::Finality::Open,
 	}
 }
 
@@ -287,7 +287,10 @@ mod benchmarks {
 		let (r, v) = (party::<T>("//Requester"), party::<T>("//Verifier"));
 		let id = open::<T>(&r, &v, T::MaxFundings::get());
 		anchor_first::<T>(&r, &v, id);
-		let state = ChannelState { is_final: true, ..next_state::<T>(id, 2, 0) };
+		let state = ChannelState {
+			finality: attest_primitives::Finality::Final,
+			..next_state::<T>(id, 2, 0)
+		};
 		let (sr, sv) = (sign::<T>(&r, &state), sign::<T>(&v, &state));
 		#[extrinsic_call]
 		_(RawOrigin::Signed(r.account.clone()), id, state, sr, sv, worst_case_logs().2);

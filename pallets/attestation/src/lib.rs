@@ -40,11 +40,13 @@
 //!   settlement, so a top-up never invalidates states signed before it.
 //! - *Log*: every item attested in a channel, in sequence order; a state carries its head
 //!   ([`LogHead`]: size and RFC 6962 root). Logs only grow.
-//! - *Final state*: a state both parties signed with `is_final` set, as the last one of the
-//!   channel; only [`Pallet::close_cooperative`] takes it.
+//! - *Final state*: a state both parties signed with a [`attest_primitives::Finality`] other
+//!   than `Open`, as the last one of the channel; only [`Pallet::close_cooperative`] takes it.
+//!   One agreed during a unilateral close names that close (`EndsClose`).
 //! - *Stale close*: a unilateral close overruled by a newer state that proves the closer held
-//!   something newer ([`types::proves_stale`]). The closer forfeits
-//!   [`Config::StaleClosePenalty`] of its balance in the newer state to the counterparty.
+//!   something newer ([`types::proves_stale`]): a state that carries the closer's signature
+//!   and does not name the close, so the closer signed it before closing. The closer forfeits
+//!   [`Config::StaleClosePenalty`] of its balance in the settling state to the counterparty.
 //!
 //! ## Assumptions
 //!
@@ -104,7 +106,8 @@ pub mod pallet {
 	use alloc::vec::Vec;
 	use attest_primitives::signing;
 	pub use attest_primitives::{
-		Anchor, BillKey, ChannelId, ChannelState, Hash, Htlc, ItemRange, LogHead, MAX_PENDING_HTLCS,
+		Anchor, BillKey, ChannelId, ChannelState, Finality, Hash, Htlc, ItemRange, LogHead,
+		MAX_PENDING_HTLCS,
 	};
 	use frame_support::{
 		pallet_prelude::*,
@@ -370,7 +373,8 @@ pub mod pallet {
 		/// The state holds more than `MaxHtlcs` HTLCs, two with one payment hash, or HTLCs
 		/// worth more than the requester funded.
 		InvalidHtlcs,
-		/// `close_cooperative` needs a final state (`is_final`) without pending HTLCs.
+		/// `close_cooperative` needs a final state (`Final` or `EndsClose`) without pending
+		/// HTLCs.
 		NotFinal,
 		/// A final state is only accepted by `close_cooperative`.
 		FinalState,
@@ -394,6 +398,9 @@ pub mod pallet {
 		HtlcNotExpired,
 		/// An arithmetic overflow: the amounts are too large.
 		Overflow,
+		/// The final state names a unilateral close (`Finality::EndsClose`) that is not the
+		/// channel's pending one: another closer or closed nonce, or no close is pending.
+		CloseMismatch,
 	}
 
 	#[pallet::hooks]
@@ -567,7 +574,7 @@ pub mod pallet {
 					verifier_balance: 0,
 					htlcs: Default::default(),
 					log: LogHead::empty(),
-					is_final: false,
+					finality: attest_primitives::Finality::Open,
 				},
 				anchored: LogHead::empty(),
 				anchor_count: 0,
@@ -635,7 +642,7 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
 			ensure!(channel.status == ChannelStatus::Open, Error::<T>::ChannelClosing);
-			ensure!(!state.is_final, Error::<T>::FinalState);
+			ensure!(!state.is_final(), Error::<T>::FinalState);
 			Self::check_signed_state(
 				&channel,
 				channel_id,
@@ -655,11 +662,15 @@ pub mod pallet {
 
 		/// Close the channel with the final state signed by both parties (anyone may call):
 		/// pay both balances, anchor the log, remove the channel. The state must be final
-		/// (`is_final`) without pending HTLCs.
+		/// (`Finality::Final`, or `EndsClose` naming the pending close) without pending HTLCs.
 		///
-		/// Works while the channel is open, and during a pending unilateral close up to its
-		/// deadline; there the final state counts as a challenge: if it proves the close stale
-		/// ([`proves_stale`]) the closer pays the penalty. Emits `ChannelClosed`.
+		/// Works while the channel is open (`Final` only), and during a pending unilateral close
+		/// up to its deadline. There a `Final` state counts as a challenge: if it proves the
+		/// close stale ([`proves_stale`]) the closer pays the penalty. An `EndsClose` state
+		/// must name exactly the pending close (`CloseMismatch` otherwise); it was agreed after
+		/// the close, so it proves nothing against the closer, and the penalty is what the
+		/// states accepted during the close (the closing one and challenges) prove. Emits
+		/// `ChannelClosed`.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::close_cooperative())]
 		pub fn close_cooperative(
@@ -672,14 +683,27 @@ pub mod pallet {
 		) -> DispatchResult {
 			ensure_signed(origin)?;
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
+			ensure!(state.is_final() && state.htlcs.is_empty(), Error::<T>::NotFinal);
 			let stale_closer = match channel.status {
-				ChannelStatus::Open => None,
+				ChannelStatus::Open => {
+					ensure!(state.finality == Finality::Final, Error::<T>::CloseMismatch);
+					None
+				},
 				ChannelStatus::Closing { deadline, closer, closed_nonce } => {
 					ensure!(Self::block() <= deadline, Error::<T>::ChallengePeriodOver);
-					proves_stale(closer, closed_nonce, state.nonce).then_some(closer)
+					// Evidence against the closer: the newest state it signed before closing.
+					// A final state that names this close was agreed after it and is no
+					// evidence; a penalty already proven by a challenge stays.
+					let evidence = match state.finality {
+						Finality::EndsClose { closer: c, closed_nonce: n } => {
+							ensure!(c == closer && n == closed_nonce, Error::<T>::CloseMismatch);
+							channel.state.nonce
+						},
+						_ => state.nonce,
+					};
+					proves_stale(closer, closed_nonce, evidence).then_some(closer)
 				},
 			};
-			ensure!(state.is_final && state.htlcs.is_empty(), Error::<T>::NotFinal);
 			Self::check_signed_state(
 				&channel,
 				channel_id,
@@ -712,7 +736,7 @@ pub mod pallet {
 			let closer = channel.party_of(&who).ok_or(Error::<T>::NotAParty)?;
 			ensure!(channel.status == ChannelStatus::Open, Error::<T>::ChannelClosing);
 			if let Some((state, counterparty_signature, consistency)) = state {
-				ensure!(!state.is_final, Error::<T>::FinalState);
+				ensure!(!state.is_final(), Error::<T>::FinalState);
 				Self::check_newer_state(&channel, channel_id, &state, &consistency)?;
 				let counterparty = channel.account(closer.other()).clone();
 				Self::check_signature(&state, &counterparty_signature, &counterparty)?;
@@ -747,7 +771,7 @@ pub mod pallet {
 				return Err(Error::<T>::ChannelNotClosing.into());
 			};
 			ensure!(Self::block() <= deadline, Error::<T>::ChallengePeriodOver);
-			ensure!(!newer_state.is_final, Error::<T>::FinalState);
+			ensure!(!newer_state.is_final(), Error::<T>::FinalState);
 			Self::check_signed_state(
 				&channel,
 				channel_id,
@@ -845,7 +869,8 @@ pub mod pallet {
 		/// Put a bill key on chain while the channel is open or closing (the verifier only):
 		/// an HTLC with its payment hash in the state the channel settles with pays the
 		/// verifier if the key was revealed at or before the HTLC's expiry, however late the
-		/// settlement. After settlement, use `claim_htlc`. Emits `BillKeyRevealed`.
+		/// settlement. After settlement, use `claim_htlc`. A key of an HTLC of the chain's
+		/// state whose expiry has passed is refused (`HtlcExpired`). Emits `BillKeyRevealed`.
 		#[pallet::call_index(12)]
 		#[pallet::weight(T::WeightInfo::reveal_bill_key())]
 		pub fn reveal_bill_key(
@@ -859,6 +884,17 @@ pub mod pallet {
 			let payment_hash = attest_primitives::payment_hash(&bill_key);
 			ensure!(channel.revealed_at(&payment_hash).is_none(), Error::<T>::AlreadyRevealed);
 			let block = Self::now();
+			// A key of an HTLC the chain knows to have expired pays nothing: refuse it rather
+			// than charge a fee for nothing. (An HTLC only in a newer state the chain has not
+			// seen yet cannot be checked here; settlement compares the block with its expiry.)
+			ensure!(
+				!channel
+					.state
+					.htlcs
+					.iter()
+					.any(|h| h.payment_hash == payment_hash && block > h.expiry),
+				Error::<T>::HtlcExpired
+			);
 			channel
 				.revealed
 				.try_push(RevealedKey { payment_hash, block })

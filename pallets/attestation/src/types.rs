@@ -36,35 +36,9 @@ pub struct VerifierInfo<T: Config> {
 	pub min_challenge_period: BlockNumberFor<T>,
 }
 
-/// A party of a channel.
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-	TypeInfo,
-	MaxEncodedLen,
-)]
-pub enum Party {
-	/// The account that opened the channel and pays for attestations.
-	Requester,
-	/// The account that attests and is paid.
-	Verifier,
-}
-
-impl Party {
-	/// The other party.
-	pub fn other(self) -> Party {
-		match self {
-			Party::Requester => Party::Verifier,
-			Party::Verifier => Party::Requester,
-		}
-	}
-}
+/// A party of a channel (the primitives' type: a final state agreed during a close names
+/// its closer with it).
+pub use attest_primitives::Party;
 
 /// Whether a unilateral close by `closer` with the state of nonce `closed_nonce` is proven
 /// stale by a state of nonce `newest` signed by both parties.

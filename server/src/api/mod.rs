@@ -146,12 +146,9 @@ async fn method_not_allowed() -> ApiError {
 
 /// Parse `0x`-prefixed (or bare) 64-digit hex.
 pub fn parse_hash(s: &str, what: &str) -> ApiResult<Hash> {
-	let hex = s.strip_prefix("0x").unwrap_or(s);
-	let mut out = [0u8; 32];
-	hex::decode_to_slice(hex, &mut out).map_err(|_| {
+	attest_primitives::parse_hash(s).ok_or_else(|| {
 		ApiError::BadRequest(format!("{what} must be 32 bytes as 64 hex digits (0x...), got {s:?}"))
-	})?;
-	Ok(Hash(out))
+	})
 }
 
 fn parse_hex_bytes(s: &str, what: &str) -> ApiResult<Vec<u8>> {

@@ -79,7 +79,7 @@ impl Chain {
 			verifier_balance: 0,
 			htlcs: Default::default(),
 			log,
-			is_final: false,
+			finality: attest_primitives::Finality::Open,
 		};
 		let proof = LogHead::consistency_path(digests, anchored)?;
 		let sa: MultiSignature = sign::sign_state(&pair(requester), &self.genesis, &state);

@@ -111,13 +111,13 @@ fn state(
 		verifier_balance: v,
 		htlcs: htlcs.try_into().expect("few HTLCs"),
 		log: log(items),
-		is_final: false,
+		finality: Finality::Open,
 	}
 }
 
 /// A final state (no HTLCs).
 fn final_state(id: ChannelId, nonce: u64, r: Balance, v: Balance, items: u64) -> ChannelState {
-	ChannelState { is_final: true, ..state(id, nonce, r, v, vec![], items) }
+	ChannelState { finality: Finality::Final, ..state(id, nonce, r, v, vec![], items) }
 }
 
 fn sig(k: Keyring, s: &ChannelState) -> MultiSignature {
@@ -205,7 +205,10 @@ fn open_holds_deposit_and_derives_id() {
 		let ch = Channels::<Test>::get(id).expect("stored under the derived id");
 		assert_eq!((ch.requester.clone(), ch.verifier.clone()), (account(ALICE), account(BOB)));
 		assert_eq!(ch.state.requester_balance, DEPOSIT);
-		assert_eq!((ch.state.nonce, ch.state.log, ch.state.is_final), (0, LogHead::empty(), false));
+		assert_eq!(
+			(ch.state.nonce, ch.state.log, ch.state.is_final()),
+			(0, LogHead::empty(), false)
+		);
 		assert_eq!(ch.anchored, LogHead::empty());
 		System::assert_last_event(
 			Event::ChannelOpened {
@@ -537,7 +540,7 @@ fn signatures_from_other_contexts_are_rejected() {
 		s2.nonce = 2;
 		assert_noop!(cp(&s2, &a, &b), Error::<Test>::BadSignature);
 		let mut as_final = s.clone();
-		as_final.is_final = true;
+		as_final.finality = Finality::Final;
 		assert_noop!(
 			Attestation::close_cooperative(
 				origin(ALICE),
@@ -801,9 +804,12 @@ fn a_bill_key_revealed_in_time_pays_the_verifier_at_settlement() {
 			Attestation::reveal_bill_key(origin(BOB), id, BillKey([1; 32])),
 			Error::<Test>::AlreadyRevealed
 		);
-		// Key 2 comes one block late.
+		// Key 2 comes one block late: it would pay nothing, and is refused.
 		run_to(expiry as u64 + 1);
-		assert_ok!(Attestation::reveal_bill_key(origin(BOB), id, BillKey([2; 32])));
+		assert_noop!(
+			Attestation::reveal_bill_key(origin(BOB), id, BillKey([2; 32])),
+			Error::<Test>::HtlcExpired
+		);
 		run_to(2 + PERIOD);
 		assert_ok!(Attestation::settle(origin(CHARLIE), id));
 		assert_eq!(closed_event(), (DEPOSIT - 700, 300, 300, 1, 0));
@@ -1225,4 +1231,5 @@ fn closing_with_the_checkpointed_state_does_not_anchor_twice() {
 	});
 }
 
+mod honest_closes;
 mod properties;

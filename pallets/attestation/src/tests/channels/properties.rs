@@ -107,7 +107,7 @@ proptest! {
 						None => Ok(()),
 					},
 					Op::CloseCoop(c, split, n) => match m.pick(c).and_then(|id| m.next_state(id, split, 0, n as u64).map(|s| (id, s))) {
-						Some((id, s)) => close_coop(id, &ChannelState { is_final: true, ..s }).inspect(|_| m.closed.push(id)),
+						Some((id, s)) => close_coop(id, &ChannelState { finality: Finality::Final, ..s }).inspect(|_| m.closed.push(id)),
 						None => Ok(()),
 					},
 					Op::CloseUnilateral(c, by_bob, st) => match m.pick(c) {
@@ -230,6 +230,14 @@ struct Scenario {
 	reveal_delays: Vec<u8>,
 	/// Block within the challenge period at which the non-closer answers.
 	answer_at: u8,
+	/// After the close, at this many blocks after it (past the deadline too), both parties
+	/// agree a final state by the agents' rule: the closer signs nothing after its close but a
+	/// final state that names it (`Finality::EndsClose`), whose nonce follows the newest state
+	/// either of them holds.
+	agree_after_close: Option<u8>,
+	/// The verifier's withheld countersignature reaches the requester late, after the close
+	/// (before the parties agree a final state).
+	late_countersignature: bool,
 }
 
 fn scenario() -> impl Strategy<Value = Scenario> {
@@ -242,6 +250,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 		any::<u8>(),
 		proptest::collection::vec(0u8..25, MAX_HTLCS as usize),
 		any::<u8>(),
+		proptest::option::of(0u8..(PERIOD as u8 + 4)),
+		any::<bool>(),
 	)
 		.prop_map(
 			|(
@@ -253,6 +263,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 				close_pick,
 				reveal_delays,
 				answer_at,
+				agree_after_close,
+				late_countersignature,
 			)| Scenario {
 				steps,
 				finalize,
@@ -262,6 +274,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 				close_pick,
 				reveal_delays,
 				answer_at,
+				agree_after_close,
+				late_countersignature,
 			},
 		)
 }
@@ -319,14 +333,14 @@ fn history(id: ChannelId, steps: &[Step], finalize: bool) -> Vec<ChannelState> {
 			for h in core::mem::take(&mut s.htlcs) {
 				s.verifier_balance += h.amount;
 			}
-			s.is_final = true;
+			s.finality = Finality::Final;
 		});
 	}
 	states
 }
 
 proptest! {
-	#![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+	#![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
 	/// Whenever the party that did not close submits the newest state it holds within the
 	/// challenge period, settlement pays exactly what that state says (plus the HTLCs whose
@@ -342,12 +356,12 @@ proptest! {
 			// The verifier countersigns last: it holds every state; the requester all but the
 			// last one when it was withheld.
 			let held_v = n + 1;
-			let held_r = if sc.withheld && n > 0 { n } else { n + 1 };
-			let held = |p: Cheater| if p == Cheater::Requester { held_r } else { held_v };
+			let mut held_r = if sc.withheld && n > 0 { n } else { n + 1 };
+			let held = |p: Cheater, held_r: usize| if p == Cheater::Requester { held_r } else { held_v };
 
 			// Block 1: checkpoints of held (non-final) states, in nonce order.
 			let by = if sc.cheater == Cheater::Nobody { Cheater::Verifier } else { sc.cheater };
-			let mut picks: Vec<usize> = sc.checkpoints.iter().map(|c| *c as usize % held(by)).collect();
+			let mut picks: Vec<usize> = sc.checkpoints.iter().map(|c| *c as usize % held(by, held_r)).collect();
 			picks.sort();
 			for i in picks {
 				let _ = checkpoint(id, &states[i]);
@@ -361,11 +375,11 @@ proptest! {
 				Cheater::Nobody if sc.close_pick % 2 == 0 => (Cheater::Requester, ALICE, BOB, true),
 				Cheater::Nobody => (Cheater::Verifier, BOB, ALICE, true),
 			};
-			let non_closer_newest = &states[held(if closer == Cheater::Requester { Cheater::Verifier } else { Cheater::Requester }) - 1];
+			let non_closer_newest = &states[held(if closer == Cheater::Requester { Cheater::Verifier } else { Cheater::Requester }, held_r) - 1];
 			let mut cooperative = false;
 			if honest_closer {
-				let newest = &states[held(closer) - 1];
-				if newest.is_final {
+				let newest = &states[held(closer, held_r) - 1];
+				if newest.is_final() {
 					prop_assert_eq!(close_coop(id, newest), Ok(()));
 					cooperative = true;
 				} else if newest.nonce > Channels::<Test>::get(id).map_or(0, |c| c.state.nonce) {
@@ -374,8 +388,8 @@ proptest! {
 					prop_assert_eq!(Attestation::close_unilateral(origin(closer_key), id, None), Ok(()));
 				}
 			} else {
-				let pick = sc.close_pick as usize % (held(closer) + 1);
-				let closed = states.get(pick).filter(|s| !s.is_final && pick < held(closer)).map(|s| close_with(closer_key, id, s));
+				let pick = sc.close_pick as usize % (held(closer, held_r) + 1);
+				let closed = states.get(pick).filter(|s| !s.is_final() && pick < held(closer, held_r)).map(|s| close_with(closer_key, id, s));
 				if closed != Some(Ok(())) {
 					prop_assert_eq!(Attestation::close_unilateral(origin(closer_key), id, None), Ok(()));
 				}
@@ -388,33 +402,90 @@ proptest! {
 			});
 			// The verifier reveals the keys of its newest state's HTLCs, each at its own block.
 			let newest_v = &states[held_v - 1];
-			let mut events: Vec<(u64, Option<usize>)> = newest_v
+			#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+			enum Ev { Reveal(usize), Answer, Agree }
+			let mut events: Vec<(u64, Ev)> = newest_v
 				.htlcs
 				.iter()
 				.enumerate()
-				.map(|(i, _)| (2 + sc.reveal_delays[i] as u64, Some(i)))
+				.map(|(i, _)| (2 + sc.reveal_delays[i] as u64, Ev::Reveal(i)))
 				.collect();
 			// The non-closer answers with its newest state within the period.
-			events.push((2 + sc.answer_at as u64 % (PERIOD + 1), None));
+			events.push((2 + sc.answer_at as u64 % (PERIOD + 1), Ev::Answer));
+			if let Some(after) = sc.agree_after_close {
+				events.push((2 + after as u64, Ev::Agree));
+			}
 			events.sort();
+			// The verifier's withheld countersignature reaches the requester after the close.
+			if sc.late_countersignature {
+				held_r = held_v;
+			}
 			let mut revealed: Vec<(Hash, u64)> = Vec::new();
+			// A final state agreed during the close, and the nonce the chain held before it.
+			let mut agreed: Option<(ChannelState, u64)> = None;
 			for (block, what) in events {
 				run_to(block);
 				match what {
-					Some(i) if !cooperative => {
+					Ev::Agree if !cooperative => {
+						let Some((closed, party)) = Channels::<Test>::get(id).and_then(|c| match c.status {
+							ChannelStatus::Closing { closed_nonce, closer, .. } => Some((closed_nonce, closer)),
+							ChannelStatus::Open => None,
+						}) else { continue };
+						// The newest state either holds; a final one needs no agreeing.
+						let base = &states[held_r.max(held_v) - 1];
+						if base.is_final() {
+							continue;
+						}
+						let mut f = base.clone();
+						f.nonce += 1;
+						for h in core::mem::take(&mut f.htlcs) {
+							f.verifier_balance += h.amount;
+						}
+						f.finality = Finality::EndsClose { closer: party, closed_nonce: closed };
+						// As the agents do: the non-closer first puts its newest state on chain
+						// if the chain holds an older one (a stale close stays proven).
+						let chain_nonce = Channels::<Test>::get(id).map_or(0, |c| c.state.nonce);
+						let non_closer = if closer == Cheater::Requester { Cheater::Verifier } else { Cheater::Requester };
+						let its_newest = &states[held(non_closer, held_r) - 1];
+						if its_newest.nonce > chain_nonce && !its_newest.is_final() && block <= 2 + PERIOD {
+							prop_assert_eq!(challenge(other_key, id, its_newest), Ok(()));
+						}
+						let before = Channels::<Test>::get(id).map_or(0, |c| c.state.nonce);
+						let deadline_passed = block > 2 + PERIOD;
+						let r = close_coop(id, &f);
+						if deadline_passed {
+							prop_assert_eq!(r, Err(Error::<Test>::ChallengePeriodOver.into()));
+						} else {
+							prop_assert_eq!(r, Ok(()));
+							agreed = Some((f, before));
+							cooperative = true;
+						}
+					},
+					Ev::Agree => {},
+					Ev::Reveal(i) if !cooperative => {
 						let h = &newest_v.htlcs[i];
 						let key = states.iter().flat_map(|s| s.htlcs.iter()).position(|x| x.payment_hash == h.payment_hash);
 						prop_assert!(key.is_some());
 						// The keys are `[k; 32]` with `ph(k) == payment_hash`.
 						let k = (1..=u8::MAX).find(|k| ph(*k) == h.payment_hash).expect("a test key");
-						prop_assert_eq!(Attestation::reveal_bill_key(origin(BOB), id, BillKey([k; 32])), Ok(()));
-						revealed.push((h.payment_hash, block));
+						// A key of an HTLC the chain's state holds is refused after its expiry
+						// (it would pay nothing); otherwise it is recorded.
+						let expired = Channels::<Test>::get(id).is_some_and(|c| {
+							c.state.htlcs.iter().any(|x| x.payment_hash == h.payment_hash && block > x.expiry as u64)
+						});
+						let r = Attestation::reveal_bill_key(origin(BOB), id, BillKey([k; 32]));
+						if expired {
+							prop_assert_eq!(r, Err(Error::<Test>::HtlcExpired.into()));
+						} else {
+							prop_assert_eq!(r, Ok(()));
+							revealed.push((h.payment_hash, block));
+						}
 					},
-					Some(_) => {},
-					None if !cooperative => {
+					Ev::Reveal(_) => {},
+					Ev::Answer if !cooperative => {
 						let chain_nonce = Channels::<Test>::get(id).map_or(u64::MAX, |c| c.state.nonce);
 						if non_closer_newest.nonce > chain_nonce {
-							if non_closer_newest.is_final {
+							if non_closer_newest.is_final() {
 								prop_assert_eq!(close_coop(id, non_closer_newest), Ok(()));
 								cooperative = true;
 							} else {
@@ -424,7 +495,7 @@ proptest! {
 							}
 						}
 					},
-					None => {},
+					Ev::Answer => {},
 				}
 			}
 			let final_state = Channels::<Test>::get(id).map(|c| c.state);
@@ -437,7 +508,11 @@ proptest! {
 			// The state the channel settled with: the newest state the non-closer holds (or a
 			// newer one that the closer itself brought).
 			let fin = final_state.unwrap_or_else(|| non_closer_newest.clone());
-			let fin = if cooperative { states.iter().rev().find(|s| s.is_final).cloned().unwrap_or(fin) } else { fin };
+			let fin = match &agreed {
+				Some((f, _)) => f.clone(),
+				None if cooperative => states.iter().rev().find(|s| s.is_final()).cloned().unwrap_or(fin),
+				None => fin,
+			};
 			prop_assert!(fin.nonce >= non_closer_newest.nonce);
 			// No penalty for the honest closer; the rule otherwise.
 			if honest_closer || closed_nonce.is_none() {
@@ -445,7 +520,10 @@ proptest! {
 			}
 			if let Some(closed) = closed_nonce {
 				let p = if closer == Cheater::Requester { Party::Requester } else { Party::Verifier };
-				let expected = if proves_stale(p, closed, fin.nonce) {
+				// A final state agreed after the close proves nothing; what the chain held before
+				// it (the closing state or a challenge) still does.
+				let evidence = agreed.as_ref().map_or(fin.nonce, |(_, before)| *before);
+				let expected = if proves_stale(p, closed, evidence) {
 					let base = if p == Party::Requester { fin.requester_balance } else { fin.verifier_balance };
 					base / 10
 				} else {
