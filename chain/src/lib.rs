@@ -439,23 +439,20 @@ fn timestamp_of(xt: &[u8], pallet: u8) -> Option<u64> {
 }
 
 /// Turn a failed `wait_for_success` into [`ChainError::Dispatch`] when it is a pallet error.
-fn dispatch_error(call: &str, e: impl std::fmt::Display + std::fmt::Debug) -> ChainError {
-	// subxt renders a module error as "Pallet error: Attestation::StaleState" (or with a dot);
-	// take the pallet and the error name from it, else keep the whole message.
-	let text = e.to_string();
-	let tail = text.rsplit(": ").next().unwrap_or(&text).trim();
-	let parts: Vec<&str> = tail.split(['.', ':']).filter(|s| !s.is_empty()).collect();
-	if let [pallet, error] = parts.as_slice() {
-		if pallet.chars().all(char::is_alphanumeric) {
-			let error = error.split_whitespace().next().unwrap_or(error);
+fn dispatch_error(call: &str, e: subxt::error::TransactionEventsError) -> ChainError {
+	use subxt::error::{DispatchError, TransactionEventsError};
+	// A module error carries its pallet and error: named from the metadata, not parsed from
+	// the message.
+	if let TransactionEventsError::ExtrinsicFailed(DispatchError::Module(m)) = &e {
+		if let Ok(d) = m.details() {
 			return ChainError::Dispatch {
 				call: call.to_string(),
-				pallet: pallet.to_string(),
-				error: error.to_string(),
+				pallet: d.pallet.name().to_string(),
+				error: d.variant.name.clone(),
 			};
 		}
 	}
-	ChainError::Transaction { call: call.to_string(), message: text }
+	ChainError::Transaction { call: call.to_string(), message: e.to_string() }
 }
 
 #[cfg(test)]

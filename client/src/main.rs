@@ -11,7 +11,7 @@ use attest_client::{
 };
 use attest_primitives::{channel::Balance, AttestationProof, Hash};
 use clap::{Args, Parser, Subcommand};
-use codec::{Decode, Encode};
+use codec::{DecodeAll as _, Encode};
 use std::path::PathBuf;
 
 mod demo;
@@ -832,8 +832,22 @@ async fn proof_check(
 			.with_context(|| format!("{} is not a proof file", path.display()))?;
 	let bytes = hex::decode(f.scale.trim_start_matches("0x"))
 		.context("the proof's scale field is not hex")?;
-	let proof = AttestationProof::decode(&mut &bytes[..])
-		.map_err(|_| anyhow!("the proof's SCALE bytes do not decode"))?;
+	let name = path.display();
+	// The SCALE bytes are what is checked, all of them; the JSON a person reads must say the
+	// same, field for field, or the file is refused.
+	let proof = match AttestationProof::decode_all(&mut &bytes[..]) {
+		Ok(p) => p,
+		Err(_) => {
+			println!("INVALID {name}: the proof's SCALE bytes do not decode as one proof bundle (nothing more)");
+			return Ok(false);
+		},
+	};
+	if proof != f.proof {
+		println!(
+			"INVALID {name}: the proof's JSON says other than its SCALE bytes (the JSON was edited?)"
+		);
+		return Ok(false);
+	}
 	let digest = match file {
 		Some(p) => {
 			attest_primitives::digest::sha256_file(p)
@@ -847,7 +861,6 @@ async fn proof_check(
 			.or(proof.second_record.as_ref().map(|r| r.claim.digest))
 			.ok_or_else(|| anyhow!("the proof has no record naming the digest: pass --file"))?,
 	};
-	let name = path.display();
 	let item = match proof.verify(&f.genesis, &digest) {
 		Ok(i) => i,
 		Err(e) => {

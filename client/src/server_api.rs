@@ -2,7 +2,7 @@
 //! (inline in the record, or streamed with it), and proofs.
 
 use attest_primitives::{AttestationProof, FirstRecord, Hash, SecondRecord};
-use codec::{Decode, Encode};
+use codec::{DecodeAll as _, Encode};
 use serde::{Deserialize, Serialize};
 
 /// Items up to this size go inline in their second record; larger ones are streamed.
@@ -285,8 +285,8 @@ impl Server {
 		let a: ProofAnswer = r.json().await.map_err(|_| ServerError::Decode("proof answer"))?;
 		let bytes = hex::decode(a.scale.trim_start_matches("0x"))
 			.map_err(|_| ServerError::Decode("proof hex"))?;
-		let proof = AttestationProof::decode(&mut &bytes[..])
-			.map_err(|_| ServerError::Decode("proof SCALE"))?;
+		let proof = AttestationProof::decode_all(&mut &bytes[..])
+			.map_err(|_| ServerError::Decode("proof SCALE (one bundle, nothing after it)"))?;
 		Ok((a.genesis, proof))
 	}
 }

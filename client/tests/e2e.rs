@@ -191,6 +191,65 @@ fn attest_a_folder_end_to_end() {
 			&["proof", "check", p, "--block-hash", block, "--root", &wrong_root],
 		);
 		assert_eq!(bad.status.code(), Some(1), "another root must not pass");
+		// Edits of the JSON a person reads (the SCALE bytes untouched), and bytes appended to
+		// the SCALE bundle: refused, saying which.
+		if i == 0 {
+			type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+			let edits: [(&str, Edit, &str); 5] = [
+				(
+					"anchor block",
+					Box::new(|v| v["proof"]["anchor"]["block"] = 999_999.into()),
+					"JSON",
+				),
+				(
+					"leaf index",
+					Box::new(|v| v["proof"]["proof"]["leafIndex"] = 123_456.into()),
+					"JSON",
+				),
+				(
+					"requester",
+					Box::new(
+						|v| v["proof"]["secondRecord"]["requester"] = serde_json::json!({"Sr25519": "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"}),
+					),
+					"JSON",
+				),
+				("path", Box::new(|v| v["proof"]["proof"]["path"] = serde_json::json!([])), "JSON"),
+				(
+					"appended bytes",
+					Box::new(|v| {
+						let s = v["scale"].as_str().expect("scale").to_string();
+						v["scale"] = format!("{s}00").into();
+					}),
+					"do not decode",
+				),
+			];
+			for (what, edit, says) in edits {
+				let mut v = pf.clone();
+				edit(&mut v);
+				let edited = sys.dir.path().join("edited.json");
+				std::fs::write(&edited, serde_json::to_vec(&v).expect("JSON")).expect("write");
+				let bad = sys.attest(
+					"//Alice",
+					"alice",
+					&[
+						"proof",
+						"check",
+						edited.to_str().expect("utf-8"),
+						"--block-hash",
+						block,
+						"--root",
+						root,
+					],
+				);
+				let out = String::from_utf8_lossy(&bad.stdout);
+				assert!(
+					bad.status.code() == Some(1)
+						&& out.starts_with("INVALID")
+						&& out.contains(says),
+					"{what}: {out}"
+				);
+			}
+		}
 	}
 
 	// The server holds the exact bytes of every file, readable by the requester.

@@ -87,6 +87,10 @@ pub enum ProofError {
 	/// The inclusion proof does not lead to the anchored root.
 	#[error("the inclusion proof does not give the anchored root: {0}")]
 	Inclusion(MerkleError),
+	/// The requester's record points at other data than the item (its data reference is not
+	/// signed, so it must be the item's own digest, or bytes that hash to it).
+	#[error("the requester's record refers to other data than the item {0:?}")]
+	DataMismatch(Hash),
 	/// The anchor in the proof differs from the one stored on chain.
 	#[error("the chain's anchor {index} of this channel differs from the proof's (or is missing)")]
 	AnchorNotOnChain {
@@ -124,6 +128,13 @@ impl AttestationProof {
 			}
 			r.verify(genesis)
 				.map_err(|e| ProofError::BadRecordSignature("requester's", e))?;
+			let data_ok = match &r.data {
+				crate::DataRef::Blob(d) => d == digest,
+				crate::DataRef::Inline(bytes) => crate::sha256(bytes) == *digest,
+			};
+			if !data_ok {
+				return Err(ProofError::DataMismatch(*digest));
+			}
 		}
 		if self.proof.tree_size != anchor.log.size {
 			return Err(ProofError::WrongPosition {

@@ -82,6 +82,49 @@ pub enum SigningError {
 		"bad signature: it was not made by this key over this kind, chain, channel and message"
 	)]
 	BadSignature,
+	/// A record's signature is of another scheme than the key it names (say an sr25519
+	/// signature beside an ed25519 key with the same 32 bytes): the account would match, the
+	/// key would not.
+	#[error(
+		"the signature is {signature} but the record names an {signer} key: a record must name \
+		 the key that signed it"
+	)]
+	SchemeMismatch {
+		/// The signature's scheme.
+		signature: &'static str,
+		/// The named key's scheme.
+		signer: &'static str,
+	},
+}
+
+/// The scheme of a signature (`ed25519`, `sr25519`, `ecdsa`, `eth`).
+pub fn signature_scheme(s: &MultiSignature) -> &'static str {
+	match s {
+		MultiSignature::Ed25519(_) => "ed25519",
+		MultiSignature::Sr25519(_) => "sr25519",
+		MultiSignature::Ecdsa(_) => "ecdsa",
+		MultiSignature::Eth(_) => "eth",
+	}
+}
+
+/// The scheme of a key (as [`signature_scheme`]).
+pub fn signer_scheme(s: &MultiSigner) -> &'static str {
+	match s {
+		MultiSigner::Ed25519(_) => "ed25519",
+		MultiSigner::Sr25519(_) => "sr25519",
+		MultiSigner::Ecdsa(_) => "ecdsa",
+		MultiSigner::Eth(_) => "eth",
+	}
+}
+
+/// The signature and the key it is checked against are of one scheme.
+fn same_scheme(signature: &MultiSignature, signer: &MultiSigner) -> Result<(), SigningError> {
+	let (a, b) = (signature_scheme(signature), signer_scheme(signer));
+	if a == b {
+		Ok(())
+	} else {
+		Err(SigningError::SchemeMismatch { signature: a, signer: b })
+	}
 }
 
 /// The bytes that are signed for `message` of `kind` in `channel_id` on the chain whose
@@ -136,6 +179,7 @@ pub fn verify_state(
 impl FirstRecord {
 	/// Check the verifier's signature on the claim.
 	pub fn verify(&self, genesis_hash: &Hash) -> Result<(), SigningError> {
+		same_scheme(&self.verifier_signature, &self.verifier)?;
 		verify(
 			Kind::FirstRecord,
 			genesis_hash,
@@ -151,6 +195,7 @@ impl SecondRecord {
 	/// Check the requester's signature on the claim (not the data: the server checks that
 	/// the data hashes to `claim.digest`).
 	pub fn verify(&self, genesis_hash: &Hash) -> Result<(), SigningError> {
+		same_scheme(&self.requester_signature, &self.requester)?;
 		verify(
 			Kind::SecondRecord,
 			genesis_hash,
