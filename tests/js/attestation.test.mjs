@@ -226,6 +226,25 @@ test('a final state agreed during a close names it: it settles at once, with no 
   assert.equal(BigInt(closed.ChannelClosed.staleClosePenalty), 0n, 'nobody cheated, nobody pays');
 });
 
+test('a state beyond the type bounds does not decode: refused at submission, nothing included', { timeout: 60_000 }, async () => {
+  // docs/pallet.md: more than 32 HTLCs (the type's bound) or a consistency path of more than
+  // 65 hashes never reach the pallet (no InvalidHtlcs, no fee): the node refuses the
+  // transaction as undecodable with RPC error 1002.
+  const id = await openChannel(100n * PRICE);
+  const htlcs = Array.from({ length: 33 }, (_, i) => htlcFor(key(100 + i), i, [digest('bound', i)], 10_000));
+  const state = { channelId: id, nonce: 1, requesterBalance: 0n, verifierBalance: 0n, htlcs,
+    log: logOf([digest('bound', 0)]), finality: 'Open' };
+  const sig = { Sr25519: `0x${'55'.repeat(64)}` };
+  const nonceBefore = (await api.rpc.system.accountNextIndex(charlie.address)).toNumber();
+  for (const tx of [
+    api.tx.attestation.checkpoint(id, state, sig, sig, []),
+    api.tx.attestation.checkpoint(id, { ...state, htlcs: [] }, sig, sig, Array(66).fill(`0x${'66'.repeat(32)}`)),
+  ]) {
+    await assert.rejects(chain.submit(api, tx, charlie), /1002: Verification Error/);
+  }
+  assert.equal((await api.rpc.system.accountNextIndex(charlie.address)).toNumber(), nonceBefore, 'nothing included');
+});
+
 test('a stale unilateral close is challenged and penalized; HTLCs are revealed, claimed and refunded', { timeout: 120_000 }, async () => {
   const deposit = 100n * PRICE;
   // 40 blocks (10 s) to challenge: seven calls must land before the deadline, each waiting
