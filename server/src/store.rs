@@ -1048,10 +1048,13 @@ impl Store {
 		Ok(())
 	}
 
-	/// Slots claiming `digest`, at most `limit` from `offset`, the strongest first: anchored
-	/// ones, then those whose data the requester proved it holds, then those with both
-	/// parties' records; newest first within each. Records of the slot that claim other
-	/// digests are not included. `channel` and `seq` narrow the search.
+	/// Slots claiming `digest`, at most `limit` from `offset`, the first attester first:
+	/// anchored claims by the block of their anchor (the earliest anchor is the evidence of
+	/// who held the data first; within one block by channel id and seq, since the anchor's
+	/// position in its block is not recorded here yet), then the claims not yet anchored, the
+	/// strongest first (data proven, then both parties' records; newest first within each).
+	/// A claim not yet anchored never outranks an anchored one. Records of the slot that
+	/// claim other digests are not included. `channel` and `seq` narrow the search.
 	pub async fn claims(
 		&self,
 		digest: &Hash,
@@ -1067,30 +1070,35 @@ impl Store {
 		let mut n = 1;
 		if channel.is_some() {
 			n += 1;
-			filter.push_str(&format!(" AND channel_id = ${n}"));
+			filter.push_str(&format!(" AND x.channel_id = ${n}"));
 		}
 		if seq.is_some() {
 			n += 1;
-			filter.push_str(&format!(" AND seq = ${n}"));
+			filter.push_str(&format!(" AND x.seq = ${n}"));
 		}
 		let sql = format!(
 			"SELECT r.channel_id, r.seq, r.party, r.payment_hash, r.record, r.at, r.anchor_index, \
 			 r.wrong, s.possession, s.rank, a.channel_id AS a_channel_id, a.idx AS a_idx, \
 			 a.first_seq AS a_first_seq, a.count AS a_count, a.root AS a_root, \
 			 a.block AS a_block, a.complete AS a_complete FROM records r JOIN \
-			 (SELECT channel_id, seq, \
-			   MAX(CASE WHEN anchor_index IS NULL THEN 0 ELSE 1 END) * 4 \
+			 (SELECT x.channel_id AS channel_id, x.seq AS seq, \
+			   MIN(an.block) AS first_block, \
+			   MAX(CASE WHEN x.anchor_index IS NULL THEN 0 ELSE 1 END) * 4 \
 			   + MAX(CASE WHEN EXISTS (SELECT 1 FROM possession p WHERE p.channel_id = x.channel_id \
 			       AND p.digest = x.digest) THEN 1 ELSE 0 END) * 2 \
 			   + CASE WHEN COUNT(*) > 1 THEN 1 ELSE 0 END AS rank, \
 			   MAX(CASE WHEN EXISTS (SELECT 1 FROM possession p WHERE p.channel_id = x.channel_id \
 			       AND p.digest = x.digest) THEN 1 ELSE 0 END) AS possession, \
-			   MAX(at) AS latest \
-			  FROM records x WHERE digest = $1{filter} GROUP BY channel_id, seq \
-			  ORDER BY rank DESC, latest DESC, channel_id, seq LIMIT {} OFFSET {}) s \
+			   MAX(x.at) AS latest \
+			  FROM records x LEFT JOIN anchors an ON an.channel_id = x.channel_id \
+			   AND an.idx = x.anchor_index \
+			  WHERE x.digest = $1{filter} GROUP BY x.channel_id, x.seq \
+			  ORDER BY CASE WHEN MIN(an.block) IS NULL THEN 1 ELSE 0 END, MIN(an.block), \
+			   rank DESC, latest DESC, channel_id, seq LIMIT {} OFFSET {}) s \
 			 ON r.channel_id = s.channel_id AND r.seq = s.seq AND r.digest = $1 \
 			 LEFT JOIN anchors a ON a.channel_id = r.channel_id AND a.idx = r.anchor_index \
-			 ORDER BY s.rank DESC, s.latest DESC, r.channel_id, r.seq, r.party",
+			 ORDER BY CASE WHEN s.first_block IS NULL THEN 1 ELSE 0 END, s.first_block, \
+			 s.rank DESC, s.latest DESC, r.channel_id, r.seq, r.party",
 			limit.min(1000),
 			offset
 		);
@@ -1726,6 +1734,42 @@ mod tests {
 		assert_eq!(rest.len(), 52);
 		let one = s.claims(&Hash([10; 32]), Some(&Hash([3; 32])), Some(7), 100, 0).await;
 		assert_eq!(one.expect("claims").len(), 1);
+	}
+
+	/// DESIGN invariant 10: the earliest anchored claim of a digest comes first, whatever the
+	/// order its records arrived in or how strong a later claim looks; a claim not yet anchored
+	/// never outranks an anchored one. (Before: the newest anchored claim came first, so a
+	/// later copy attested elsewhere was named as the owner.)
+	#[tokio::test]
+	async fn the_earliest_anchored_claim_comes_first() {
+		let (_d, s) = store().await;
+		// Channel 1 (the first to hold the data, anchored in block 5), then channel 2 (a copy,
+		// anchored in block 9, with both records and proven data), then channel 3 (newest, not
+		// anchored, with proven data).
+		s.submit(&[rec(1, 0, 10)]).await.expect("submit");
+		s.submit(&[rec(2, 0, 10), rec2(2, 0, 10)]).await.expect("submit");
+		s.submit(&[rec(3, 0, 10), rec2(3, 0, 10)]).await.expect("submit");
+		for c in [2u8, 3] {
+			let proven = BatchData {
+				possession: vec![(Hash([c; 32]), Hash([10; 32]))],
+				..Default::default()
+			};
+			s.put_data(&proven).await.expect("possession");
+		}
+		let log = attest_primitives::LogHead::of_digests(&[Hash([10; 32])]);
+		// The copy's anchor is accepted by this server first.
+		for (c, block) in [(2u8, 9u32), (1, 5)] {
+			let a = Anchor { channel_id: Hash([c; 32]), index: 0, first_seq: 0, log, block };
+			s.insert_anchor(&a).await.expect("insert");
+			s.complete_anchor(&a, &[]).await.expect("complete");
+		}
+		let order: Vec<Hash> = claims(&s, 10).await.iter().map(|i| i.channel_id).collect();
+		let mut firsts = order.clone();
+		firsts.dedup();
+		assert_eq!(firsts, vec![Hash([1; 32]), Hash([2; 32]), Hash([3; 32])], "{order:?}");
+		// A page starting after the first claim starts with the second.
+		let page = s.claims(&Hash([10; 32]), None, None, 1, 1).await.expect("claims");
+		assert_eq!(page[0].channel_id, Hash([2; 32]));
 	}
 
 	#[tokio::test]

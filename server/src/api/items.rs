@@ -69,8 +69,9 @@ pub struct ItemStatus {
 	pub digest: Hash,
 	/// More than one `(channel, seq)` claims it.
 	pub conflict: bool,
-	/// The claims, the strongest first: anchored, then with data proven by the requester, then
-	/// with both records; newest first within each.
+	/// The claims, the first attester first: anchored ones by the block of their anchor, then
+	/// the others with data proven by the requester, then with both records; newest first
+	/// within each.
 	pub claims: Vec<ClaimStatus>,
 	/// `offset` of the next page, when this one is full.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,8 +131,9 @@ async fn claim_status(state: &AppState, item: Item) -> ApiResult<ClaimStatus> {
 
 /// Records and status of a digest
 ///
-/// The slots claiming the digest, strongest first (anchored, then data proven by the
-/// requester, then both records; newest first within each), a page at a time.
+/// The slots claiming the digest, the first attester first (anchored ones by the block of
+/// their anchor, then data proven by the requester, then both records; newest first within
+/// each), a page at a time.
 #[utoipa::path(get, path = "/v1/items/{digest}", tag = "items",
 	params(("digest" = ext::Hash, Path, description = "SHA-256 of the item's bytes"), ItemQuery),
 	responses(
