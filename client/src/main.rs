@@ -73,6 +73,10 @@ enum Command {
 		/// The files.
 		#[arg(required = true)]
 		files: Vec<PathBuf>,
+		/// Exit 1 unless this account (SS58 or 0x hex) is each file's first attester (the
+		/// requester of its earliest anchored claim).
+		#[arg(long)]
+		owner: Option<String>,
 	},
 	/// Proof bundles.
 	#[command(subcommand)]
@@ -404,12 +408,18 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
 			}
 		},
-		Command::Verify { files } => {
+		Command::Verify { files, owner } => {
+			let owner = owner
+				.map(|o| {
+					parse_account(&o)
+						.ok_or_else(|| anyhow!("--owner {o}: not an SS58 address or 0x public key"))
+				})
+				.transpose()?;
 			let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
 			let mut failed = 0;
 			let mut anchors = Anchors::new();
 			for file in &files {
-				if verify(&chain, &server, file, json, &mut anchors).await? != 0 {
+				if verify(&chain, &server, file, json, &mut anchors, owner).await? != 0 {
 					failed += 1;
 				}
 			}
@@ -750,6 +760,7 @@ async fn verify(
 	file: &std::path::Path,
 	json: bool,
 	anchors: &mut Anchors,
+	owner: Option<[u8; 32]>,
 ) -> anyhow::Result<i32> {
 	let (digest, size) =
 		attest_primitives::digest::sha256_file(file).with_context(|| file.display().to_string())?;
@@ -801,6 +812,42 @@ async fn verify(
 			.map(sp_core::crypto::Ss58Codec::to_ss58check)
 			.unwrap_or_else(|| "-".into())
 	};
+	// The other claims of these bytes: the proof must be of the earliest anchored one (the
+	// evidence of who held them first); every later claim is shown with its own anchor.
+	let claims = server.claims(&digest).await.unwrap_or_default();
+	let this = (proof.anchor.channel_id, item.seq);
+	let others: Vec<_> = claims
+		.iter()
+		.filter(|c| (c.channel_id, c.seq) != this && c.status.as_deref() != Some("wrong"))
+		.collect();
+	if let Some(e) = others.iter().find(|c| c.anchor.is_some_and(|a| a.block < proof.anchor.block))
+	{
+		return fail(format!(
+			"the server proved a claim anchored in block {}, but lists an earlier one (channel \
+			 {:?} seq {}, block {}): its proof is not of the first attester; ask another server",
+			proof.anchor.block,
+			e.channel_id,
+			e.seq,
+			e.anchor.map_or(0, |a| a.block)
+		));
+	}
+	let ss58 = |hex: &Option<String>| {
+		hex.as_deref()
+			.and_then(parse_account)
+			.map(|a| sp_core::crypto::Ss58Codec::to_ss58check(&sp_runtime::AccountId32::new(a)))
+			.unwrap_or_else(|| "-".into())
+	};
+	let later: Vec<serde_json::Value> = others
+		.iter()
+		.map(|c| {
+			serde_json::json!({
+				"channel": c.channel_id, "seq": c.seq, "requester": ss58(&c.requester),
+				"verifier": ss58(&c.verifier), "status": c.status,
+				"block": c.anchor.map(|a| a.block),
+			})
+		})
+		.collect();
+	let is_owner = owner.map(|o| item.requester == Some(sp_runtime::AccountId32::new(o)));
 	if json {
 		println!(
 			"{}",
@@ -809,14 +856,37 @@ async fn verify(
 				"requester": who(&item.requester), "verifier": who(&item.verifier),
 				"channel": proof.anchor.channel_id, "seq": item.seq, "anchorIndex": proof.anchor.index,
 				"block": proof.anchor.block, "blockHash": block_hash, "blockTimeMs": time,
-				"root": proof.anchor.log.root,
+				"root": proof.anchor.log.root, "laterClaims": later, "owner": is_owner,
 			})
 		);
 	} else {
-		println!("ATTESTED {} ({size} bytes)\n  digest    {digest:?}\n  requester {}\n  verifier  {}\n  channel   {:?} seq {}\n  anchored  in block {} ({block_hash:?}) at unix ms {time}, anchor {} of the channel, root {:?}",
+		println!("ATTESTED {} ({size} bytes)\n  digest    {digest:?}\n  requester {} (first attester)\n  verifier  {}\n  channel   {:?} seq {}\n  anchored  in block {} ({block_hash:?}) at unix ms {time}, anchor {} of the channel, root {:?}",
 			file.display(), who(&item.requester), who(&item.verifier), proof.anchor.channel_id, item.seq, proof.anchor.block, proof.anchor.index, proof.anchor.log.root);
+		if !others.is_empty() {
+			let shown: Vec<String> = others
+				.iter()
+				.take(3)
+				.map(|c| match c.anchor {
+					Some(a) => format!("{} in block {}", ss58(&c.requester), a.block),
+					None => format!("{} (not anchored yet)", ss58(&c.requester)),
+				})
+				.collect();
+			println!(
+				"  later     {} later claim(s) of the same bytes: {}{}",
+				others.len(),
+				shown.join(", "),
+				if others.len() > 3 { ", ... (--json lists all)" } else { "" }
+			);
+		}
+		if is_owner == Some(false) {
+			println!(
+				"NOT OWNER {}: its first attester is {}, not the --owner given",
+				file.display(),
+				who(&item.requester)
+			);
+		}
 	}
-	Ok(0)
+	Ok(i32::from(is_owner == Some(false)))
 }
 
 /// Check one proof file; prints VALID or INVALID with the reason. Offline when `trusted`

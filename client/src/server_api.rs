@@ -93,7 +93,9 @@ pub struct Claim {
 	/// Verifier account, `0x` hex.
 	pub verifier: Option<String>,
 	/// `pending`, `anchored` or `wrong`.
-	pub state: Option<String>,
+	pub status: Option<String>,
+	/// The anchor, once anchored.
+	pub anchor: Option<attest_primitives::Anchor>,
 }
 
 #[derive(Deserialize, Debug)]
