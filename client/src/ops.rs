@@ -233,6 +233,38 @@ pub async fn challenge(chain: &Chain, key: &Key, store: &Store, id: &Hash) -> an
 	Ok(chain.submit(key, &call).await?.block)
 }
 
+/// Before agreeing a final state during the counterparty's close: put this agent's newest
+/// state both signed on chain if the chain holds an older one (before the deadline), so a
+/// stale close stays proven whatever becomes of the final state (a final state naming the
+/// close is no evidence, `docs/protocol.md`). A challenge with the same state made meanwhile
+/// (the watchtower) counts as done. `c` is the channel as just read from the chain.
+pub async fn challenge_counterpartys_close(
+	chain: &Chain,
+	key: &Key,
+	store: &Store,
+	row: &ChannelRow,
+	c: &attest_chain::Channel,
+) -> anyhow::Result<()> {
+	let ChannelStatus::Closing { closer, deadline, .. } = &c.status else { return Ok(()) };
+	let both = row.requester_signature.is_some() && row.verifier_signature.is_some();
+	if closer.0 == row.role
+		|| !both
+		|| row.state.nonce <= c.state.0.nonce
+		|| chain.best_number().await? >= *deadline
+	{
+		return Ok(());
+	}
+	if let Err(e) = challenge(chain, key, store, &row.id).await {
+		let again = chain.channel(&row.id).await.ok().flatten();
+		if again.is_none_or(|a| a.state.0.nonce < row.state.nonce) {
+			return Err(
+				e.context(format!("challenging the close with state {} first", row.state.nonce))
+			);
+		}
+	}
+	Ok(())
+}
+
 /// What one watchtower round did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct WatchRound {

@@ -595,19 +595,18 @@ impl Requester {
 		let on_chain = self.chain.channel(&self.channel).await?.ok_or_else(|| {
 			anyhow!("channel {:?} is not open on chain (settled already?)", self.channel)
 		})?;
-		match on_chain.status {
-			attest_chain::ChannelStatus::Closing { closer, closed_nonce, deadline } => {
-				// The verifier's close: put the newest state both signed on chain first, so a
-				// stale close stays proven whatever happens to the final state.
-				if closer.0 == attest_primitives::Party::Verifier
-					&& row.state.nonce > on_chain.state.0.nonce
-					&& row.verifier_signature.is_some()
-					&& self.chain.best_number().await? < deadline
-				{
-					crate::ops::challenge(&self.chain, &self.key, &self.store, &self.channel)
-						.await?;
-				}
-				self.propose(Finality::EndsClose { closer: closer.0, closed_nonce }).await
+		match &on_chain.status {
+			attest_chain::ChannelStatus::Closing { closer, closed_nonce, .. } => {
+				crate::ops::challenge_counterpartys_close(
+					&self.chain,
+					&self.key,
+					&self.store,
+					&row,
+					&on_chain,
+				)
+				.await?;
+				let (closer, closed_nonce) = (closer.0, *closed_nonce);
+				self.propose(Finality::EndsClose { closer, closed_nonce }).await
 			},
 			attest_chain::ChannelStatus::Open => {
 				self.resolve().await?;

@@ -270,55 +270,22 @@ impl Service {
 		row: &ChannelRow,
 		state: &ChannelState,
 	) -> Res<()> {
-		let c = self
-			.cfg()
-			.chain
-			.channel(id)
-			.await
-			.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "chain", e.to_string()))?
-			.ok_or_else(|| {
-				ApiError(
-					StatusCode::NOT_FOUND,
-					"not_found",
-					format!("no open channel {id:?} on chain"),
-				)
-			})?;
-		let (pending, deadline) = match &c.status {
-			attest_chain::ChannelStatus::Closing { closer, closed_nonce, deadline } => {
-				(Some((closer.0, *closed_nonce)), *deadline)
+		let c = self.on_chain(id).await?;
+		let pending = match &c.status {
+			attest_chain::ChannelStatus::Closing { closer, closed_nonce, .. } => {
+				Some((closer.0, *closed_nonce))
 			},
-			attest_chain::ChannelStatus::Open => (None, 0),
+			attest_chain::ChannelStatus::Open => None,
 		};
-		if let Some((Party::Requester, _)) = pending {
-			let now = self
-				.cfg()
-				.chain
-				.best_number()
-				.await
-				.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "chain", e.to_string()))?;
-			if row.state.nonce > c.state.0.nonce
-				&& row.requester_signature.is_some()
-				&& now < deadline
-			{
-				if let Err(e) =
-					crate::ops::challenge(&self.cfg().chain, &self.cfg().key, &self.cfg().store, id)
-						.await
-				{
-					// The watchtower may have challenged with the same state meanwhile.
-					let again = self.cfg().chain.channel(id).await.ok().flatten();
-					if again.is_none_or(|a| a.state.0.nonce < row.state.nonce) {
-						return Err(ApiError(
-							StatusCode::BAD_GATEWAY,
-							"chain",
-							format!(
-								"challenging the close with state {} first: {e:#}",
-								row.state.nonce
-							),
-						));
-					}
-				}
-			}
-		}
+		crate::ops::challenge_counterpartys_close(
+			&self.cfg().chain,
+			&self.cfg().key,
+			&self.cfg().store,
+			row,
+			&c,
+		)
+		.await
+		.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "chain", format!("{e:#}")))?;
 		let refuse = |m: String| Err(refused(m));
 		match (state.finality, pending) {
 			(Finality::EndsClose { closer, closed_nonce }, Some(p))
@@ -343,10 +310,9 @@ impl Service {
 		}
 	}
 
-	/// A channel this verifier has not seen: read it from the chain.
-	async fn discover(&self, id: &Hash) -> Res<ChannelRow> {
-		let c = self
-			.cfg()
+	/// The channel as the chain holds it (502 when the node fails, 404 when it has none).
+	async fn on_chain(&self, id: &Hash) -> Res<attest_chain::Channel> {
+		self.cfg()
 			.chain
 			.channel(id)
 			.await
@@ -357,7 +323,12 @@ impl Service {
 					"not_found",
 					format!("no open channel {id:?} on chain"),
 				)
-			})?;
+			})
+	}
+
+	/// A channel this verifier has not seen: read it from the chain.
+	async fn discover(&self, id: &Hash) -> Res<ChannelRow> {
+		let c = self.on_chain(id).await?;
 		if c.verifier.0 != self.cfg().key.public() {
 			return Err(ApiError(
 				StatusCode::FORBIDDEN,
