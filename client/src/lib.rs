@@ -9,13 +9,16 @@
 //! * [`protocol`]: the channel rules both apply, without I/O.
 //! * [`store`]: each party's durable state (SQLite).
 //! * [`ops`]: channel calls on chain and the watchtower.
+//! * [`evidence`]: verify a file, export its proof, check an exported proof (`attest verify`,
+//!   `attest proof`).
 //! * [`transport`]: the agent-to-agent messages (`docs/protocol.md`, "Agent transport").
-//! * [`server_api`]: the attestation server as the agents use it.
+//! * [`server_api`]: the attestation server as the agents use it (its JSON is `attest-wire`).
 //!
 //! Chain access is `attest-chain` (re-exported as [`chain`]).
 
 pub use attest_chain as chain;
 
+pub mod evidence;
 pub mod ops;
 pub mod protocol;
 pub mod requester;

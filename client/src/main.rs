@@ -3,15 +3,15 @@
 use anyhow::{anyhow, bail, Context};
 use attest_client::{
 	chain::{parse_account, runtime, Chain, Key, UNIT},
-	ops,
-	requester::{ItemReport, Requester, Settings},
+	evidence, ops,
+	requester::{ItemOutcome, ItemReport, Requester, Settings},
 	server_api::Server,
 	store::Store,
 	verifier,
 };
-use attest_primitives::{channel::Balance, AttestationProof, Hash};
+use attest_primitives::{channel::Balance, Hash};
+use attest_wire::ProofFile;
 use clap::{Args, Parser, Subcommand};
-use codec::{DecodeAll as _, Encode};
 use std::path::PathBuf;
 
 mod demo;
@@ -61,7 +61,7 @@ enum Command {
 	/// settle, claim and refund HTLCs).
 	Watch {
 		/// Seconds between rounds.
-		#[arg(long, default_value_t = 3)]
+		#[arg(long, default_value_t = ops::WATCH_EVERY_SECS)]
 		every: u64,
 		/// One round, then exit.
 		#[arg(long)]
@@ -109,7 +109,7 @@ struct SubmitArgs {
 	checkpoint_secs: u64,
 	/// Seconds between watchtower rounds while submitting (0: none): challenge a close on a
 	/// state older than the newest one held, claim or refund HTLCs, settle, as `attest watch`.
-	#[arg(long, default_value_t = 30)]
+	#[arg(long, default_value_t = ops::SUBMIT_WATCH_EVERY_SECS)]
 	watch_every: u64,
 }
 
@@ -168,7 +168,7 @@ struct ServeArgs {
 	#[arg(long, default_value_t = 600)]
 	bill_expiry: u32,
 	/// Seconds between watchtower rounds (0: no watchtower).
-	#[arg(long, default_value_t = 3)]
+	#[arg(long, default_value_t = ops::WATCH_EVERY_SECS)]
 	watch_every: u64,
 }
 
@@ -265,22 +265,6 @@ enum ProofCmd {
 		#[arg(long = "anchor", value_name = "BLOCK_HASH:ROOT", conflicts_with = "block_hash")]
 		anchors: Vec<String>,
 	},
-}
-
-/// A proof file.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProofFile {
-	/// Genesis hash of the chain.
-	genesis: Hash,
-	/// Hash of the anchor's block.
-	block_hash: Hash,
-	/// Time of that block, unix ms.
-	block_time: u64,
-	/// The proof as JSON.
-	proof: AttestationProof,
-	/// Its SCALE bytes, hex (what is checked).
-	scale: String,
 }
 
 fn parse_hash(s: &str) -> anyhow::Result<Hash> {
@@ -389,9 +373,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 		Command::Channel(c) => channel(&ctx, c, json).await,
 		Command::Watch { every, once } => {
 			let (key, chain, store) = (ctx.key()?, ctx.chain().await?, ctx.store().await?);
+			let tower = ops::Watchtower { key, chain, store };
 			loop {
-				let r =
-					ops::watch_round(&chain, &key, &store, ops::REVEAL_MARGIN_BLOCKS, None).await?;
+				let r = tower.round().await?;
 				if json {
 					println!("{}", serde_json::to_string(&r)?);
 				} else if !(r.challenged.is_empty()
@@ -417,9 +401,15 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 				.transpose()?;
 			let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
 			let mut failed = 0;
-			let mut anchors = Anchors::new();
+			let mut checker = evidence::FileChecker::new(&chain, &server);
 			for file in &files {
-				if verify(&chain, &server, file, json, &mut anchors, owner).await? != 0 {
+				let verdict = checker.verify(file, owner).await?;
+				if json {
+					println!("{}", verdict.to_json());
+				} else {
+					println!("{verdict}");
+				}
+				if !verdict.passed() {
 					failed += 1;
 				}
 			}
@@ -441,30 +431,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 			for file in files {
 				let (digest, _) = attest_primitives::digest::sha256_file(&file)
 					.with_context(|| file.display().to_string())?;
-				let (genesis, proof) = server
-					.proof(&digest, None)
+				let f = evidence::export_proof(&chain, &server, &digest, &mut blocks)
 					.await
 					.with_context(|| format!("proof of {}", file.display()))?;
-				proof.verify(&genesis, &digest).with_context(|| file.display().to_string())?;
-				let (block_hash, block_time) = match blocks.get(&proof.anchor.block) {
-					Some(b) => *b,
-					None => {
-						let hash = chain
-							.block_hash(proof.anchor.block)
-							.await?
-							.ok_or_else(|| anyhow!("block {} not found", proof.anchor.block))?;
-						let b = (hash, chain.block_time(hash).await?);
-						blocks.insert(proof.anchor.block, b);
-						b
-					},
-				};
-				let f = ProofFile {
-					genesis,
-					block_hash,
-					block_time,
-					scale: format!("0x{}", hex::encode(proof.encode())),
-					proof,
-				};
 				let out = match (&output, &out_dir) {
 					(Some(o), _) => o.clone(),
 					(None, Some(dir)) => dir.join(format!("{}.json", hex::encode(digest.0))),
@@ -490,10 +459,38 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 					.ok_or_else(|| anyhow!("--anchor {a}: expected BLOCK_HASH:ROOT"))?;
 				trusted.push((parse_hash(b)?, parse_hash(r)?));
 			}
+			let digest = file
+				.as_deref()
+				.map(|p| {
+					attest_primitives::digest::sha256_file(p)
+						.with_context(|| p.display().to_string())
+				})
+				.transpose()?
+				.map(|(d, _)| d);
+			let chain = if trusted.is_empty() { Some(ctx.chain().await?) } else { None };
 			let mut invalid = 0;
-			for proof in &proofs {
-				if !proof_check(&ctx, proof, file.as_deref(), &trusted).await? {
-					invalid += 1;
+			for path in &proofs {
+				let f: ProofFile = serde_json::from_slice(
+					&std::fs::read(path).with_context(|| path.display().to_string())?,
+				)
+				.with_context(|| format!("{} is not a proof file", path.display()))?;
+				let trust = match &chain {
+					Some(c) => evidence::Trust::Node(c),
+					None => evidence::Trust::Anchors(&trusted),
+				};
+				match evidence::check_proof_file(&f, digest, trust).await? {
+					Ok(v) => println!(
+						"VALID {}: {:?} is item {} of channel {:?}, anchored in block {}",
+						path.display(),
+						v.digest,
+						v.seq,
+						v.channel,
+						v.block
+					),
+					Err(why) => {
+						println!("INVALID {}: {why}", path.display());
+						invalid += 1;
+					},
 				}
 			}
 			Ok(i32::from(invalid > 0))
@@ -515,20 +512,12 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 	// A long run keeps watching the chain: a counterparty's stale close during it is
 	// challenged in time; and a run that fails (the channel closing under it) watches once
 	// more before it exits.
-	let watch = (a.watch_every > 0).then(|| (key.clone(), chain.clone(), store.clone()));
-	let watchtower = watch.clone().map(|(key, chain, store)| {
-		let every = a.watch_every;
-		tokio::spawn(async move {
-			loop {
-				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
-				if let Err(e) =
-					ops::watch_round(&chain, &key, &store, ops::REVEAL_MARGIN_BLOCKS, None).await
-				{
-					tracing::warn!("watchtower: {e:#}");
-				}
-			}
-		})
+	let tower = (a.watch_every > 0).then(|| ops::Watchtower {
+		key: key.clone(),
+		chain: chain.clone(),
+		store: store.clone(),
 	});
+	let watchtower = tower.clone().map(|t| t.spawn(std::time::Duration::from_secs(a.watch_every)));
 	let json = ctx.common.json;
 	let bar = if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
 		indicatif::ProgressBar::hidden()
@@ -547,7 +536,7 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 	let started = std::time::Instant::now();
 	let report = |r: ItemReport| {
 		if let Ok(mut c) = counts.lock() {
-			if r.state == "skipped" {
+			if r.state == ItemOutcome::Skipped {
 				c.1 += 1
 			} else {
 				c.0 += 1
@@ -571,8 +560,8 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 		w.abort();
 	}
 	bar.finish_and_clear();
-	if let (Err(_), Some((key, chain, store))) = (&result, watch) {
-		match ops::watch_round(&chain, &key, &store, ops::REVEAL_MARGIN_BLOCKS, None).await {
+	if let (Err(_), Some(tower)) = (&result, tower) {
+		match tower.round().await {
 			Ok(r) if !r.challenged.is_empty() => eprintln!(
 				"watchtower: challenged the close of {} channel(s) on an older state",
 				r.challenged.len()
@@ -615,17 +604,8 @@ async fn serve(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<i32> {
 		.with_context(|| format!("listening on {}", a.listen))?;
 	eprintln!("verifier {} serving on http://{}", key.address(), listener.local_addr()?);
 	if a.watch_every > 0 {
-		let every = a.watch_every;
-		tokio::spawn(async move {
-			loop {
-				if let Err(e) =
-					ops::watch_round(&chain, &key, &store, ops::REVEAL_MARGIN_BLOCKS, None).await
-				{
-					tracing::warn!("watchtower: {e:#}");
-				}
-				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
-			}
-		});
+		ops::Watchtower { key: key.clone(), chain, store }
+			.spawn(std::time::Duration::from_secs(a.watch_every));
 	}
 	let shutdown = async {
 		let _ = tokio::signal::ctrl_c().await;
@@ -748,221 +728,4 @@ async fn channel(ctx: &Ctx, c: ChannelCmd, json: bool) -> anyhow::Result<i32> {
 		},
 	}
 	Ok(0)
-}
-
-/// Anchors read from the chain during one `attest verify`: the anchor, its block's hash and time.
-type Anchors =
-	std::collections::HashMap<(Hash, u32), (Option<attest_primitives::Anchor>, Hash, u64)>;
-
-async fn verify(
-	chain: &Chain,
-	server: &Server,
-	file: &std::path::Path,
-	json: bool,
-	anchors: &mut Anchors,
-	owner: Option<[u8; 32]>,
-) -> anyhow::Result<i32> {
-	let (digest, size) =
-		attest_primitives::digest::sha256_file(file).with_context(|| file.display().to_string())?;
-	let fail = |why: String| {
-		if json {
-			println!(
-				"{}",
-				serde_json::json!({ "file": file.display().to_string(), "digest": digest, "attested": false, "error": why })
-			);
-		} else {
-			println!("NOT ATTESTED {} ({digest:?}): {why}", file.display());
-		}
-		Ok(1)
-	};
-	let (genesis, proof) = match server.proof(&digest, None).await {
-		Ok(p) => p,
-		Err(e) => return fail(e.to_string()),
-	};
-	if genesis != chain.genesis() {
-		return fail(format!(
-			"the server's proof is for chain {genesis:?}, the node's is {:?}",
-			chain.genesis()
-		));
-	}
-	let item = match proof.verify(&genesis, &digest) {
-		Ok(i) => i,
-		Err(e) => return fail(e.to_string()),
-	};
-	let key = (proof.anchor.channel_id, proof.anchor.index);
-	let cached = anchors.get(&key).cloned();
-	let (on_chain, block_hash, time) = match cached {
-		Some(c) => c,
-		None => {
-			let a = chain.finalized_anchor(&key.0, key.1).await?.map(|(a, _)| a);
-			let h = chain.block_hash(proof.anchor.block).await?.unwrap_or_default();
-			let t = chain.block_time(h).await.unwrap_or(0);
-			// Only a finalized anchor is remembered (one that is not may be later).
-			if a.is_some() {
-				anchors.insert(key, (a, h, t));
-			}
-			(a, h, t)
-		},
-	};
-	if let Err(e) = proof.check_anchor(on_chain.as_ref()) {
-		return fail(e.to_string());
-	}
-	let who = |a: &Option<sp_runtime::AccountId32>| {
-		a.as_ref()
-			.map(sp_core::crypto::Ss58Codec::to_ss58check)
-			.unwrap_or_else(|| "-".into())
-	};
-	// The other claims of these bytes: the proof must be of the earliest anchored one (the
-	// evidence of who held them first); every later claim is shown with its own anchor.
-	let claims = server.claims(&digest).await.unwrap_or_default();
-	let this = (proof.anchor.channel_id, item.seq);
-	let others: Vec<_> = claims
-		.iter()
-		.filter(|c| (c.channel_id, c.seq) != this && c.status.as_deref() != Some("wrong"))
-		.collect();
-	if let Some(e) = others.iter().find(|c| c.anchor.is_some_and(|a| a.block < proof.anchor.block))
-	{
-		return fail(format!(
-			"the server proved a claim anchored in block {}, but lists an earlier one (channel \
-			 {:?} seq {}, block {}): its proof is not of the first attester; ask another server",
-			proof.anchor.block,
-			e.channel_id,
-			e.seq,
-			e.anchor.map_or(0, |a| a.block)
-		));
-	}
-	let ss58 = |hex: &Option<String>| {
-		hex.as_deref()
-			.and_then(parse_account)
-			.map(|a| sp_core::crypto::Ss58Codec::to_ss58check(&sp_runtime::AccountId32::new(a)))
-			.unwrap_or_else(|| "-".into())
-	};
-	let later: Vec<serde_json::Value> = others
-		.iter()
-		.map(|c| {
-			serde_json::json!({
-				"channel": c.channel_id, "seq": c.seq, "requester": ss58(&c.requester),
-				"verifier": ss58(&c.verifier), "status": c.status,
-				"block": c.anchor.map(|a| a.block),
-			})
-		})
-		.collect();
-	let is_owner = owner.map(|o| item.requester == Some(sp_runtime::AccountId32::new(o)));
-	if json {
-		println!(
-			"{}",
-			serde_json::json!({
-				"file": file.display().to_string(), "digest": digest, "size": size, "attested": true,
-				"requester": who(&item.requester), "verifier": who(&item.verifier),
-				"channel": proof.anchor.channel_id, "seq": item.seq, "anchorIndex": proof.anchor.index,
-				"block": proof.anchor.block, "blockHash": block_hash, "blockTimeMs": time,
-				"root": proof.anchor.log.root, "laterClaims": later, "owner": is_owner,
-			})
-		);
-	} else {
-		println!("ATTESTED {} ({size} bytes)\n  digest    {digest:?}\n  requester {} (first attester)\n  verifier  {}\n  channel   {:?} seq {}\n  anchored  in block {} ({block_hash:?}) at unix ms {time}, anchor {} of the channel, root {:?}",
-			file.display(), who(&item.requester), who(&item.verifier), proof.anchor.channel_id, item.seq, proof.anchor.block, proof.anchor.index, proof.anchor.log.root);
-		if !others.is_empty() {
-			let shown: Vec<String> = others
-				.iter()
-				.take(3)
-				.map(|c| match c.anchor {
-					Some(a) => format!("{} in block {}", ss58(&c.requester), a.block),
-					None => format!("{} (not anchored yet)", ss58(&c.requester)),
-				})
-				.collect();
-			println!(
-				"  later     {} later claim(s) of the same bytes: {}{}",
-				others.len(),
-				shown.join(", "),
-				if others.len() > 3 { ", ... (--json lists all)" } else { "" }
-			);
-		}
-		if is_owner == Some(false) {
-			println!(
-				"NOT OWNER {}: its first attester is {}, not the --owner given",
-				file.display(),
-				who(&item.requester)
-			);
-		}
-	}
-	Ok(i32::from(is_owner == Some(false)))
-}
-
-/// Check one proof file; prints VALID or INVALID with the reason. Offline when `trusted`
-/// anchors `(block hash, root)` are given, else against the node's finalized storage.
-async fn proof_check(
-	ctx: &Ctx,
-	path: &std::path::Path,
-	file: Option<&std::path::Path>,
-	trusted: &[(Hash, Hash)],
-) -> anyhow::Result<bool> {
-	let f: ProofFile =
-		serde_json::from_slice(&std::fs::read(path).with_context(|| path.display().to_string())?)
-			.with_context(|| format!("{} is not a proof file", path.display()))?;
-	let bytes = hex::decode(f.scale.trim_start_matches("0x"))
-		.context("the proof's scale field is not hex")?;
-	let name = path.display();
-	// The SCALE bytes are what is checked, all of them; the JSON a person reads must say the
-	// same, field for field, or the file is refused.
-	let proof = match AttestationProof::decode_all(&mut &bytes[..]) {
-		Ok(p) => p,
-		Err(_) => {
-			println!("INVALID {name}: the proof's SCALE bytes do not decode as one proof bundle (nothing more)");
-			return Ok(false);
-		},
-	};
-	if proof != f.proof {
-		println!(
-			"INVALID {name}: the proof's JSON says other than its SCALE bytes (the JSON was edited?)"
-		);
-		return Ok(false);
-	}
-	let digest = match file {
-		Some(p) => {
-			attest_primitives::digest::sha256_file(p)
-				.with_context(|| p.display().to_string())?
-				.0
-		},
-		None => proof
-			.first_record
-			.as_ref()
-			.map(|r| r.claim.digest)
-			.or(proof.second_record.as_ref().map(|r| r.claim.digest))
-			.ok_or_else(|| anyhow!("the proof has no record naming the digest: pass --file"))?,
-	};
-	let item = match proof.verify(&f.genesis, &digest) {
-		Ok(i) => i,
-		Err(e) => {
-			println!("INVALID {name}: {e}");
-			return Ok(false);
-		},
-	};
-	if trusted.is_empty() {
-		let chain = ctx.chain().await?;
-		if chain.genesis() != f.genesis {
-			println!(
-				"INVALID {name}: the proof is for chain {:?}, the node's is {:?}",
-				f.genesis,
-				chain.genesis()
-			);
-			return Ok(false);
-		}
-		let on_chain = chain.finalized_anchor(&proof.anchor.channel_id, proof.anchor.index).await?;
-		if let Err(e) = proof.check_anchor(on_chain.as_ref().map(|(a, _)| a)) {
-			println!("INVALID {name}: {e}");
-			return Ok(false);
-		}
-	} else if !trusted.contains(&(f.block_hash, proof.anchor.log.root)) {
-		println!(
-			"INVALID {name}: the proof's anchor (block {:?}, root {:?}) is not a trusted one",
-			f.block_hash, proof.anchor.log.root
-		);
-		return Ok(false);
-	}
-	println!(
-		"VALID {name}: {digest:?} is item {} of channel {:?}, anchored in block {}",
-		item.seq, proof.anchor.channel_id, proof.anchor.block
-	);
-	Ok(true)
 }

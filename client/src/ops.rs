@@ -1,6 +1,6 @@
 //! Channel operations on chain (`attest channel ...`) and the watchtower (`attest watch`).
 
-use crate::store::{ChannelRow, Store};
+use crate::store::{BillStage, ChannelRow, Store};
 use anyhow::{anyhow, bail, Context};
 use attest_chain::{
 	runtime::{self, runtime_types::bounded_collections::bounded_vec::BoundedVec},
@@ -285,6 +285,42 @@ pub struct WatchRound {
 /// margins": time to get `reveal_bill_key` included even while someone fills blocks).
 pub const REVEAL_MARGIN_BLOCKS: u32 = 30;
 
+/// Seconds between watchtower rounds while `attest submit` runs (its `--watch-every`).
+pub const SUBMIT_WATCH_EVERY_SECS: u64 = 30;
+/// Seconds between watchtower rounds of `attest watch` and of the verifier service.
+pub const WATCH_EVERY_SECS: u64 = 3;
+
+/// The watchtower of one agent: its key, chain and store, and rounds of [`watch_round`].
+#[derive(Clone)]
+pub struct Watchtower {
+	/// The agent's key.
+	pub key: Key,
+	/// The chain it watches.
+	pub chain: Chain,
+	/// The agent's channels.
+	pub store: Store,
+}
+
+impl Watchtower {
+	/// One round over every channel.
+	pub async fn round(&self) -> anyhow::Result<WatchRound> {
+		watch_round(&self.chain, &self.key, &self.store, REVEAL_MARGIN_BLOCKS, None).await
+	}
+
+	/// Rounds every `every` in the background (the first at once), each error logged and the
+	/// next round tried; stopped when the handle is aborted or dropped with the runtime.
+	pub fn spawn(self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+		tokio::spawn(async move {
+			loop {
+				if let Err(e) = self.round().await {
+					tracing::warn!("watchtower: {e:#}");
+				}
+				tokio::time::sleep(every).await;
+			}
+		})
+	}
+}
+
 /// One watchtower round over every channel in `store` (or only `only`): challenge a close with
 /// an older state than ours, settle after the deadline, reveal keys of HTLCs within
 /// `reveal_margin` blocks of their expiry (verifier), claim HTLCs with known keys before
@@ -376,7 +412,9 @@ pub async fn watch_round(
 									Static(k),
 								);
 								chain.submit(key, &call).await?;
-								store.set_bill(&id, &h.payment_hash, "claimed", None).await?;
+								store
+									.set_bill(&id, &h.payment_hash, BillStage::Claimed, None)
+									.await?;
 								out.claimed.push(h.payment_hash);
 							}
 						},
@@ -385,7 +423,7 @@ pub async fn watch_round(
 								.attestation()
 								.refund_htlc(id, h.payment_hash);
 							chain.submit(key, &call).await?;
-							store.set_bill(&id, &h.payment_hash, "refunded", None).await?;
+							store.set_bill(&id, &h.payment_hash, BillStage::Refunded, None).await?;
 							out.refunded.push(h.payment_hash);
 						},
 						_ => {},

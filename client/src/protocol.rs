@@ -168,6 +168,16 @@ pub fn check_transition(
 	Ok(())
 }
 
+/// The HTLCs `proposed` holds that `latest` does not (what it adds: one, for the state of an
+/// attestation request).
+pub fn added_by<'a>(latest: &ChannelState, proposed: &'a ChannelState) -> Vec<&'a Htlc> {
+	proposed
+		.htlcs
+		.iter()
+		.filter(|h| !latest.htlcs.iter().any(|o| o.payment_hash == h.payment_hash))
+		.collect()
+}
+
 /// The HTLCs of `latest` that `proposed` no longer holds (what it resolves).
 pub fn resolved_by(latest: &ChannelState, proposed: &ChannelState) -> Vec<Hash> {
 	latest

@@ -3,9 +3,9 @@
 //! resolves each HTLC into the verifier's balance once it learned the bill key.
 
 use crate::{
-	protocol::{self, check_bill, next_state, BillTerms, Transition},
+	protocol::{self, added_by, check_bill, next_state, BillTerms, Transition},
 	server_api::{Record, Server, INLINE_MAX},
-	store::{ChannelRow, ItemRow, Store},
+	store::{BillStage, ChannelRow, ItemRow, ItemStage, Store},
 	transport::*,
 };
 use anyhow::{anyhow, bail, Context};
@@ -13,9 +13,9 @@ use attest_chain::{Chain, Key};
 use attest_primitives::{
 	channel::{Balance, BlockNumber},
 	payment_hash,
-	signing::{sign::second_record, Kind},
-	AttestationRequest, ChannelState, Confirmation, DataRef, Finality, Hash, ItemClaim, LogHead,
-	MerkleBuilder,
+	signing::sign::second_record,
+	AttestationRequest, ChannelState, Confirmation, DataRef, Finality, Hash, Htlc, ItemClaim,
+	LogHead, MerkleBuilder,
 };
 use futures::StreamExt;
 use std::{
@@ -35,14 +35,20 @@ pub struct ItemReport {
 	pub channel: Option<Hash>,
 	/// Seq in the channel.
 	pub seq: Option<u64>,
-	/// `attested` (both signed, records and data on the server), `skipped` (attested
-	/// before), `refused` (with the reason).
-	pub state: String,
+	/// What this run did with it.
+	pub state: ItemOutcome,
 	/// Size in bytes.
 	pub size: u64,
-	/// Why it was refused.
-	#[serde(skip_serializing_if = "Option::is_none")]
-	pub reason: Option<String>,
+}
+
+/// What a run did with a file (`--json`: `attested` or `skipped`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemOutcome {
+	/// Both signed the state holding it; its records and data are on the server.
+	Attested,
+	/// Attested before (same path, size and modification time).
+	Skipped,
 }
 
 /// Settings of a run.
@@ -207,18 +213,13 @@ impl Requester {
 		if pending.is_none() && row.closing.is_none() {
 			if let Some(state) = self.store.signed_state(&self.channel, row.state.nonce + 1).await?
 			{
-				let sig = self.key.sign(Kind::State, &self.chain.genesis(), &self.channel, &state);
+				let sig = self.store.sign_state(&self.key, &self.chain.genesis(), &state).await?;
 				self.store.set_pending(&state, &sig).await?;
 				pending = Some((state, sig));
 			}
 		}
 		if let Some((state, sig)) = pending {
-			let new: Vec<_> = state
-				.htlcs
-				.iter()
-				.filter(|h| !row.state.htlcs.iter().any(|o| o.payment_hash == h.payment_hash))
-				.copied()
-				.collect();
+			let new: Vec<Htlc> = added_by(&row.state, &state).into_iter().copied().collect();
 			match new.as_slice() {
 				[htlc] => {
 					let bill = self
@@ -237,7 +238,7 @@ impl Requester {
 
 	/// Upload the records (and data) of items attested but not on the server.
 	async fn upload_attested(&self, report: &(dyn Fn(ItemReport) + Sync)) -> anyhow::Result<()> {
-		let items = self.store.items("attested").await?;
+		let items = self.store.items(ItemStage::Attested).await?;
 		for chunk in items.chunks(self.settings.batch_items.max(1)) {
 			let prepared: Vec<Prepared> =
 				chunk.iter().map(|r| Prepared { row: r.clone(), bytes: None }).collect();
@@ -296,7 +297,7 @@ impl Requester {
 						let prepared = match p {
 							Ok(p) => p,
 							Err(known) => {
-								let _ = stx.send(ItemReport::of(known, "skipped"));
+								let _ = stx.send(ItemReport::of(known, ItemOutcome::Skipped));
 								continue;
 							},
 						};
@@ -403,7 +404,14 @@ impl Requester {
 			&terms,
 		)?;
 		self.store
-			.put_bill(&self.channel, &signed.bill, Some(&signed.signature), None, &digests, "open")
+			.put_bill(
+				&self.channel,
+				&signed.bill,
+				Some(&signed.signature),
+				None,
+				&digests,
+				BillStage::Open,
+			)
 			.await?;
 		let mut log = self.log_builder(row.state.log.size).await?;
 		for d in &digests {
@@ -422,18 +430,16 @@ impl Requester {
 		let mut items = received.items;
 		for (i, p) in items.iter_mut().enumerate() {
 			p.row.slot = Some((self.channel, first + i as u64));
-			p.row.status = "billed".into();
+			p.row.status = ItemStage::Billed;
 		}
 		self.store
 			.put_items(&items.iter().map(|p| p.row.clone()).collect::<Vec<_>>())
 			.await?;
-		// Persist the state before signing it.
-		self.store.will_sign(&state).await?;
-		let sig = self.key.sign(Kind::State, &genesis, &self.channel, &state);
+		let sig = self.store.sign_state(&self.key, &genesis, &state).await?;
 		self.store.set_pending(&state, &sig).await?;
 		self.request(&row, state, sig, &digests).await?;
 		for p in items.iter_mut() {
-			p.row.status = "attested".into();
+			p.row.status = ItemStage::Attested;
 		}
 		Ok(items)
 	}
@@ -466,10 +472,8 @@ impl Requester {
 		};
 		let r = self.http.post(self.url("/requests")).json(&body).send().await?;
 		let c: Confirmation = answer("the attestation request", r).await?;
-		let htlc = state
-			.htlcs
-			.iter()
-			.find(|h| !row.state.htlcs.iter().any(|o| o.payment_hash == h.payment_hash))
+		let htlc = *added_by(&row.state, &state)
+			.first()
 			.ok_or_else(|| anyhow!("the request adds no HTLC"))?;
 		if payment_hash(&c.bill_key) != htlc.payment_hash {
 			return Err(protocol::ProtocolError::WrongBillKey(htlc.payment_hash).into());
@@ -561,8 +565,7 @@ impl Requester {
 		}
 		let state =
 			next_state(&row.state, &Transition { resolve: &resolve, bill: None, finality })?;
-		self.store.will_sign(&state).await?;
-		let sig = self.key.sign(Kind::State, &self.chain.genesis(), &self.channel, &state);
+		let sig = self.store.sign_state(&self.key, &self.chain.genesis(), &state).await?;
 		self.store.set_pending(&state, &sig).await?;
 		self.update(&row, state, sig).await
 	}
@@ -666,11 +669,11 @@ impl Requester {
 			}
 			done.push(p.row.clone());
 		}
-		self.server.submit(&inline).await?;
+		self.server.submit(inline).await?;
 		let paths: Vec<String> = done.iter().map(|r| r.path.clone()).collect();
-		self.store.set_items_status(&paths, "done").await?;
+		self.store.set_items_status(&paths, ItemStage::Done).await?;
 		for r in done {
-			report(ItemReport::of(r, "attested"));
+			report(ItemReport::of(r, ItemOutcome::Attested));
 		}
 		Ok(())
 	}
@@ -678,7 +681,7 @@ impl Requester {
 	/// The bills that items were attested under (`pending` or `resolved`).
 	async fn paid_bills(&self) -> anyhow::Result<Vec<attest_primitives::Bill>> {
 		let mut out = Vec::new();
-		for status in ["pending", "resolved"] {
+		for status in [BillStage::Pending, BillStage::Resolved] {
 			out.extend(self.store.bills(&self.channel, status).await?.into_iter().map(|b| b.bill));
 		}
 		Ok(out)
@@ -687,15 +690,14 @@ impl Requester {
 
 impl ItemReport {
 	/// The report of a stored item in `state`.
-	fn of(row: ItemRow, state: &str) -> Self {
+	fn of(row: ItemRow, state: ItemOutcome) -> Self {
 		ItemReport {
 			path: row.path,
 			digest: row.digest,
 			channel: row.slot.map(|s| s.0),
 			seq: row.slot.map(|s| s.1),
-			state: state.into(),
+			state,
 			size: row.size,
-			reason: None,
 		}
 	}
 }
@@ -721,7 +723,7 @@ async fn prepare(
 				if let Some(k) = known.get(&key) {
 					if k.size == size
 						&& k.mtime == mtime
-						&& (k.status == "attested" || k.status == "done")
+						&& matches!(k.status, ItemStage::Attested | ItemStage::Done)
 					{
 						return Ok(Err(k.clone()));
 					}
@@ -744,7 +746,7 @@ async fn prepare(
 						mtime,
 						digest,
 						slot: None,
-						status: "hashed".into(),
+						status: ItemStage::Hashed,
 					},
 					bytes,
 				}))

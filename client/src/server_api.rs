@@ -1,9 +1,12 @@
 //! The attestation server as the agents use it: signed records (in batches), item data
 //! (inline in the record, or streamed with it), and proofs.
 
-use attest_primitives::{AttestationProof, FirstRecord, Hash, SecondRecord};
-use codec::{DecodeAll as _, Encode};
-use serde::{Deserialize, Serialize};
+use attest_primitives::{AttestationProof, Hash, SecondRecord};
+use attest_wire::{
+	Batch, BatchResult, ClaimantsAnswer, ClaimantsQuery, ItemStatus, ProofResponse, RECORD_HEADER,
+};
+pub use attest_wire::{ClaimState, ClaimStatus, Claimant, Record};
+use codec::Encode;
 
 /// Items up to this size go inline in their second record; larger ones are streamed.
 pub const INLINE_MAX: u64 = 64 * 1024;
@@ -35,13 +38,16 @@ pub enum ServerError {
 		/// Item.
 		seq: u64,
 		/// Outcome word.
-		outcome: String,
+		outcome: &'static str,
 		/// Message.
 		message: String,
 	},
 	/// The answer did not decode.
 	#[error("attestation server sent an unreadable {0}")]
 	Decode(&'static str),
+	/// The proof it sent cannot be taken.
+	#[error("attestation server sent a proof that cannot be taken: {0}")]
+	Proof(attest_wire::ProofDecodeError),
 	/// A file could not be read.
 	#[error("{path}: {source}")]
 	File {
@@ -50,67 +56,6 @@ pub enum ServerError {
 		/// Why.
 		source: std::io::Error,
 	},
-}
-
-/// A record as the batch endpoint takes it.
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub enum Record {
-	/// Verifier's.
-	First(FirstRecord),
-	/// Requester's.
-	Second(SecondRecord),
-}
-
-#[derive(Serialize)]
-struct Batch<'a> {
-	records: &'a [Record],
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SubmitResult {
-	outcome: String,
-	#[serde(default)]
-	message: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct BatchResult {
-	results: Vec<SubmitResult>,
-}
-
-/// One claim of a digest (`GET /v1/items/{digest}`).
-#[derive(Deserialize, Debug, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct Claim {
-	/// Channel.
-	pub channel_id: Hash,
-	/// Seq.
-	pub seq: u64,
-	/// Requester account, `0x` hex.
-	pub requester: Option<String>,
-	/// Verifier account, `0x` hex.
-	pub verifier: Option<String>,
-	/// `pending`, `anchored` or `wrong`.
-	pub status: Option<String>,
-	/// The anchor, once anchored.
-	pub anchor: Option<attest_primitives::Anchor>,
-}
-
-#[derive(Deserialize, Debug)]
-struct ItemStatus {
-	claims: Vec<Claim>,
-}
-
-/// The proof endpoint's JSON answer.
-#[derive(Deserialize, Serialize, Debug, Clone)]
-#[serde(rename_all = "camelCase")]
-pub struct ProofAnswer {
-	/// Genesis hash.
-	pub genesis: Hash,
-	/// SCALE of the proof, hex.
-	pub scale: String,
 }
 
 /// A client of one attestation server.
@@ -148,28 +93,26 @@ impl Server {
 		Err(ServerError::Status { what: what.to_string(), status, body })
 	}
 
-	/// Store records in one batch; every one must be stored (or already be).
-	pub async fn submit(&self, records: &[Record]) -> Result<(), ServerError> {
-		for chunk in records.chunks(5_000) {
+	/// Store records in batches of 5,000; every one must be stored (or already be).
+	pub async fn submit(&self, mut records: Vec<Record>) -> Result<(), ServerError> {
+		while !records.is_empty() {
+			let rest = records.split_off(records.len().min(5_000));
+			let batch = Batch { records: std::mem::replace(&mut records, rest) };
 			let r = self
 				.http
 				.post(format!("{}/v1/records/batch", self.url))
-				.json(&Batch { records: chunk })
+				.json(&batch)
 				.send()
 				.await
 				.map_err(|e| self.http_err(e))?;
 			let r = self.ok("a batch of records", r).await?;
 			let answer: BatchResult =
 				r.json().await.map_err(|_| ServerError::Decode("batch answer"))?;
-			for (rec, res) in chunk.iter().zip(answer.results) {
-				if res.outcome != "stored" && res.outcome != "already_stored" {
-					let seq = match rec {
-						Record::First(r) => r.claim.seq,
-						Record::Second(r) => r.claim.seq,
-					};
+			for (rec, res) in batch.records.iter().zip(answer.results) {
+				if !res.outcome.is_stored() {
 					return Err(ServerError::Refused {
-						seq,
-						outcome: res.outcome,
+						seq: rec.claim().seq,
+						outcome: res.outcome.as_str(),
 						message: res.message.unwrap_or_default(),
 					});
 				}
@@ -192,7 +135,7 @@ impl Server {
 		let r = self
 			.http
 			.post(format!("{}/v1/records/second/stream", self.url))
-			.header("attest-record", hex::encode(record.encode()))
+			.header(RECORD_HEADER, hex::encode(record.encode()))
 			.header("content-type", "application/octet-stream")
 			.body(body)
 			.send()
@@ -202,8 +145,8 @@ impl Server {
 		Ok(())
 	}
 
-	/// The claims of a digest (empty when none).
-	pub async fn claims(&self, digest: &Hash) -> Result<Vec<Claim>, ServerError> {
+	/// The claims of a digest, the first attester first (empty when none).
+	pub async fn claims(&self, digest: &Hash) -> Result<Vec<ClaimStatus>, ServerError> {
 		let r = self
 			.http
 			.get(format!("{}/v1/items/{digest:?}", self.url))
@@ -224,22 +167,13 @@ impl Server {
 	pub async fn claims_of(
 		&self,
 		digests: &[Hash],
-	) -> Result<std::collections::HashMap<Hash, Vec<Claim>>, ServerError> {
-		#[derive(Deserialize)]
-		struct Answer {
-			items: Vec<Item>,
-		}
-		#[derive(Deserialize)]
-		struct Item {
-			digest: Hash,
-			claimants: Vec<Claim>,
-		}
+	) -> Result<std::collections::HashMap<Hash, Vec<Claimant>>, ServerError> {
 		let mut found = std::collections::HashMap::new();
-		for chunk in digests.chunks(10_000) {
+		for chunk in digests.chunks(attest_wire::MAX_CLAIMANTS_LOOKUP) {
 			let r = self
 				.http
 				.post(format!("{}/v1/items/claimants", self.url))
-				.json(&serde_json::json!({ "digests": chunk }))
+				.json(&ClaimantsQuery { digests: chunk.to_vec() })
 				.send()
 				.await
 				.map_err(|e| self.http_err(e))?;
@@ -247,7 +181,7 @@ impl Server {
 				return self.claims_one_by_one(digests).await;
 			}
 			let r = self.ok("a lookup of claimants", r).await?;
-			let answer: Answer =
+			let answer: ClaimantsAnswer =
 				r.json().await.map_err(|_| ServerError::Decode("claimants answer"))?;
 			found.extend(answer.items.into_iter().map(|i| (i.digest, i.claimants)));
 		}
@@ -257,7 +191,7 @@ impl Server {
 	async fn claims_one_by_one(
 		&self,
 		digests: &[Hash],
-	) -> Result<std::collections::HashMap<Hash, Vec<Claim>>, ServerError> {
+	) -> Result<std::collections::HashMap<Hash, Vec<Claimant>>, ServerError> {
 		use futures::StreamExt;
 		let mut lookups = futures::stream::iter(digests.iter().copied())
 			.map(|d| async move { (d, self.claims(&d).await) })
@@ -266,7 +200,16 @@ impl Server {
 		while let Some((d, claims)) = lookups.next().await {
 			let claims = claims?;
 			if !claims.is_empty() {
-				found.insert(d, claims);
+				let claimants = claims
+					.into_iter()
+					.map(|c| Claimant {
+						channel_id: c.channel_id,
+						seq: c.seq,
+						requester: c.requester,
+						verifier: c.verifier,
+					})
+					.collect();
+				found.insert(d, claimants);
 			}
 		}
 		Ok(found)
@@ -284,11 +227,8 @@ impl Server {
 		}
 		let r = self.http.get(url).send().await.map_err(|e| self.http_err(e))?;
 		let r = self.ok("a proof", r).await?;
-		let a: ProofAnswer = r.json().await.map_err(|_| ServerError::Decode("proof answer"))?;
-		let bytes = hex::decode(a.scale.trim_start_matches("0x"))
-			.map_err(|_| ServerError::Decode("proof hex"))?;
-		let proof = AttestationProof::decode_all(&mut &bytes[..])
-			.map_err(|_| ServerError::Decode("proof SCALE (one bundle, nothing after it)"))?;
+		let a: ProofResponse = r.json().await.map_err(|_| ServerError::Decode("proof answer"))?;
+		let proof = a.decode().map_err(ServerError::Proof)?;
 		Ok((a.genesis, proof))
 	}
 }

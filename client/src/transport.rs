@@ -96,14 +96,8 @@ pub struct SignedState {
 	pub verifier_signature: Option<MultiSignature>,
 }
 
-/// An error answer: a stable code and what was wrong.
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-pub struct ErrorBody {
-	/// Stable code (`bad_request`, `refused`, `policy`, `conflict`, `not_found`, ...).
-	pub error: String,
-	/// What was wrong and what to do.
-	pub message: String,
-}
+/// An error answer of the verifier service: the same body as the attestation server's.
+pub use attest_wire::ErrorBody;
 
 /// Frame header of the items stream: the item's length as u64 little-endian, then its bytes.
 pub const FRAME_HEADER: usize = 8;

@@ -5,7 +5,7 @@
 use crate::{
 	protocol::{self, check_transition, resolved_by, ProtocolError, Transition},
 	server_api::{Record, Server},
-	store::{ChannelRow, Store, StoreError},
+	store::{BillStage, ChannelRow, Store, StoreError},
 	transport::*,
 };
 use attest_chain::{Chain, Key};
@@ -373,7 +373,7 @@ impl Service {
 			.collect();
 		self.cfg()
 			.server
-			.submit(&records)
+			.submit(records)
 			.await
 			.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, "server", format!("{e}: try again")))
 	}
@@ -603,7 +603,7 @@ pub(crate) async fn bills(
 	}
 	let items = ItemRange::of_digests(row.state.log.size, &req.digests);
 	// The same request again (a retry) gets the same open bill.
-	for b in s.cfg().store.bills(&id, "open").await? {
+	for b in s.cfg().store.bills(&id, BillStage::Open).await? {
 		if b.bill.items == items {
 			if let Some(sig) = b.signature {
 				return Ok(Json(SignedBill { bill: b.bill, signature: sig }));
@@ -633,7 +633,7 @@ pub(crate) async fn bills(
 	let signature = s.cfg().key.sign(Kind::Bill, &s.cfg().chain.genesis(), &id, &bill);
 	s.cfg()
 		.store
-		.put_bill(&id, &bill, Some(&signature), Some(&key), &req.digests, "open")
+		.put_bill(&id, &bill, Some(&signature), Some(&key), &req.digests, BillStage::Open)
 		.await?;
 	Ok(Json(SignedBill { bill, signature }))
 }
@@ -677,12 +677,7 @@ pub(crate) async fn requests(
 		return Err(stale(req.state.nonce, row.state.nonce));
 	}
 	// The new HTLC is the one the newest state does not hold.
-	let new: Vec<_> = req
-		.state
-		.htlcs
-		.iter()
-		.filter(|h| !row.state.htlcs.iter().any(|o| o.payment_hash == h.payment_hash))
-		.collect();
+	let new = protocol::added_by(&row.state, &req.state);
 	let [htlc] = new.as_slice() else {
 		return Err(refused(format!(
 			"an attestation request adds exactly one HTLC, this one adds {}",
@@ -696,10 +691,11 @@ pub(crate) async fn requests(
 		)));
 	};
 	let key = bill.key.ok_or_else(|| refused("bill without key"))?;
-	if bill.status != "open" {
+	if bill.status != BillStage::Open {
 		return Err(refused(format!(
 			"the bill {:?} was already used ({})",
-			htlc.payment_hash, bill.status
+			htlc.payment_hash,
+			bill.status.as_str()
 		)));
 	}
 	if req.digests != bill.digests {
@@ -720,8 +716,7 @@ pub(crate) async fn requests(
 			finality: attest_primitives::Finality::Open,
 		},
 	)?;
-	s.cfg().store.will_sign(&req.state).await?;
-	let sig = s.cfg().key.sign(Kind::State, &genesis, &id, &req.state);
+	let sig = s.cfg().store.sign_state(&s.cfg().key, &genesis, &req.state).await?;
 	s.cfg()
 		.store
 		.set_latest(&req.state, &req.requester_signature, &sig, &req.digests, None)
@@ -760,8 +755,7 @@ pub(crate) async fn states(
 	if req.state.is_final() {
 		s.check_final_against_chain(&id, &row, &req.state).await?;
 	}
-	s.cfg().store.will_sign(&req.state).await?;
-	let sig = s.cfg().key.sign(Kind::State, &genesis, &id, &req.state);
+	let sig = s.cfg().store.sign_state(&s.cfg().key, &genesis, &req.state).await?;
 	s.cfg()
 		.store
 		.set_latest(&req.state, &req.requester_signature, &sig, &[], None)

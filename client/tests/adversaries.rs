@@ -7,7 +7,7 @@ mod common;
 use attest_chain::{runtime, Chain, Key, Static};
 use attest_client::{
 	protocol::{next_state, Transition},
-	store::Store,
+	store::{BillStage, Store},
 	transport::{ItemsAccepted, SignedBill, SignedState},
 };
 use attest_primitives::{
@@ -310,7 +310,10 @@ fn a_withheld_key_is_refunded_after_expiry() {
 		(dave.sign(Kind::State, &genesis, &id, &s1), bob.sign(Kind::State, &genesis, &id, &s1));
 	rt.block_on(async {
 		store.will_sign(&s1).await.expect("will sign");
-		store.put_bill(&id, &bill, None, None, &digests, "pending").await.expect("bill");
+		store
+			.put_bill(&id, &bill, None, None, &digests, BillStage::Pending)
+			.await
+			.expect("bill");
 		store.set_latest(&s1, &rs, &vs, &digests, None).await.expect("latest");
 	});
 	// The verifier closes with state 1 and withholds the key.
@@ -376,7 +379,10 @@ fn a_submitting_requester_challenges_a_stale_close() {
 		(dave.sign(Kind::State, &genesis, &id, &s1), bob.sign(Kind::State, &genesis, &id, &s1));
 	rt.block_on(async {
 		store.will_sign(&s1).await.expect("will sign");
-		store.put_bill(&id, &bill, None, None, &digests, "pending").await.expect("bill");
+		store
+			.put_bill(&id, &bill, None, None, &digests, BillStage::Pending)
+			.await
+			.expect("bill");
 		store.set_latest(&s1, &rs, &vs, &digests, None).await.expect("latest");
 	});
 	drop(store);

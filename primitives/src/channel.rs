@@ -135,10 +135,12 @@ pub struct Htlc {
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct LogHead {
 	/// Number of items in the log.
 	pub size: u64,
 	/// `MTH` over the items' digests (`SHA-256("")` when `size == 0`).
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::Hash))]
 	pub root: Hash,
 }
 
@@ -413,12 +415,16 @@ pub struct Confirmation {
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct ItemClaim {
 	/// Sequence number of the item in its channel.
+	#[cfg_attr(feature = "schema", schema(value_type = u64))]
 	pub seq: Seq,
 	/// SHA-256 of the item's bytes.
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::Hash))]
 	pub digest: Hash,
 	/// Payment hash of the HTLC that paid for the item.
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::Hash))]
 	pub payment_hash: Hash,
 }
 
@@ -426,14 +432,18 @@ pub struct ItemClaim {
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct FirstRecord {
 	/// Channel of the item.
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::Hash))]
 	pub channel_id: ChannelId,
 	/// What the verifier attests.
 	pub claim: ItemClaim,
 	/// Verifier's signature on `claim`.
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::MultiSignature))]
 	pub verifier_signature: MultiSignature,
 	/// Verifier's public key (its account is derived from it).
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::MultiSigner))]
 	pub verifier: MultiSigner,
 }
 
@@ -452,16 +462,20 @@ pub enum DataRef {
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct SecondRecord {
 	/// Channel of the item.
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::Hash))]
 	pub channel_id: ChannelId,
 	/// What the requester attests.
 	pub claim: ItemClaim,
 	/// The data.
 	pub data: DataRef,
 	/// Requester's signature on `claim`.
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::MultiSignature))]
 	pub requester_signature: MultiSignature,
 	/// Requester's public key.
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::MultiSigner))]
 	pub requester: MultiSigner,
 }
 
@@ -485,16 +499,20 @@ pub struct SecondRecord {
 )]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Anchor {
 	/// Channel of the log.
+	#[cfg_attr(feature = "schema", schema(value_type = crate::schema::Hash))]
 	pub channel_id: ChannelId,
 	/// Position among the channel's anchors (0, 1, ...).
 	pub index: u32,
 	/// First item new in this anchor: the previous anchor's log size.
+	#[cfg_attr(feature = "schema", schema(value_type = u64))]
 	pub first_seq: Seq,
 	/// The log at this anchor: its size and root.
 	pub log: LogHead,
 	/// Block in which the anchor was stored.
+	#[cfg_attr(feature = "schema", schema(value_type = u32))]
 	pub block: BlockNumber,
 }
 

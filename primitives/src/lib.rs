@@ -10,6 +10,8 @@
 //!   consistency proofs, and an incremental builder with O(log n) memory.
 //! - [`proof`]: the proof bundle of one attested item and its check.
 //! - [`digest`] (std): streaming SHA-256 content digests of files of any size.
+//! - [`schema`] (feature `schema`): OpenAPI schemas of the JSON forms, for the server's API
+//!   document.
 //!
 //! Everything here is `no_std` (with `alloc`) so the runtime can use it; the `std` feature adds
 //! serde (JSON with `0x`-hex byte strings), signing with key pairs, and file digests.
@@ -26,6 +28,8 @@ pub mod channel;
 pub mod digest;
 pub mod merkle;
 pub mod proof;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod signing;
 
 pub use channel::*;

@@ -182,12 +182,14 @@ impl MerkleBuilder {
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase", deny_unknown_fields))]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct InclusionProof {
 	/// Zero-based position of the leaf.
 	pub leaf_index: u64,
 	/// Number of leaves in the tree.
 	pub tree_size: u64,
 	/// Audit path, bottom-up.
+	#[cfg_attr(feature = "schema", schema(value_type = Vec<crate::schema::Hash>))]
 	pub path: Vec<Hash>,
 }
 

@@ -14,6 +14,7 @@ use sp_runtime::AccountId32;
 #[derive(Encode, Decode, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct AttestationProof {
 	/// The anchor on chain (to be compared with finalized storage: [`AttestationProof::check_anchor`]).
 	pub anchor: Anchor,
@@ -22,10 +23,12 @@ pub struct AttestationProof {
 	pub proof: InclusionProof,
 	/// The verifier's signed record of the item, if the server has one claiming this digest
 	/// (both parties signed the anchored log; the records add who and when).
-	pub first_record: Option<FirstRecord>,
+	#[cfg_attr(feature = "std", serde(rename = "firstRecord"))]
+	pub verifier_record: Option<FirstRecord>,
 	/// The requester's signed record, data as a blob reference, if the server has one
 	/// claiming this digest.
-	pub second_record: Option<SecondRecord>,
+	#[cfg_attr(feature = "std", serde(rename = "secondRecord"))]
+	pub requester_record: Option<SecondRecord>,
 }
 
 /// What a checked proof establishes.
@@ -46,14 +49,6 @@ pub struct ProvenItem {
 /// Why a proof does not prove its item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
-	/// The digest of the bytes is not the one the proof is about.
-	#[error("the data's SHA-256 is {actual:?}, the proof is about {expected:?}")]
-	DigestMismatch {
-		/// The digest the records claim.
-		expected: Hash,
-		/// The digest of the bytes given.
-		actual: Hash,
-	},
 	/// A record is for another channel, item or digest than the proof.
 	#[error("the {0} record does not claim this item (channel, seq or digest differ)")]
 	RecordMismatch(&'static str),
@@ -116,13 +111,13 @@ impl AttestationProof {
 		let claims = |channel: &Hash, c: &crate::ItemClaim| {
 			*channel == anchor.channel_id && c.seq == seq && c.digest == *digest
 		};
-		if let Some(r) = &self.first_record {
+		if let Some(r) = &self.verifier_record {
 			if !claims(&r.channel_id, &r.claim) {
 				return Err(ProofError::RecordMismatch("verifier's"));
 			}
 			r.verify(genesis).map_err(|e| ProofError::BadRecordSignature("verifier's", e))?;
 		}
-		if let Some(r) = &self.second_record {
+		if let Some(r) = &self.requester_record {
 			if !claims(&r.channel_id, &r.claim) {
 				return Err(ProofError::RecordMismatch("requester's"));
 			}
@@ -160,10 +155,13 @@ impl AttestationProof {
 			seq,
 			anchor: *anchor,
 			requester: self
-				.second_record
+				.requester_record
 				.as_ref()
 				.map(|r| crate::signing::account_of(&r.requester)),
-			verifier: self.first_record.as_ref().map(|r| crate::signing::account_of(&r.verifier)),
+			verifier: self
+				.verifier_record
+				.as_ref()
+				.map(|r| crate::signing::account_of(&r.verifier)),
 		})
 	}
 
@@ -176,18 +174,12 @@ impl AttestationProof {
 		}
 	}
 
-	/// [`AttestationProof::verify`] of the bytes `data` (hashing them first).
-	pub fn verify_data(&self, genesis: &Hash, data: &[u8]) -> Result<ProvenItem, ProofError> {
-		let actual = crate::sha256(data);
-		let expected = self
-			.first_record
+	/// The digest the proof's records claim (the verifier's record's, else the
+	/// requester's), if it has a record: what to check when no file is given.
+	pub fn claimed_digest(&self) -> Option<Hash> {
+		self.verifier_record
 			.as_ref()
 			.map(|r| r.claim.digest)
-			.or(self.second_record.as_ref().map(|r| r.claim.digest))
-			.unwrap_or(actual);
-		if expected != actual {
-			return Err(ProofError::DigestMismatch { expected, actual });
-		}
-		self.verify(genesis, &actual)
+			.or(self.requester_record.as_ref().map(|r| r.claim.digest))
 	}
 }

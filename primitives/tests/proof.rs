@@ -31,8 +31,8 @@ fn bundle() -> (Hash, Hash, AttestationProof) {
 	let proof = AttestationProof {
 		anchor,
 		proof: tree.inclusion_proof(3).expect("leaf 3 of 5"),
-		first_record: Some(sign::first_record(&verifier, &genesis, channel, claim)),
-		second_record: Some(sign::second_record(
+		verifier_record: Some(sign::first_record(&verifier, &genesis, channel, claim)),
+		requester_record: Some(sign::second_record(
 			&requester,
 			&genesis,
 			channel,
@@ -84,7 +84,7 @@ fn every_byte_of_the_bundle_flipped_is_refused() {
 fn a_record_naming_another_scheme_over_the_same_key_bytes_is_refused() {
 	let (genesis, digest, proof) = bundle();
 	let mut switched = proof.clone();
-	if let Some(r) = switched.first_record.as_mut() {
+	if let Some(r) = switched.verifier_record.as_mut() {
 		let MultiSigner::Sr25519(k) = r.verifier.clone() else { panic!("sr25519 key") };
 		r.verifier = MultiSigner::Ed25519(sp_core::ed25519::Public::from_raw(k.0));
 	}
@@ -96,7 +96,7 @@ fn a_record_naming_another_scheme_over_the_same_key_bytes_is_refused() {
 		))
 	);
 	let mut switched = proof.clone();
-	if let Some(r) = switched.second_record.as_mut() {
+	if let Some(r) = switched.requester_record.as_mut() {
 		let MultiSigner::Sr25519(k) = r.requester.clone() else { panic!("sr25519 key") };
 		r.requester = MultiSigner::Ed25519(sp_core::ed25519::Public::from_raw(k.0));
 	}
@@ -111,7 +111,7 @@ fn the_requesters_data_reference_must_be_the_item() {
 	let (genesis, digest, proof) = bundle();
 	let with = |data: DataRef| {
 		let mut p = proof.clone();
-		if let Some(r) = p.second_record.as_mut() {
+		if let Some(r) = p.requester_record.as_mut() {
 			r.data = data;
 		}
 		p.verify(&genesis, &digest)

@@ -2,7 +2,11 @@
 //! a node's off-chain worker relayed it or the watcher found it by polling.
 
 use crate::{error::ApiError, AppState};
-use attest_primitives::{channel::Seq, merkle::MerkleTree, Anchor, Hash};
+use attest_primitives::{
+	channel::{Party, Seq},
+	merkle::MerkleTree,
+	Anchor, Hash,
+};
 use std::{sync::Arc, time::Duration};
 
 /// What happened to an anchor.
@@ -99,33 +103,27 @@ async fn check(state: &AppState, anchor: &Anchor) -> Result<Check, ApiError> {
 		return Ok(Check::Incomplete);
 	}
 	Ok(crate::cpu(move || {
-		// Per slot: (anchored digest, verifier's, requester's).
-		let mut slots: Vec<[Option<Hash>; 3]> = vec![[None; 3]; size as usize];
+		let mut slots: Vec<Slot> = vec![Slot::default(); size as usize];
 		for r in records {
 			let Some(slot) = slots.get_mut(r.seq as usize) else { continue };
 			if r.anchored {
-				slot[0] = Some(r.digest);
+				slot.anchored = Some(r.digest);
 			}
-			slot[1 + r.party as usize] = Some(r.digest);
+			*slot.record(r.party) = Some(r.digest);
 		}
-		if slots.iter().any(|s| s.iter().all(Option::is_none)) {
+		if slots.iter().any(Slot::is_empty) {
 			return Check::Incomplete;
 		}
-		let reading = |prefer: usize| -> Vec<Hash> {
-			slots
-				.iter()
-				.map(|s| s[0].or(s[prefer]).or(s[3 - prefer]).unwrap_or_default())
-				.collect()
+		let disputed: Vec<usize> =
+			(first_seq as usize..slots.len()).filter(|&i| slots[i].is_disputed()).collect();
+		// Where the parties' records differ, the requester's reading is tried first.
+		let preferences: &[Party] = if disputed.is_empty() {
+			&[Party::Requester]
+		} else {
+			&[Party::Requester, Party::Verifier]
 		};
-		let disputed: Vec<usize> = (first_seq as usize..slots.len())
-			.filter(|&i| {
-				let s = slots[i];
-				s[0].is_none() && s[1].is_some() && s[2].is_some() && s[1] != s[2]
-			})
-			.collect();
-		let preferences: &[usize] = if disputed.is_empty() { &[2] } else { &[2, 1] };
 		for &prefer in preferences {
-			let leaves = reading(prefer);
+			let leaves: Vec<Hash> = slots.iter().map(|s| s.leaf(prefer)).collect();
 			let tree = MerkleTree::from_digests(&leaves);
 			if tree.root() == root {
 				let resolved = disputed.iter().map(|&i| (i as Seq, leaves[i])).collect();
@@ -135,6 +133,44 @@ async fn check(state: &AppState, anchor: &Anchor) -> Result<Check, ApiError> {
 		Check::Mismatch
 	})
 	.await)
+}
+
+/// One slot of a channel's log as the records stored here have it.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+	/// The digest an accepted anchor holds here.
+	anchored: Option<Hash>,
+	/// The verifier's record's digest.
+	verifier: Option<Hash>,
+	/// The requester's record's digest.
+	requester: Option<Hash>,
+}
+
+impl Slot {
+	fn record(&mut self, party: Party) -> &mut Option<Hash> {
+		match party {
+			Party::Verifier => &mut self.verifier,
+			Party::Requester => &mut self.requester,
+		}
+	}
+
+	fn is_empty(&self) -> bool {
+		self.anchored.is_none() && self.verifier.is_none() && self.requester.is_none()
+	}
+
+	/// Not anchored, and the parties' records name different digests.
+	fn is_disputed(&self) -> bool {
+		self.anchored.is_none()
+			&& self.verifier.is_some()
+			&& self.requester.is_some()
+			&& self.verifier != self.requester
+	}
+
+	/// The slot's leaf when `prefer`'s record is believed over the other's.
+	fn leaf(mut self, prefer: Party) -> Hash {
+		let other = *self.record(prefer.other());
+		self.anchored.or(*self.record(prefer)).or(other).unwrap_or_default()
+	}
 }
 
 /// The Merkle tree of a complete anchored log, for proofs: built from the anchored records

@@ -1,6 +1,7 @@
 //! API errors: every failure is an HTTP status plus a JSON body
 //! `{"error": "<code>", "message": "<what was wrong and what to do>"}`.
 
+use attest_wire::ErrorBody;
 use axum::{
 	http::StatusCode,
 	response::{IntoResponse, Response},
@@ -134,15 +135,6 @@ impl From<std::io::Error> for ApiError {
 		}
 		ApiError::Internal(format!("disk operation failed: {e}; retry later"))
 	}
-}
-
-/// JSON body of an error.
-#[derive(serde::Serialize, serde::Deserialize, Debug, utoipa::ToSchema)]
-pub struct ErrorBody {
-	/// Stable code (`bad_signature`, `unknown_channel`, ...).
-	pub error: String,
-	/// What was wrong and what to do.
-	pub message: String,
 }
 
 impl IntoResponse for ApiError {

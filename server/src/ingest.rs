@@ -5,7 +5,7 @@
 use crate::{
 	blobs::{IngestError, UploadLimits},
 	error::ApiError,
-	store::{BatchData, Outcome, Parties, Record, Submitted},
+	store::{BatchData, Outcome, Parties, Submitted},
 	AppState, UNKNOWN_CHANNEL_TTL,
 };
 use attest_primitives::{
@@ -13,8 +13,8 @@ use attest_primitives::{
 	signing::account_of,
 	Hash,
 };
+use attest_wire::{hex0x, Record, SubmitOutcome, SubmitResult};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::{
 	collections::HashMap,
 	sync::{Arc, Mutex},
@@ -23,66 +23,35 @@ use std::{
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// `0x`-prefixed hex of `bytes`.
-pub(crate) fn hex0x(bytes: &[u8]) -> String {
-	format!("0x{}", hex::encode(bytes))
-}
-
-/// Answer to a record submission.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SubmitResult {
-	/// `stored`, `already_stored`, `conflict` or `rejected`.
-	#[schema(pattern = "^(stored|already_stored|conflict|rejected)$")]
-	pub outcome: String,
-	/// Other `(channel, seq)` slots that claim the same digest (claims by other channels or
-	/// at other positions: stored too, shown by `GET /v1/items/{digest}`).
-	#[serde(default)]
-	pub other_claims: u64,
-	/// The other party's record of this slot claims this other digest. Both are kept; the
-	/// channel's anchored log will decide, and the wrong one is then reported.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	#[schema(value_type = Option<crate::api::ext::Hash>)]
-	pub disputed: Option<Hash>,
-	/// For `conflict` and `rejected`: the error code.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub error: Option<String>,
-	/// For `conflict` and `rejected`: what was wrong.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub message: Option<String>,
-}
-
-impl SubmitResult {
-	/// The answer for a stored record.
-	pub fn of(s: &Submitted) -> Self {
-		let (error, message) = match &s.outcome {
-			Outcome::Stored | Outcome::AlreadyStored => (None, None),
-			Outcome::Conflict(stored) => (
-				Some("conflict".to_string()),
-				Some(format!(
-					"you signed another claim for item {} of this channel before (digest {:?}, \
-					 payment hash {:?}); the first one is kept",
-					stored.seq, stored.digest, stored.payment_hash
-				)),
-			),
+impl Submitted {
+	/// The API's answer for this stored record.
+	pub fn answer(&self) -> SubmitResult {
+		let message = match &self.outcome {
+			Outcome::Stored | Outcome::AlreadyStored => None,
+			Outcome::Conflict(stored) => Some(format!(
+				"you signed another claim for item {} of this channel before (digest {:?}, \
+				 payment hash {:?}); the first one is kept",
+				stored.seq, stored.digest, stored.payment_hash
+			)),
 		};
 		SubmitResult {
-			outcome: s.outcome.word().into(),
-			other_claims: s.other_claims,
-			disputed: s.disputed,
-			error,
+			outcome: self.outcome.wire(),
+			other_claims: self.other_claims,
+			disputed: self.disputed,
+			error: message.as_ref().map(|_| "conflict".to_string()),
 			message,
 		}
 	}
+}
 
-	fn rejected(e: &ApiError) -> Self {
-		SubmitResult {
-			outcome: "rejected".into(),
-			other_claims: 0,
-			disputed: None,
-			error: Some(e.code().into()),
-			message: Some(e.to_string()),
-		}
+/// The API's answer for a record refused with `e`.
+fn rejected(e: &ApiError) -> SubmitResult {
+	SubmitResult {
+		outcome: SubmitOutcome::Rejected,
+		other_claims: 0,
+		disputed: None,
+		error: Some(e.code().into()),
+		message: Some(e.to_string()),
 	}
 }
 
@@ -404,7 +373,7 @@ pub async fn submit_one(state: &AppState, record: Record) -> ApiResult<Submitted
 	let r = submit_records(state, vec![record]).await?.pop();
 	let submitted = r.ok_or_else(|| ApiError::Internal("no outcome".into()))??;
 	if let Outcome::Conflict(_) = submitted.outcome {
-		return Err(ApiError::Conflict(SubmitResult::of(&submitted).message.unwrap_or_default()));
+		return Err(ApiError::Conflict(submitted.answer().message.unwrap_or_default()));
 	}
 	Ok(submitted)
 }
@@ -415,8 +384,8 @@ pub async fn submit_batch(state: &AppState, records: Vec<Record>) -> ApiResult<V
 		.await?
 		.iter()
 		.map(|r| match r {
-			Ok(s) => SubmitResult::of(s),
-			Err(e) => SubmitResult::rejected(e),
+			Ok(s) => s.answer(),
+			Err(e) => rejected(e),
 		})
 		.collect())
 }
@@ -502,7 +471,7 @@ async fn submit_records(
 		state.records_arrived.notify_one();
 		for (i, submitted) in stored_at.into_iter().zip(outcomes) {
 			if let Some(record) = records.get(i) {
-				count(state, record, submitted.outcome.word());
+				count(state, record, submitted.outcome.wire().as_str());
 			}
 			results[i] = Some(Ok(submitted));
 		}

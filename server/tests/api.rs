@@ -5,7 +5,10 @@
 mod common;
 
 use attest_primitives::{signing::Kind, DataRef, Hash, InclusionProof, SecondRecord};
-use attest_server::api::{AttestationProof, Batch, BatchResult, ItemStatus, ProofResponse, Record};
+use attest_server::api::{
+	AttestationProof, Batch, BatchResult, ClaimState, ItemStatus, ProofResponse, Record,
+	SubmitOutcome,
+};
 use codec::{Decode, Encode};
 use common::{chain::*, files_under, Node, Server};
 use reqwest::{Client, StatusCode};
@@ -387,10 +390,14 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		.await?
 		.json()
 		.await?;
-	anyhow::ensure!(r.results[..7].iter().all(|r| r.outcome == "stored"), "{:?}", r.results);
+	anyhow::ensure!(
+		r.results[..7].iter().all(|r| r.outcome == SubmitOutcome::Stored),
+		"{:?}",
+		r.results
+	);
 	anyhow::ensure!(
 		r.results.len() == 8
-			&& r.results[7].outcome == "rejected"
+			&& r.results[7].outcome == SubmitOutcome::Rejected
 			&& r.results[7].error.as_deref() == Some("digest_mismatch"),
 		"{:?}",
 		r.results
@@ -416,14 +423,18 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 		.await?;
 	let c = &status.claims[0];
 	anyhow::ensure!(
-		!status.conflict && c.status == "pending" && c.has_data && c.seq == 2 && c.channel_id == id,
+		!status.conflict
+			&& c.status == ClaimState::Pending
+			&& c.has_data
+			&& c.seq == 2
+			&& c.channel_id == id,
 		"{status:?}"
 	);
 	anyhow::ensure!(
 		c.requester.as_deref() == Some(&*format!("0x{}", hex::encode(account("//Alice")))),
 		"{c:?}"
 	);
-	anyhow::ensure!(c.first_record.is_some() && c.second_record.is_some());
+	anyhow::ensure!(c.verifier_record.is_some() && c.requester_record.is_some());
 	expect_error(
 		http.get(format!("{base}/v1/items/{unclaimed:?}")).send().await?,
 		StatusCode::NOT_FOUND,
@@ -578,12 +589,12 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 	p.proof.proof.verify_digest(&claims[5].digest, &log.root)?;
 	anyhow::ensure!(p.proof.proof.leaf_index == 5 && p.proof.proof.tree_size == 8);
 	p.proof
-		.first_record
+		.verifier_record
 		.as_ref()
 		.ok_or_else(|| anyhow::anyhow!("no first record"))?
 		.verify(&g)?;
 	p.proof
-		.second_record
+		.requester_record
 		.as_ref()
 		.ok_or_else(|| anyhow::anyhow!("no second record"))?
 		.verify(&g)?;
@@ -618,7 +629,7 @@ async fn scenario(node: &Node, server: &Server, tag: &str) -> anyhow::Result<()>
 			.await?
 			.json()
 			.await?;
-		if s.claims[0].status == "anchored" {
+		if s.claims[0].status == ClaimState::Anchored {
 			anyhow::ensure!(s.claims[0].anchor.map(|a| a.index) == Some(1), "{s:?}");
 			anchored = true;
 			break;

@@ -56,7 +56,11 @@ async fn cut_writes(url: &str) -> anyhow::Result<()> {
 			}
 		}
 	}
-	anyhow::ensure!(cuts[0] >= 2 && cuts[1] >= 2, "writes cut at {cuts:?} points only");
+	// The poll sweep reaches as many points as the write has awaits that are still pending
+	// when polled: on a fast database the write may finish at its second poll (seen in 1 of 10
+	// runs), so one point is enough there; the time sweep cuts at microsecond steps and always
+	// reaches several.
+	anyhow::ensure!(cuts[0] >= 1 && cuts[1] >= 2, "writes cut at {cuts:?} points only");
 
 	// Anchors (the relay endpoint's writes, behind its request timeout): an anchor accepted,
 	// then completed, each cut at every poll count and sent again; a channel per point.

@@ -164,10 +164,9 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 				let Ok(r) = r.json::<BatchResult>().await else {
 					return;
 				};
-				let ok = |o: &str| o == "stored" || o == "already_stored";
 				let mut acked = acked.lock().expect("lock");
 				for (seq, pair) in seqs.iter().zip(r.results.chunks(2)) {
-					if pair.iter().all(|res| ok(&res.outcome)) {
+					if pair.iter().all(|res| res.outcome.is_stored()) {
 						acked.push(*seq);
 					}
 				}
@@ -208,12 +207,12 @@ async fn scenario(node: &Node, server: &mut Server) -> anyhow::Result<()> {
 				let s: ItemStatus = r.json().await?;
 				let c = &s.claims[0];
 				anyhow::ensure!(
-					c.second_record_at.is_some() == c.has_data,
+					c.requester_record_at.is_some() == c.has_data,
 					"item {seq}: second record {:?} but has_data {}",
-					c.second_record_at,
+					c.requester_record_at,
 					c.has_data
 				);
-				c.second_record_at.is_some()
+				c.requester_record_at.is_some()
 			};
 			anyhow::ensure!(
 				second || !acked.contains(&seq),

@@ -8,7 +8,7 @@
 mod common;
 
 use attest_primitives::{signing::Kind, AttestationProof, DataRef, Hash, ItemClaim};
-use attest_server::api::{Batch, BatchResult, ItemStatus, Record};
+use attest_server::api::{Batch, BatchResult, ClaimState, ItemStatus, Record, SubmitOutcome};
 use common::{chain::*, Node, Server};
 use reqwest::Client;
 use std::{collections::HashMap, time::Duration};
@@ -125,8 +125,9 @@ async fn scenario(
 						pair == ["already_stored", "stored"],
 						"one record answered {pair:?} by the two servers (A: {rx:?}, B: {ry:?})"
 					);
-					*outcomes.entry(if rx.outcome == "stored" { "a" } else { "b" }).or_default() +=
-						1;
+					*outcomes
+						.entry(if rx.outcome == SubmitOutcome::Stored { "a" } else { "b" })
+						.or_default() += 1;
 				}
 			}
 			Ok::<_, anyhow::Error>(outcomes)
@@ -146,7 +147,11 @@ async fn scenario(
 	let answers =
 		to_both(&http, servers, vec![Record::First(first(&g, verifier, id, other))]).await?;
 	for (s, r) in ["A", "B"].iter().zip(&answers) {
-		anyhow::ensure!(r.results[0].outcome == "conflict", "server {s}: {:?}", r.results[0]);
+		anyhow::ensure!(
+			r.results[0].outcome == SubmitOutcome::Conflict,
+			"server {s}: {:?}",
+			r.results[0]
+		);
 	}
 	// Checkpoints anchor both logs; both servers watch the chain.
 	let mut digests = Vec::new();
@@ -166,7 +171,10 @@ async fn scenario(
 					.await?
 					.json()
 					.await?;
-				if r.claims.iter().any(|cl| cl.channel_id == id && cl.status == "anchored") {
+				if r.claims
+					.iter()
+					.any(|cl| cl.channel_id == id && cl.status == ClaimState::Anchored)
+				{
 					complete = true;
 					break;
 				}

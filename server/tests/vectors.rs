@@ -31,8 +31,8 @@ fn vector() -> (Hash, AttestationProof) {
 	let proof = AttestationProof {
 		anchor,
 		proof: tree.inclusion_proof(3).expect("leaf 3 of 5"),
-		first_record: Some(sign::first_record(&bob, &genesis, channel, claim)),
-		second_record: Some(sign::second_record(
+		verifier_record: Some(sign::first_record(&bob, &genesis, channel, claim)),
+		requester_record: Some(sign::second_record(
 			&alice,
 			&genesis,
 			channel,
@@ -47,14 +47,14 @@ fn vector() -> (Hash, AttestationProof) {
 fn attestation_proof_vector() {
 	let (genesis, proof) = vector();
 	// The vector is a valid proof.
-	let first = proof.first_record.as_ref().expect("first record");
+	let first = proof.verifier_record.as_ref().expect("first record");
 	proof
 		.proof
 		.verify_digest(&first.claim.digest, &proof.anchor.log.root)
 		.expect("inclusion");
 	first.verify(&genesis).expect("verifier's signature");
 	proof
-		.second_record
+		.requester_record
 		.as_ref()
 		.expect("second record")
 		.verify(&genesis)
@@ -63,7 +63,7 @@ fn attestation_proof_vector() {
 	assert_eq!(AttestationProof::decode(&mut &scale[..]).expect("decodes"), proof);
 	// The same bundle when the server holds only the verifier's record (the requester never
 	// uploaded its own): the missing record is JSON `null`, SCALE `0x00` (Option::None).
-	let missing = AttestationProof { second_record: None, ..proof.clone() };
+	let missing = AttestationProof { requester_record: None, ..proof.clone() };
 	let missing_scale = missing.encode();
 	assert_eq!(AttestationProof::decode(&mut &missing_scale[..]).expect("decodes"), missing);
 	let doc = serde_json::json!({

@@ -9,7 +9,7 @@
 mod common;
 
 use attest_primitives::DataRef;
-use attest_server::api::ItemStatus;
+use attest_server::api::{ClaimState, ItemStatus};
 use common::{chain::*, Node, Server};
 use std::{path::PathBuf, process::Command, time::Duration};
 
@@ -81,7 +81,7 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 			.await?
 			.json()
 			.await?;
-		if s.claims[0].status == "anchored" {
+		if s.claims[0].status == ClaimState::Anchored {
 			anchored = true;
 			break;
 		}

@@ -54,6 +54,13 @@
 //!   its holds apart from every other pallet's.
 //! - Dispatchables check everything before the first storage write, so a failed call has no
 //!   side effects; settlement and claims never fail because of an account's state.
+//!
+//! ## Layout
+//!
+//! This file is over 800 lines on purpose: FRAME wants the config, storage, events, errors,
+//! calls and hooks in the one `#[frame_support::pallet]` module below. What the calls do is
+//! kept out of it: `anchoring` (consistency proofs and anchors), `settlement` (payouts,
+//! penalties, HTLCs), [`relay`] (the off-chain worker), [`types`], [`migrations`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 

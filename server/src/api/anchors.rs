@@ -1,11 +1,9 @@
 //! `/v1/anchors` (relayed by nodes' off-chain workers) and `/v1/channels/{channel}/anchors/{index}`.
 
-use super::{body_bytes, ext, parse_hash, parse_json, ApiResult, St};
-use crate::{
-	anchors,
-	error::{ApiError, ErrorBody},
-};
-use attest_primitives::Anchor;
+use super::{body_bytes, parse_hash, parse_json, ApiResult, St};
+use crate::{anchors, error::ApiError};
+use attest_primitives::{schema, Anchor};
+use attest_wire::{AnchorAccepted, AnchorOutcome};
 use axum::{
 	body::Bytes,
 	extract::{rejection::BytesRejection, Path, State},
@@ -14,18 +12,6 @@ use axum::{
 	Json,
 };
 use codec::Decode;
-use serde::{Deserialize, Serialize};
-
-/// Answer to a relayed anchor.
-#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AnchorAccepted {
-	/// `accepted` (new) or `known`.
-	pub outcome: String,
-	/// The anchor.
-	#[schema(value_type = ext::Anchor)]
-	pub anchor: Anchor,
-}
 
 /// Relay an anchor (off-chain workers)
 ///
@@ -33,17 +19,12 @@ pub struct AnchorAccepted {
 /// exactly this anchor. JSON, or SCALE with Content-Type application/octet-stream.
 #[utoipa::path(post, path = "/v1/anchors", tag = "anchors",
 	request_body(content(
-		(ext::Anchor = "application/json"),
-		(ext::Binary = "application/octet-stream"),
+		(Anchor = "application/json"),
+		(schema::Binary = "application/octet-stream"),
 	)),
 	responses(
 		(status = 201, description = "Accepted", body = AnchorAccepted),
-		(status = 200, description = "Known", body = AnchorAccepted),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 408, description = "Not completed in time", body = ErrorBody),
-		(status = 413, description = "Too large", body = ErrorBody),
-		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
-		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody)
+		(status = 200, description = "Known", body = AnchorAccepted)
 	))]
 pub(super) async fn relay_anchor(
 	State(state): St,
@@ -63,24 +44,21 @@ pub(super) async fn relay_anchor(
 		parse_json(&body, "anchor")?
 	};
 	let outcome = anchors::accept(&state, &anchor, "relay").await?;
-	let (status, word) = match outcome {
-		anchors::Accepted::New => (StatusCode::CREATED, "accepted"),
-		anchors::Accepted::Known => (StatusCode::OK, "known"),
+	let (status, outcome) = match outcome {
+		anchors::Accepted::New => (StatusCode::CREATED, AnchorOutcome::Accepted),
+		anchors::Accepted::Known => (StatusCode::OK, AnchorOutcome::Known),
 	};
-	Ok((status, Json(AnchorAccepted { outcome: word.into(), anchor })))
+	Ok((status, Json(AnchorAccepted { outcome, anchor })))
 }
 
 /// An accepted anchor
 #[utoipa::path(get, path = "/v1/channels/{channel}/anchors/{index}", tag = "anchors",
 	params(
-		("channel" = ext::Hash, Path, description = "Channel id"),
+		("channel" = schema::Hash, Path, description = "Channel id"),
 		("index" = u32, Path, description = "Anchor index"),
 	),
 	responses(
-		(status = 200, description = "The anchor", body = ext::Anchor),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 404, description = "Not found", body = ErrorBody),
-		(status = 408, description = "Not completed in time", body = ErrorBody)
+		(status = 200, description = "The anchor", body = Anchor)
 	))]
 pub(super) async fn get_anchor(
 	State(state): St,

@@ -2,18 +2,15 @@
 //! uploads by the requester of a channel that claims the digest, reads by a party of a
 //! channel whose requester proved it holds the data.
 
-use super::{ext, hex0x, parse_hash, parse_hex_bytes, ApiResult, St};
-use crate::{
-	error::{ApiError, ErrorBody},
-	ingest,
-	store::now_ms,
-	AppState,
-};
+use super::{hex0x, parse_hash, parse_hex_bytes, ApiResult, St};
+use crate::{error::ApiError, ingest, store::now_ms, AppState};
 use attest_primitives::{
 	channel::ChannelId,
+	schema,
 	signing::{self, account_of, Kind},
 	Hash,
 };
+use attest_wire::BlobStored;
 use axum::{
 	body::Body,
 	extract::{rejection::QueryRejection, Path, Query, State},
@@ -31,7 +28,7 @@ use serde::{Deserialize, Serialize};
 #[into_params(parameter_in = Query)]
 pub struct SignedQuery {
 	/// The channel whose party signs.
-	#[param(value_type = ext::Hash)]
+	#[param(value_type = schema::Hash)]
 	pub channel: String,
 	/// Expiry, unix ms; at most --max-read-validity-secs ahead.
 	pub expires: u64,
@@ -89,16 +86,6 @@ fn check_signed(
 	Ok((channel, account.into()))
 }
 
-/// Answer to a blob upload.
-#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
-pub struct BlobStored {
-	/// SHA-256 of the bytes.
-	#[schema(value_type = ext::Hash)]
-	pub digest: Hash,
-	/// Bytes received.
-	pub size: u64,
-}
-
 /// Upload the data of a claimed item (the channel's requester, signed request)
 ///
 /// Signed by the requester of a channel some record of which claims digest. Streamed while
@@ -108,20 +95,11 @@ pub struct BlobStored {
 /// too_many_uploads); an upload slower than --upload-min-rate after --upload-idle-secs is
 /// dropped (400 truncated).
 #[utoipa::path(put, path = "/v1/blobs/{digest}", tag = "blobs",
-	params(("digest" = ext::Hash, Path, description = "SHA-256 of the item's bytes"), SignedQuery),
-	request_body(content = ext::Binary, content_type = "application/octet-stream"),
+	params(("digest" = schema::Hash, Path, description = "SHA-256 of the item's bytes"), SignedQuery),
+	request_body(content = schema::Binary, content_type = "application/octet-stream"),
 	responses(
 		(status = 201, description = "Stored", body = BlobStored),
-		(status = 200, description = "Stored already; the bytes were checked", body = BlobStored),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 401, description = "Missing or bad signature", body = ErrorBody),
-		(status = 403, description = "Not the party this needs", body = ErrorBody),
-		(status = 404, description = "Not found", body = ErrorBody),
-		(status = 413, description = "Too large", body = ErrorBody),
-		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
-		(status = 429, description = "Too many uploads by this party", body = ErrorBody),
-		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody),
-		(status = 507, description = "The server's disk is full", body = ErrorBody)
+		(status = 200, description = "Stored already; the bytes were checked", body = BlobStored)
 	))]
 pub(super) async fn put_blob(
 	State(state): St,
@@ -168,15 +146,9 @@ pub(super) async fn put_blob(
 /// Only for the requester or the verifier of a channel whose requester proved it holds the
 /// data (uploaded it); 403 otherwise.
 #[utoipa::path(get, path = "/v1/blobs/{digest}", tag = "blobs",
-	params(("digest" = ext::Hash, Path, description = "SHA-256 of the item's bytes"), SignedQuery),
+	params(("digest" = schema::Hash, Path, description = "SHA-256 of the item's bytes"), SignedQuery),
 	responses(
-		(status = 200, description = "The bytes", body = ext::Binary, content_type = "application/octet-stream"),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 401, description = "Missing or bad signature", body = ErrorBody),
-		(status = 403, description = "Not the party this needs", body = ErrorBody),
-		(status = 404, description = "Not found", body = ErrorBody),
-		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
-		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody)
+		(status = 200, description = "The bytes", body = schema::Binary, content_type = "application/octet-stream")
 	))]
 pub(super) async fn get_blob(
 	State(state): St,

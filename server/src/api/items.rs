@@ -1,16 +1,12 @@
 //! `/v1/items/{digest}[/proof]`: what is known of a digest, and its proof;
 //! `/v1/items/claimants`: who claims each of many digests.
 
-use super::{ext, hex0x, parse_hash, ApiQuery, ApiResult, St};
-use crate::{
-	anchors,
-	error::{ApiError, ErrorBody},
-	store::Item,
-	AppState,
-};
-use attest_primitives::{
-	channel::{ChannelId, FirstRecord, SecondRecord, Seq},
-	Anchor, AttestationProof, Hash,
+use super::{hex0x, parse_hash, ApiQuery, ApiResult, St};
+use crate::{anchors, error::ApiError, store::Item, AppState};
+use attest_primitives::{channel::Seq, schema, AttestationProof};
+use attest_wire::{
+	ClaimState, ClaimStatus, Claimant, ClaimantsAnswer, ClaimantsQuery, DigestClaimants,
+	ItemStatus, ProofResponse, MAX_CLAIMANTS_LOOKUP,
 };
 use axum::{
 	extract::{Path, State},
@@ -19,71 +15,14 @@ use axum::{
 	Json,
 };
 use codec::Encode;
-use serde::{Deserialize, Serialize};
-
-/// Where a slot claiming a digest stands.
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ClaimStatus {
-	/// Channel of the item.
-	#[schema(value_type = ext::Hash)]
-	pub channel_id: ChannelId,
-	/// Sequence number in the channel.
-	#[schema(value_type = u64)]
-	pub seq: Seq,
-	/// Payment hash of the HTLC that paid for it.
-	#[schema(value_type = ext::Hash)]
-	pub payment_hash: Hash,
-	/// Requester's account (hex).
-	pub requester: Option<String>,
-	/// Verifier's account (hex).
-	pub verifier: Option<String>,
-	/// `pending` (not yet anchored), `anchored`, or `wrong` (the channel's anchored log holds
-	/// another digest at `seq`: these records are wrong).
-	#[schema(pattern = "^(pending|anchored|wrong)$")]
-	pub status: String,
-	/// When the verifier's record arrived (unix ms), if it claims this digest.
-	pub first_record_at: Option<i64>,
-	/// When the requester's record arrived (unix ms), if it claims this digest.
-	pub second_record_at: Option<i64>,
-	/// Whether the data is stored and the channel's requester proved it holds it (so its
-	/// parties may read it).
-	pub has_data: bool,
-	/// The anchor, once anchored.
-	#[schema(value_type = Option<ext::Anchor>)]
-	pub anchor: Option<Anchor>,
-	/// The verifier's signed record.
-	#[schema(value_type = Option<ext::FirstRecord>)]
-	pub first_record: Option<FirstRecord>,
-	/// The requester's signed record (data as a blob reference).
-	#[schema(value_type = Option<ext::SecondRecord>)]
-	pub second_record: Option<SecondRecord>,
-}
-
-/// Everything known of a digest (one page of it).
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemStatus {
-	/// The digest.
-	#[schema(value_type = ext::Hash)]
-	pub digest: Hash,
-	/// More than one `(channel, seq)` claims it.
-	pub conflict: bool,
-	/// The claims, the first attester first: anchored ones by the block of their anchor, then
-	/// the others with data proven by the requester, then with both records; newest first
-	/// within each.
-	pub claims: Vec<ClaimStatus>,
-	/// `offset` of the next page, when this one is full.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub next_offset: Option<u32>,
-}
+use serde::Deserialize;
 
 /// Query of `GET /v1/items/{digest}`.
 #[derive(Deserialize, Debug, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ItemQuery {
 	/// Only claims of this channel.
-	#[param(value_type = Option<ext::Hash>)]
+	#[param(value_type = Option<schema::Hash>)]
 	channel: Option<String>,
 	/// Only claims at this position.
 	#[param(value_type = Option<u64>)]
@@ -109,9 +48,9 @@ async fn claim_status(state: &AppState, item: Item) -> ApiResult<ClaimStatus> {
 	};
 	let parties = state.store.channel(&item.channel_id).await?;
 	let status = match (anchor.is_some(), item.wrong) {
-		(true, _) => "anchored",
-		(false, true) => "wrong",
-		(false, false) => "pending",
+		(true, _) => ClaimState::Anchored,
+		(false, true) => ClaimState::Wrong,
+		(false, false) => ClaimState::Pending,
 	};
 	Ok(ClaimStatus {
 		channel_id: item.channel_id,
@@ -119,13 +58,13 @@ async fn claim_status(state: &AppState, item: Item) -> ApiResult<ClaimStatus> {
 		payment_hash: item.claim.payment_hash,
 		requester: parties.map(|p| hex0x(&p.requester)),
 		verifier: parties.map(|p| hex0x(&p.verifier)),
-		status: status.into(),
-		first_record_at: item.first_at,
-		second_record_at: item.second_at,
+		status,
+		verifier_record_at: item.verifier_at,
+		requester_record_at: item.requester_at,
 		has_data: item.possession && state.store.blob(&item.claim.digest).await?.is_some(),
 		anchor,
-		first_record: item.first,
-		second_record: item.second,
+		verifier_record: item.verifier_record,
+		requester_record: item.requester_record,
 	})
 }
 
@@ -135,12 +74,9 @@ async fn claim_status(state: &AppState, item: Item) -> ApiResult<ClaimStatus> {
 /// their anchor, then data proven by the requester, then both records; newest first within
 /// each), a page at a time.
 #[utoipa::path(get, path = "/v1/items/{digest}", tag = "items",
-	params(("digest" = ext::Hash, Path, description = "SHA-256 of the item's bytes"), ItemQuery),
+	params(("digest" = schema::Hash, Path, description = "SHA-256 of the item's bytes"), ItemQuery),
 	responses(
-		(status = 200, description = "OK", body = ItemStatus),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 404, description = "Not found", body = ErrorBody),
-		(status = 408, description = "Not completed in time", body = ErrorBody)
+		(status = 200, description = "OK", body = ItemStatus)
 	))]
 pub(super) async fn item_status(
 	State(state): St,
@@ -176,52 +112,6 @@ pub(super) async fn item_status(
 	}))
 }
 
-/// Most digests in one `POST /v1/items/claimants`.
-pub const MAX_CLAIMANTS_LOOKUP: usize = 10_000;
-
-/// Body of `POST /v1/items/claimants`.
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-pub struct ClaimantsQuery {
-	/// Digests to look up (SHA-256, `0x` hex), 1 to 10,000.
-	#[schema(value_type = Vec<ext::Hash>)]
-	pub digests: Vec<Hash>,
-}
-
-/// A channel whose records claim a digest.
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Claimant {
-	/// The channel.
-	#[schema(value_type = ext::Hash)]
-	pub channel_id: ChannelId,
-	/// The first slot of the channel claiming the digest.
-	#[schema(value_type = u64)]
-	pub seq: Seq,
-	/// Requester's account (hex), if the channel is known here.
-	pub requester: Option<String>,
-	/// Verifier's account (hex), if the channel is known here.
-	pub verifier: Option<String>,
-}
-
-/// The channels claiming one digest.
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DigestClaimants {
-	/// The digest.
-	#[schema(value_type = ext::Hash)]
-	pub digest: Hash,
-	/// Every channel with a record claiming it (any status: pending, anchored or wrong).
-	pub claimants: Vec<Claimant>,
-}
-
-/// Answer of `POST /v1/items/claimants`.
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-pub struct ClaimantsAnswer {
-	/// The digests asked for that some record claims, in the order asked; digests no
-	/// record claims are left out.
-	pub items: Vec<DigestClaimants>,
-}
-
 /// Who claims each of many digests
 ///
 /// For a verifier's rights policy (refuse data another requester attested already): one
@@ -230,10 +120,7 @@ pub struct ClaimantsAnswer {
 #[utoipa::path(post, path = "/v1/items/claimants", tag = "items",
 	request_body(content = ClaimantsQuery, content_type = "application/json"),
 	responses(
-		(status = 200, description = "The claimed digests among those asked for", body = ClaimantsAnswer),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 408, description = "Not completed in time", body = ErrorBody),
-		(status = 413, description = "Too large", body = ErrorBody)
+		(status = 200, description = "The claimed digests among those asked for", body = ClaimantsAnswer)
 	))]
 pub(super) async fn claimants(
 	State(state): St,
@@ -268,42 +155,12 @@ pub(super) async fn claimants(
 	Ok(Json(ClaimantsAnswer { items }))
 }
 
-/// The JSON answer of the proof endpoint: the proof plus its SCALE bytes.
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ProofResponse {
-	/// Genesis hash of the chain.
-	#[schema(value_type = ext::Hash)]
-	pub genesis: Hash,
-	/// The proof.
-	#[serde(flatten)]
-	#[schema(value_type = AttestationProofDoc)]
-	pub proof: AttestationProof,
-	/// SCALE encoding of `proof`, hex.
-	pub scale: String,
-}
-
-/// The JSON form of [`AttestationProof`] (its fields are protocol types).
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct AttestationProofDoc {
-	/// The anchor on chain.
-	anchor: ext::Anchor,
-	/// Inclusion of the item's digest under `anchor.log.root`.
-	proof: ext::InclusionProof,
-	/// The verifier's record claiming this digest, if any.
-	first_record: Option<ext::FirstRecord>,
-	/// The requester's record claiming this digest, if any.
-	second_record: Option<ext::SecondRecord>,
-}
-
 /// Query of `GET /v1/items/{digest}/proof`.
 #[derive(Deserialize, Debug, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ProofQuery {
 	/// The claim of this channel.
-	#[param(value_type = Option<ext::Hash>)]
+	#[param(value_type = Option<schema::Hash>)]
 	channel: Option<String>,
 	/// The claim at this position.
 	#[param(value_type = Option<u64>)]
@@ -317,16 +174,12 @@ pub struct ProofQuery {
 /// JSON, or SCALE AttestationProof with format=scale or Accept: application/octet-stream. 409
 /// not_ready until the item is anchored, or when the anchored log says the claim is wrong.
 #[utoipa::path(get, path = "/v1/items/{digest}/proof", tag = "items",
-	params(("digest" = ext::Hash, Path, description = "SHA-256 of the item's bytes"), ProofQuery),
+	params(("digest" = schema::Hash, Path, description = "SHA-256 of the item's bytes"), ProofQuery),
 	responses(
 		(status = 200, description = "The proof", content(
 			(ProofResponse = "application/json"),
-			(ext::Binary = "application/octet-stream"),
-		)),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 404, description = "Not found", body = ErrorBody),
-		(status = 408, description = "Not completed in time", body = ErrorBody),
-		(status = 409, description = "Conflict, or not ready", body = ErrorBody)
+			(schema::Binary = "application/octet-stream"),
+		))
 	))]
 pub(super) async fn item_proof(
 	State(state): St,
@@ -369,17 +222,20 @@ pub(super) async fn item_proof(
 	let proof = tree
 		.inclusion_proof(item.claim.seq)
 		.map_err(|e| ApiError::Internal(e.to_string()))?;
-	let proof =
-		AttestationProof { anchor, proof, first_record: item.first, second_record: item.second };
-	let scale = proof.encode();
+	let proof = AttestationProof {
+		anchor,
+		proof,
+		verifier_record: item.verifier_record,
+		requester_record: item.requester_record,
+	};
 	let wants_scale = q.format.as_deref() == Some("scale")
 		|| headers
 			.get(header::ACCEPT)
 			.and_then(|v| v.to_str().ok())
 			.is_some_and(|a| a.contains("application/octet-stream"));
 	if wants_scale {
+		let scale = proof.encode();
 		return Ok(([(header::CONTENT_TYPE, "application/octet-stream")], scale).into_response());
 	}
-	Ok(Json(ProofResponse { genesis: state.genesis(), proof, scale: hex0x(&scale) })
-		.into_response())
+	Ok(Json(ProofResponse::new(state.genesis(), proof)).into_response())
 }

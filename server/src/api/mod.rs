@@ -9,16 +9,13 @@ mod openapi;
 mod records;
 mod service;
 
-pub use openapi::ext;
-
-pub use anchors::AnchorAccepted;
 pub use attest_primitives::AttestationProof;
-pub use blobs::{BlobStored, SignedQuery};
-pub use items::{ClaimStatus, ItemStatus, ProofResponse};
-pub use records::{Batch, BatchResult, RECORD_HEADER};
-pub use service::{Info, INDEX_HTML};
-
-pub use crate::{ingest::SubmitResult, store::Record};
+pub use attest_wire::{
+	AnchorAccepted, Batch, BatchResult, BlobStored, ClaimState, ClaimStatus, ErrorBody, Info,
+	ItemStatus, ProofResponse, Record, SubmitOutcome, SubmitResult, RECORD_HEADER,
+};
+pub use blobs::SignedQuery;
+pub use service::INDEX_HTML;
 
 use crate::{error::ApiError, AppState};
 use attest_primitives::Hash;
@@ -173,4 +170,4 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiRe
 		.map_err(|e| ApiError::BadRequest(format!("invalid {what} JSON: {e}")))
 }
 
-use crate::ingest::hex0x;
+use attest_wire::hex0x;

@@ -1,13 +1,17 @@
 //! `/v1/records/*`: the parties' signed records.
 
-use super::ext;
 use super::{body_bytes, parse_hex_bytes, parse_json, ApiResult, St};
 use crate::{
-	error::{ApiError, ErrorBody},
-	ingest::{self, SubmitResult},
-	store::{Outcome, Record, Submitted},
+	error::ApiError,
+	ingest,
+	store::{Outcome, Submitted},
+	AppState,
 };
-use attest_primitives::channel::{DataRef, FirstRecord, SecondRecord};
+use attest_primitives::{
+	channel::{DataRef, FirstRecord, SecondRecord},
+	schema,
+};
+use attest_wire::{Batch, BatchResult, Record, SubmitResult, RECORD_HEADER};
 use axum::{
 	body::{Body, Bytes},
 	extract::{rejection::BytesRejection, State},
@@ -16,40 +20,22 @@ use axum::{
 	Json,
 };
 use codec::Decode;
-use serde::{Deserialize, Serialize};
-
-/// A batch submission.
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-pub struct Batch {
-	/// The records, stored in one transaction.
-	#[schema(value_type = Vec<RecordDoc>)]
-	pub records: Vec<Record>,
-}
-
-/// The JSON form of a [`Record`]: `{"first": FirstRecord}` or `{"second": SecondRecord}`.
-#[derive(utoipa::ToSchema)]
-#[schema(as = Record, rename_all = "camelCase")]
-#[allow(dead_code)]
-pub enum RecordDoc {
-	/// The verifier's record.
-	First(ext::FirstRecord),
-	/// The requester's record.
-	Second(ext::SecondRecord),
-}
-
-/// Answer to a batch: one result per record, in order.
-#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
-pub struct BatchResult {
-	/// Results.
-	pub results: Vec<SubmitResult>,
-}
-
-/// Header carrying the SCALE-encoded second record (hex) of a streamed upload.
-pub const RECORD_HEADER: &str = "attest-record";
 
 fn answer(s: Submitted) -> (StatusCode, Json<SubmitResult>) {
 	let status = if s.outcome == Outcome::Stored { StatusCode::CREATED } else { StatusCode::OK };
-	(status, Json(SubmitResult::of(&s)))
+	(status, Json(s.answer()))
+}
+
+/// One record as a JSON body, `what` to name it in errors.
+async fn submit_json<T: serde::de::DeserializeOwned>(
+	state: &AppState,
+	body: Result<Bytes, BytesRejection>,
+	what: &str,
+	record: fn(T) -> Record,
+) -> ApiResult<(StatusCode, Json<SubmitResult>)> {
+	let body = body_bytes(body, state.config.max_json_bytes)?;
+	let r: T = parse_json(&body, what)?;
+	Ok(answer(ingest::submit_one(state, record(r)).await?))
 }
 
 /// Submit a verifier's first record
@@ -59,26 +45,16 @@ fn answer(s: Submitted) -> (StatusCode, Json<SubmitResult>) {
 /// already_stored. Another claim by the verifier for the same (channel, seq) is 409; the
 /// requester's record of the slot is never in the way (`disputed` reports a difference).
 #[utoipa::path(post, path = "/v1/records/first", tag = "records",
-	request_body(content = ext::FirstRecord, content_type = "application/json"),
+	request_body(content = FirstRecord, content_type = "application/json"),
 	responses(
 		(status = 201, description = "Stored", body = SubmitResult),
-		(status = 200, description = "Already stored", body = SubmitResult),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 401, description = "Missing or bad signature", body = ErrorBody),
-		(status = 403, description = "Not the party this needs", body = ErrorBody),
-		(status = 408, description = "Not completed in time", body = ErrorBody),
-		(status = 409, description = "Conflict, or not ready", body = ErrorBody),
-		(status = 413, description = "Too large", body = ErrorBody),
-		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
-		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody)
+		(status = 200, description = "Already stored", body = SubmitResult)
 	))]
 pub(super) async fn submit_first(
 	State(state): St,
 	body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
-	let body = body_bytes(body, state.config.max_json_bytes)?;
-	let record: FirstRecord = parse_json(&body, "first record")?;
-	Ok(answer(ingest::submit_one(&state, Record::First(record)).await?))
+	submit_json(&state, body, "first record", Record::First).await
 }
 
 /// Submit a requester's second record with inline data or a blob reference
@@ -87,51 +63,28 @@ pub(super) async fn submit_first(
 /// proves the requester holds it); a blob reference must name a stored blob equal to
 /// claim.digest.
 #[utoipa::path(post, path = "/v1/records/second", tag = "records",
-	request_body(content = ext::SecondRecord, content_type = "application/json"),
+	request_body(content = SecondRecord, content_type = "application/json"),
 	responses(
 		(status = 201, description = "Stored", body = SubmitResult),
-		(status = 200, description = "Already stored", body = SubmitResult),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 401, description = "Missing or bad signature", body = ErrorBody),
-		(status = 403, description = "Not the party this needs", body = ErrorBody),
-		(status = 404, description = "Not found", body = ErrorBody),
-		(status = 408, description = "Not completed in time", body = ErrorBody),
-		(status = 409, description = "Conflict, or not ready", body = ErrorBody),
-		(status = 413, description = "Too large", body = ErrorBody),
-		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
-		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody),
-		(status = 507, description = "The server's disk is full", body = ErrorBody)
+		(status = 200, description = "Already stored", body = SubmitResult)
 	))]
 pub(super) async fn submit_second(
 	State(state): St,
 	body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
-	let body = body_bytes(body, state.config.max_json_bytes)?;
-	let record: SecondRecord = parse_json(&body, "second record")?;
-	Ok(answer(ingest::submit_one(&state, Record::Second(record)).await?))
+	submit_json(&state, body, "second record", Record::Second).await
 }
 
-/// A second record in a header, its data as the body: the record's signature authenticates
-/// the upload (before any data is taken), the data proves the requester holds it.
 /// Submit a second record and stream its data in the same request
 ///
 /// The record (hex SCALE SecondRecord, data = Blob(digest)) is in header attest-record; its
 /// signature authenticates the upload before any byte is taken. Bounded like blob uploads.
 #[utoipa::path(post, path = "/v1/records/second/stream", tag = "records",
 	params(("attest-record" = String, Header, description = "0x-hex SCALE SecondRecord, data = Blob(claim.digest)", pattern = "^0x([0-9a-fA-F]{2})+$")),
-	request_body(content = ext::Binary, content_type = "application/octet-stream"),
+	request_body(content = schema::Binary, content_type = "application/octet-stream"),
 	responses(
 		(status = 201, description = "Stored", body = SubmitResult),
-		(status = 200, description = "Already stored", body = SubmitResult),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 401, description = "Missing or bad signature", body = ErrorBody),
-		(status = 403, description = "Not the party this needs", body = ErrorBody),
-		(status = 409, description = "Conflict, or not ready", body = ErrorBody),
-		(status = 413, description = "Too large", body = ErrorBody),
-		(status = 422, description = "Unprocessable: unknown channel, digest mismatch, anchor not on chain", body = ErrorBody),
-		(status = 429, description = "Too many uploads by this party", body = ErrorBody),
-		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody),
-		(status = 507, description = "The server's disk is full", body = ErrorBody)
+		(status = 200, description = "Already stored", body = SubmitResult)
 	))]
 pub(super) async fn submit_second_stream(
 	State(state): St,
@@ -172,12 +125,7 @@ pub(super) async fn submit_second_stream(
 #[utoipa::path(post, path = "/v1/records/batch", tag = "records",
 	request_body(content = Batch, content_type = "application/json"),
 	responses(
-		(status = 200, description = "One result per record, in order", body = BatchResult),
-		(status = 400, description = "Malformed request", body = ErrorBody),
-		(status = 408, description = "Not completed in time", body = ErrorBody),
-		(status = 413, description = "Too large", body = ErrorBody),
-		(status = 503, description = "Chain unavailable, or too many uploads", body = ErrorBody),
-		(status = 507, description = "The server's disk is full", body = ErrorBody)
+		(status = 200, description = "One result per record, in order", body = BatchResult)
 	))]
 pub(super) async fn submit_batch(
 	State(state): St,

@@ -1,14 +1,13 @@
 //! The verify page, `/v1/info`, `/v1/openapi.json`, `/healthz` and `/metrics`.
 
 use super::St;
-use attest_primitives::Hash;
+use attest_wire::Info;
 use axum::{
 	extract::State,
 	http::{header, StatusCode},
 	response::{Html, IntoResponse, Response},
 	Json,
 };
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The verify page.
@@ -28,26 +27,6 @@ pub(super) async fn openapi() -> impl IntoResponse {
 	static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 	let json = JSON.get_or_init(|| super::openapi_json().unwrap_or_default());
 	([(header::CONTENT_TYPE, "application/json")], json.as_str())
-}
-
-/// Answer of `/v1/info`.
-#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Info {
-	/// Genesis hash of the chain whose records this server takes.
-	#[schema(value_type = super::ext::Hash)]
-	pub genesis: Hash,
-	/// Server version.
-	pub version: String,
-	/// Largest blob, bytes.
-	pub max_upload_bytes: u64,
-	/// Largest JSON body, bytes.
-	pub max_json_bytes: usize,
-	/// Most records per batch.
-	pub max_batch: usize,
-	/// Node JSON-RPC URL suggested to readers (the verify page checks anchors against its
-	/// finalized storage).
-	pub node: String,
 }
 
 /// Chain and limits
