@@ -84,6 +84,9 @@ const BIRTH_LAG_BLOCKS: u64 = 4;
 /// One unit of the native token (12 decimals).
 pub const UNIT: Balance = 1_000_000_000_000;
 
+/// How long [`Chain::connect`] waits for the node before it gives up.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A chain request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -158,19 +161,34 @@ impl Chain {
 	/// Connect to the node at `url` (`ws://` or `wss://`). The connection is re-established
 	/// when it drops (the node restarting); requests made meanwhile wait and are retried.
 	pub async fn connect(url: &str) -> Result<Self, ChainError> {
+		Self::connect_within(url, CONNECT_TIMEOUT).await
+	}
+
+	/// [`Chain::connect`], giving up when the node has not answered within `timeout` (the
+	/// connection, once made, is made again whenever it drops).
+	pub async fn connect_within(
+		url: &str,
+		timeout: std::time::Duration,
+	) -> Result<Self, ChainError> {
 		let err = |e: &dyn std::fmt::Display| ChainError::Rpc {
 			url: url.to_string(),
 			message: format!("{e} (is the node running, and is the URL its RPC port?)"),
 		};
-		let inner = ReconnectingRpcClient::builder()
-			.connection_timeout(std::time::Duration::from_secs(10))
-			.build(url)
+		let connect = async {
+			let inner = ReconnectingRpcClient::builder()
+				.connection_timeout(timeout)
+				.build(url)
+				.await
+				.map_err(|e| err(&e))?;
+			let client = RpcClient::new(inner);
+			let api = OnlineClient::<PolkadotConfig>::from_rpc_client(client.clone())
+				.await
+				.map_err(|e| err(&e))?;
+			Ok::<_, ChainError>((client, api))
+		};
+		let (client, api) = tokio::time::timeout(timeout, connect)
 			.await
-			.map_err(|e| err(&e))?;
-		let client = RpcClient::new(inner);
-		let api = OnlineClient::<PolkadotConfig>::from_rpc_client(client.clone())
-			.await
-			.map_err(|e| err(&e))?;
+			.map_err(|_| err(&format!("no answer within {} s", timeout.as_secs_f64())))??;
 		let genesis = Hash(api.genesis_hash().0);
 		Ok(Chain {
 			url: url.to_string(),

@@ -6,7 +6,7 @@
 
 use crate::{
 	chain::{parse_account, Chain},
-	server_api::{ClaimState, Server},
+	server_api::{ClaimState, Server, ServerError},
 };
 use anyhow::{anyhow, Context};
 use attest_primitives::{channel::Seq, Anchor, Hash};
@@ -199,6 +199,15 @@ impl<'a> FileChecker<'a> {
 	) -> anyhow::Result<Result<Attested, String>> {
 		let (genesis, proof) = match self.server.proof(&digest, None).await {
 			Ok(p) => p,
+			// No answer, or the server failing: nothing is known of the file (exit status 2,
+			// not "not attested").
+			Err(e @ ServerError::Http { .. }) => return Err(e.into()),
+			Err(ServerError::Status { status, .. }) if status >= 500 => {
+				return Err(anyhow!(
+					"attestation server at {} failed ({status}); retry later",
+					self.server.url()
+				))
+			},
 			Err(e) => return Ok(Err(e.to_string())),
 		};
 		if genesis != self.chain.genesis() {

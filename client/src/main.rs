@@ -19,7 +19,15 @@ mod demo;
 /// Attest ownership of files on an Attest chain: a requester pays a verifier through a
 /// payment channel, both sign a record of every item, and the chain anchors a Merkle root.
 #[derive(Parser)]
-#[command(name = "attest", version, propagate_version = true)]
+#[command(
+	name = "attest",
+	version,
+	propagate_version = true,
+	after_help = "Exit status: 0 done (verify: attested; proof check: valid), 1 not attested, \
+	              not the owner (--owner) or an invalid proof, 2 could not do or check it (a \
+	              node or server not reachable within --timeout, bad input, a refused call); \
+	              the error is one line on stderr naming what failed."
+)]
 struct Cli {
 	#[command(flatten)]
 	common: Common,
@@ -45,6 +53,10 @@ struct Common {
 	/// Print JSON instead of text.
 	#[arg(long, global = true)]
 	json: bool,
+	/// Seconds to wait for the node to answer when connecting, and for the attestation
+	/// server to accept a connection, before giving up (exit status 2).
+	#[arg(long, global = true, env = "ATTEST_TIMEOUT", default_value_t = 10)]
+	timeout: u64,
 }
 
 #[derive(Subcommand)]
@@ -298,7 +310,12 @@ impl Ctx {
 		Ok(Key::from_arg_or_env(self.common.suri.as_deref(), "ATTEST_SURI")?)
 	}
 	async fn chain(&self) -> anyhow::Result<Chain> {
-		Ok(Chain::connect(&self.common.node).await?)
+		let timeout = std::time::Duration::from_secs(self.common.timeout.max(1));
+		Ok(Chain::connect_within(&self.common.node, timeout).await?)
+	}
+	fn server(&self) -> Server {
+		let timeout = std::time::Duration::from_secs(self.common.timeout.max(1));
+		Server::with_connect_timeout(&self.common.server, timeout)
 	}
 	async fn store(&self) -> anyhow::Result<Store> {
 		Store::open(&self.common.db)
@@ -399,7 +416,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 						.ok_or_else(|| anyhow!("--owner {o}: not an SS58 address or 0x public key"))
 				})
 				.transpose()?;
-			let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
+			let (chain, server) = (ctx.chain().await?, ctx.server());
 			let mut failed = 0;
 			let mut checker = evidence::FileChecker::new(&chain, &server);
 			for file in &files {
@@ -419,7 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 			Ok(i32::from(failed > 0))
 		},
 		Command::Proof(ProofCmd::Export { files, output, out_dir }) => {
-			let (chain, server) = (ctx.chain().await?, Server::new(&ctx.common.server));
+			let (chain, server) = (ctx.chain().await?, ctx.server());
 			if files.len() > 1 && out_dir.is_none() {
 				bail!("several files: write their proofs with --out-dir DIR");
 			}
@@ -551,7 +568,7 @@ async fn submit(ctx: &Ctx, a: SubmitArgs) -> anyhow::Result<i32> {
 		bar.set_message(format!("{:.1} MB/s", b as f64 / secs / 1e6));
 	};
 	let result = async {
-		let server = Server::new(&ctx.common.server);
+		let server = ctx.server();
 		let req = Requester::new(key, chain, store, server, id, settings).await?;
 		req.submit(&a.paths, &report).await
 	}
@@ -588,7 +605,7 @@ async fn serve(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<i32> {
 		key: key.clone(),
 		chain: chain.clone(),
 		store: store.clone(),
-		server: Server::new(&ctx.common.server),
+		server: ctx.server(),
 		policy: verifier::Policy {
 			max_item_bytes: a.max_item_bytes,
 			max_batch_items: a.max_batch,
@@ -691,7 +708,7 @@ async fn channel(ctx: &Ctx, c: ChannelCmd, json: bool) -> anyhow::Result<i32> {
 					key.clone(),
 					chain.clone(),
 					store.clone(),
-					Server::new(&ctx.common.server),
+					ctx.server(),
 					id,
 					Settings::default(),
 				)

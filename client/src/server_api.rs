@@ -66,10 +66,18 @@ pub struct Server {
 }
 
 impl Server {
-	/// A client of the server at `url` (`http://host:port`).
+	/// A client of the server at `url` (`http://host:port`), giving up on a connection not
+	/// accepted within 10 s.
 	pub fn new(url: &str) -> Self {
+		Self::with_connect_timeout(url, std::time::Duration::from_secs(10))
+	}
+
+	/// A client of the server at `url`, giving up on a connection not accepted within
+	/// `timeout` (requests themselves are not bounded: uploads of large files take long).
+	pub fn with_connect_timeout(url: &str, timeout: std::time::Duration) -> Self {
 		let http = reqwest::Client::builder()
 			.pool_max_idle_per_host(16)
+			.connect_timeout(timeout)
 			.build()
 			.unwrap_or_else(|_| reqwest::Client::new());
 		Server { url: url.trim_end_matches('/').to_string(), http }

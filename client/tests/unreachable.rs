@@ -1,0 +1,45 @@
+//! A node that cannot be reached: every command that needs it gives up within `--timeout`
+//! with one line naming the URL and exit status 2 ("could not check"), never 1 ("not
+//! attested") and never a hang (before: `attest verify` was silent after 90 s, `proof check`
+//! without `--node` waited 10 minutes).
+
+use std::{
+	process::Command,
+	time::{Duration, Instant},
+};
+
+#[test]
+fn an_unreachable_node_is_reported_within_the_timeout() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let file = dir.path().join("photo.jpg");
+	std::fs::write(&file, b"bytes nobody attested").expect("write");
+	let proof = dir.path().join("proof.json");
+	std::fs::write(&proof, b"{}").expect("write");
+	// A port nothing listens on (connection refused) is retried by the RPC client until the
+	// timeout; a name that does not resolve likewise.
+	let node = format!("ws://127.0.0.1:{}", attest_testkit::free_port());
+	let file = file.to_str().expect("utf-8");
+	let db = dir.path().join("a.db");
+	let db = db.to_str().expect("utf-8");
+	let cases: [&[&str]; 4] = [
+		&["verify", file],
+		&["channel", "status"],
+		&["verifier", "register", "--endpoint", "http://127.0.0.1:1", "--price", "1"],
+		&["proof", "export", file, "-o", "out.json"],
+	];
+	for args in cases {
+		let started = Instant::now();
+		let out = Command::new(env!("CARGO_BIN_EXE_attest"))
+			.args(["--node", &node, "--timeout", "3", "--suri", "//Alice", "--db", db])
+			.args(args)
+			.current_dir(dir.path())
+			.output()
+			.expect("attest runs");
+		let took = started.elapsed();
+		let err = String::from_utf8_lossy(&out.stderr);
+		assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+		assert!(took < Duration::from_secs(8), "{args:?} took {took:?}");
+		assert!(err.contains(&node) && err.trim().lines().count() == 1, "{args:?}: {err}");
+		eprintln!("{args:?}: exit 2 after {:.1} s: {}", took.as_secs_f64(), err.trim());
+	}
+}
