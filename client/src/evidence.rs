@@ -16,6 +16,26 @@ use sp_core::crypto::Ss58Codec;
 use sp_runtime::AccountId32;
 use std::{collections::HashMap, path::Path};
 
+/// The files `paths` name: a file as given, a directory's regular files (walked, sorted by
+/// name), so that `attest verify DIR` and `attest proof export DIR` take what `attest submit
+/// DIR` took.
+pub fn files_under(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+	let mut out = Vec::new();
+	for p in paths {
+		if p.is_dir() {
+			for e in walkdir::WalkDir::new(p).sort_by_file_name() {
+				let e = e.with_context(|| format!("walking {}", p.display()))?;
+				if e.file_type().is_file() {
+					out.push(e.into_path());
+				}
+			}
+		} else {
+			out.push(p.clone());
+		}
+	}
+	Ok(out)
+}
+
 /// A later claim of the same bytes than the first attester's.
 #[derive(Debug, Clone)]
 pub struct LaterClaim {

@@ -351,11 +351,28 @@ async fn main() {
 	let code = match run(cli).await {
 		Ok(code) => code,
 		Err(e) => {
-			eprintln!("error: {e:#}");
+			eprintln!("error: {}", one_line(&e));
 			2
 		},
 	};
 	std::process::exit(code);
+}
+
+/// An error and its causes on one line, each cause once: an error whose message already
+/// quotes its cause (`"{path}: {source}"`, `"database: {0}"`) is not followed by it again.
+fn one_line(e: &anyhow::Error) -> String {
+	let mut out = String::new();
+	for cause in e.chain() {
+		let s = cause.to_string();
+		if out.contains(&s) {
+			continue;
+		}
+		if !out.is_empty() {
+			out.push_str(": ");
+		}
+		out.push_str(&s);
+	}
+	out
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -418,6 +435,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 				.transpose()?;
 			let (chain, server) = (ctx.chain().await?, ctx.server());
 			let mut failed = 0;
+			let files = evidence::files_under(&files)?;
 			let mut checker = evidence::FileChecker::new(&chain, &server);
 			for file in &files {
 				let verdict = checker.verify(file, owner).await?;
@@ -436,6 +454,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 			Ok(i32::from(failed > 0))
 		},
 		Command::Proof(ProofCmd::Export { files, output, out_dir }) => {
+			let files = evidence::files_under(&files)?;
 			let (chain, server) = (ctx.chain().await?, ctx.server());
 			if files.len() > 1 && out_dir.is_none() {
 				bail!("several files: write their proofs with --out-dir DIR");

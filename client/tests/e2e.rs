@@ -88,10 +88,11 @@ fn attest_a_folder_end_to_end() {
 	let bob_after = rt.block_on(chain.free_balance(bob.public())).expect("balance");
 	assert_eq!(bob_after - bob_before, paid, "the verifier's free balance grew by price x items");
 
-	// Every file passes `attest verify` (once the server has both anchors).
+	// Every file passes `attest verify` (once the server has both anchors), given as the two
+	// folders `attest submit` was given.
 	let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
 	let mut args: Vec<String> = vec!["--json".into(), "verify".into()];
-	args.extend(files.iter().map(|p| p.display().to_string()));
+	args.extend([&dir1, &dir2].iter().map(|d| d.display().to_string()));
 	let args: Vec<&str> = args.iter().map(String::as_str).collect();
 	let verified = loop {
 		let out = sys.attest("//Alice", "alice", &args);
@@ -122,13 +123,14 @@ fn attest_a_folder_end_to_end() {
 			),
 		);
 	}
+	assert_eq!(verified.lines().count(), files.len(), "one verdict per file of the folders");
 	assert_eq!(anchors.len(), 2, "items of the checkpoint and of the close");
 
 	// Every file's proof, exported in one command, passes `attest proof check` offline
 	// against the two anchors as `attest verify` read them from finalized storage.
 	let proofs = sys.dir.path().join("proofs");
 	let mut args = vec!["proof".to_string(), "export".into()];
-	args.extend(files.iter().map(|f| f.to_str().expect("utf-8").to_string()));
+	args.extend([&dir1, &dir2].iter().map(|d| d.to_str().expect("utf-8").to_string()));
 	args.extend(["--out-dir".into(), proofs.to_str().expect("utf-8").into()]);
 	sys.attest_ok("//Alice", "alice", &args.iter().map(String::as_str).collect::<Vec<_>>());
 	let mut args = vec!["proof".to_string(), "check".into()];

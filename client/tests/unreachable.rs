@@ -43,3 +43,23 @@ fn an_unreachable_node_is_reported_within_the_timeout() {
 		eprintln!("{args:?}: exit 2 after {:.1} s: {}", took.as_secs_f64(), err.trim());
 	}
 }
+
+/// An error that quotes its cause is printed once: a key file that does not exist was "key
+/// file /x: No such file or directory (os error 2): No such file or directory (os error 2)".
+#[test]
+fn an_error_and_its_cause_are_one_line_each_said_once() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let missing = dir.path().join("no-such.key");
+	let out = Command::new(env!("CARGO_BIN_EXE_attest"))
+		.args(["--suri", &format!("file:{}", missing.display())])
+		.args(["verifier", "register", "--endpoint", "http://127.0.0.1:1", "--price", "1"])
+		.output()
+		.expect("attest runs");
+	let err = String::from_utf8_lossy(&out.stderr);
+	assert_eq!(out.status.code(), Some(2), "{err}");
+	assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+	assert!(
+		err.contains(&missing.display().to_string()) && err.trim().lines().count() == 1,
+		"{err}"
+	);
+}
