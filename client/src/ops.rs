@@ -43,20 +43,15 @@ pub async fn open(
 		.await?
 		.ok_or_else(|| anyhow!("channel {id:?} is not on chain"))?;
 	store
-		.add_channel(&ChannelRow {
+		.add_channel(&ChannelRow::learned(
 			id,
-			role: Party::Requester,
-			requester: key.public(),
+			Party::Requester,
+			key.public(),
 			verifier,
 			endpoint,
-			state: c.state.0,
-			requester_signature: None,
-			verifier_signature: None,
-			pending: None,
-			anchored: 0,
-			closed: false,
-			closing: None,
-		})
+			c.state.0,
+			0,
+		))
 		.await?;
 	Ok(id)
 }

@@ -336,20 +336,15 @@ impl Service {
 				format!("channel {id:?} is not with this verifier"),
 			));
 		}
-		let row = ChannelRow {
-			id: *id,
-			role: Party::Verifier,
-			requester: c.requester.0,
-			verifier: c.verifier.0,
-			endpoint: String::new(),
-			state: c.state.0,
-			requester_signature: None,
-			verifier_signature: None,
-			pending: None,
-			anchored: c.anchored.0.size,
-			closed: false,
-			closing: None,
-		};
+		let row = ChannelRow::learned(
+			*id,
+			Party::Verifier,
+			c.requester.0,
+			c.verifier.0,
+			String::new(),
+			c.state.0,
+			c.anchored.0.size,
+		);
 		self.cfg().store.add_channel(&row).await?;
 		Ok(row)
 	}

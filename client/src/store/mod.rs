@@ -109,6 +109,36 @@ pub struct ChannelRow {
 	pub closing: Option<u64>,
 }
 
+impl ChannelRow {
+	/// A channel as an agent first learns it from the chain: its state there (the opening
+	/// state for a new channel) and the log size anchored so far; nothing signed by the agent
+	/// yet, nothing pending, not closed.
+	pub fn learned(
+		id: Hash,
+		role: Party,
+		requester: [u8; 32],
+		verifier: [u8; 32],
+		endpoint: String,
+		state: ChannelState,
+		anchored: u64,
+	) -> Self {
+		ChannelRow {
+			id,
+			role,
+			requester,
+			verifier,
+			endpoint,
+			state,
+			requester_signature: None,
+			verifier_signature: None,
+			pending: None,
+			anchored,
+			closed: false,
+			closing: None,
+		}
+	}
+}
+
 /// The store.
 #[derive(Clone)]
 pub struct Store {

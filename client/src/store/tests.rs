@@ -18,20 +18,15 @@ fn opening() -> ChannelState {
 async fn store_with_channel(dir: &Path) -> Store {
 	let store = Store::open(&dir.join("agent.db")).await.unwrap();
 	store
-		.add_channel(&ChannelRow {
-			id: Hash([7; 32]),
-			role: Party::Requester,
-			requester: [1; 32],
-			verifier: [2; 32],
-			endpoint: "http://127.0.0.1:1".into(),
-			state: opening(),
-			requester_signature: None,
-			verifier_signature: None,
-			pending: None,
-			anchored: 0,
-			closed: false,
-			closing: None,
-		})
+		.add_channel(&ChannelRow::learned(
+			Hash([7; 32]),
+			Party::Requester,
+			[1; 32],
+			[2; 32],
+			"http://127.0.0.1:1".into(),
+			opening(),
+			0,
+		))
 		.await
 		.unwrap();
 	store
