@@ -137,21 +137,11 @@ fn mtime(meta: &std::fs::Metadata) -> i64 {
 
 /// Every regular file under `paths` (directories walked, sorted), absolute.
 pub fn walk(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-	let mut out = Vec::new();
-	for p in paths {
-		let p = std::fs::canonicalize(p).with_context(|| format!("{}", p.display()))?;
-		if p.is_dir() {
-			for e in walkdir::WalkDir::new(&p).sort_by_file_name() {
-				let e = e.with_context(|| format!("walking {}", p.display()))?;
-				if e.file_type().is_file() {
-					out.push(e.into_path());
-				}
-			}
-		} else {
-			out.push(p);
-		}
-	}
-	Ok(out)
+	let absolute = paths
+		.iter()
+		.map(|p| std::fs::canonicalize(p).with_context(|| format!("{}", p.display())))
+		.collect::<anyhow::Result<Vec<_>>>()?;
+	crate::evidence::files_under(&absolute)
 }
 
 impl Requester {

@@ -395,7 +395,7 @@ async fn info(State(s): State<Service>) -> Json<VerifierInfo> {
 	let c = s.cfg();
 	Json(VerifierInfo {
 		verifier: c.key.address(),
-		public_key: format!("0x{}", hex::encode(c.key.public())),
+		public_key: attest_wire::hex0x(&c.key.public()),
 		genesis: c.chain.genesis(),
 		price: s.0.price.to_string(),
 		max_item_bytes: c.policy.max_item_bytes,
@@ -521,7 +521,7 @@ async fn check_claims(s: &Service, row: &ChannelRow, digests: &[Hash]) -> Res<()
 	if !s.cfg().policy.refuse_claimed {
 		return Ok(());
 	}
-	let me = format!("0x{}", hex::encode(row.requester));
+	let me = attest_wire::hex0x(&row.requester);
 	let found = s
 		.cfg()
 		.server
@@ -547,7 +547,7 @@ async fn run_policy_command(policy: &Policy, row: &ChannelRow, digests: &[Hash])
 	use tokio::io::AsyncWriteExt;
 	let mut child = tokio::process::Command::new("sh")
 		.args(["-c", cmd])
-		.env("ATTEST_REQUESTER", format!("0x{}", hex::encode(row.requester)))
+		.env("ATTEST_REQUESTER", attest_wire::hex0x(&row.requester))
 		.stdin(std::process::Stdio::piped())
 		.stdout(std::process::Stdio::null())
 		.stderr(std::process::Stdio::piped())

@@ -285,31 +285,18 @@ pub struct ProofFile {
 }
 
 /// Why a proof's `scale` field cannot be taken.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofDecodeError {
 	/// Not hex.
+	#[error("its scale field is not hex")]
 	Hex,
 	/// Not one SCALE `AttestationProof` with nothing after it.
+	#[error("its SCALE bytes do not decode as one proof bundle (with nothing after it)")]
 	Scale,
 	/// The JSON says something else than the SCALE bytes.
+	#[error("its JSON says other than its SCALE bytes (the JSON was edited?): re-export it")]
 	JsonDiffers,
 }
-
-impl std::fmt::Display for ProofDecodeError {
-	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-		f.write_str(match self {
-			ProofDecodeError::Hex => "its scale field is not hex",
-			ProofDecodeError::Scale => {
-				"its SCALE bytes do not decode as one proof bundle (with nothing after it)"
-			},
-			ProofDecodeError::JsonDiffers => {
-				"its JSON says other than its SCALE bytes (the JSON was edited?): re-export it"
-			},
-		})
-	}
-}
-
-impl std::error::Error for ProofDecodeError {}
 
 /// The proof in `scale` (hex of one SCALE [`AttestationProof`], nothing after it), which
 /// must be the proof the JSON shows (`json`).
