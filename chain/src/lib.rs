@@ -145,6 +145,7 @@ pub struct Chain {
 	url: String,
 	api: OnlineClient<PolkadotConfig>,
 	rpc: Methods,
+	client: RpcClient,
 	genesis: Hash,
 	/// Held by [`Chain::submit`] from signing to inclusion: the nonce is read from the best
 	/// block, so two submissions at once from one key (a watchtower round beside a
@@ -193,7 +194,8 @@ impl Chain {
 		Ok(Chain {
 			url: url.to_string(),
 			api,
-			rpc: Methods::new(client),
+			rpc: Methods::new(client.clone()),
+			client,
 			genesis,
 			submitting: Default::default(),
 		})
@@ -355,6 +357,53 @@ impl Chain {
 			}
 		}
 		Err(self.rpc_err(format!("block {at:?} has no Timestamp.set inherent")))
+	}
+
+	/// The SCALE bytes of block `at`'s header.
+	pub async fn header_bytes(&self, at: Hash) -> Result<Vec<u8>, ChainError> {
+		use codec::Encode as _;
+		let header = self
+			.rpc
+			.chain_get_header(Some(at.0.into()))
+			.await
+			.map_err(|e| self.rpc_err(e))?
+			.ok_or_else(|| self.rpc_err(format!("block {at:?} not found")))?;
+		Ok(header.encode())
+	}
+
+	/// The raw value of storage `key` at block `at`.
+	pub async fn storage_at(&self, key: &[u8], at: Hash) -> Result<Option<Vec<u8>>, ChainError> {
+		self.rpc
+			.state_get_storage(key, Some(at.0.into()))
+			.await
+			.map_err(|e| self.rpc_err(e))
+	}
+
+	/// The trie nodes that prove `keys` in block `at`'s state (`state_getReadProof`).
+	pub async fn read_proof(&self, keys: &[Vec<u8>], at: Hash) -> Result<Vec<Vec<u8>>, ChainError> {
+		let proof = self
+			.rpc
+			.state_get_read_proof(keys.iter().map(|k| &k[..]), Some(at.0.into()))
+			.await
+			.map_err(|e| self.rpc_err(e))?;
+		Ok(proof.proof.into_iter().map(|b| b.0).collect())
+	}
+
+	/// Block `at`'s GRANDPA finality from genesis (`attest_proveFinality`: SCALE of
+	/// `attest_finality::FinalityProof`), `None` while no justification covers it. An error
+	/// from a chain without GRANDPA (sealed by hand).
+	pub async fn prove_finality(&self, at: Hash) -> Result<Option<Vec<u8>>, ChainError> {
+		let hex: Option<String> = self
+			.client
+			.request("attest_proveFinality", subxt::rpcs::rpc_params![at])
+			.await
+			.map_err(|e| self.rpc_err(e))?;
+		hex.map(|h| {
+			h.strip_prefix("0x")
+				.and_then(|h| hex::decode(h).ok())
+				.ok_or_else(|| self.rpc_err("attest_proveFinality answered with other than hex"))
+		})
+		.transpose()
 	}
 
 	/// Hash of block `number` (of the best chain).

@@ -698,7 +698,7 @@ fn print_report(env: &Env, report: &[Attested]) -> usize {
 			continue;
 		}
 		let digest = v["digest"].as_str().unwrap_or_default();
-		let time = v["blockTimeMs"].as_u64().map(utc).unwrap_or_default();
+		let time = v["blockTimeMs"].as_u64().map(attest_client::evidence::utc).unwrap_or_default();
 		println!(
 			"\n  {name} ({} bytes)\n    digest   {digest}\n    channel  {} seq {}\n    anchored in block {} ({}) at {time}\n    check    attest --node {} --server {} verify {name}\n    page     {}/?digest={digest}&node={}",
 			v["size"],
@@ -719,15 +719,9 @@ fn print_report(env: &Env, report: &[Attested]) -> usize {
 	failed
 }
 
-/// Unix milliseconds as RFC 3339 UTC, to the second.
-fn utc(ms: u64) -> String {
-	let t = std::time::UNIX_EPOCH + Duration::from_secs(ms / 1000);
-	humantime::format_rfc3339_seconds(t).to_string()
-}
-
 #[cfg(test)]
 mod tests {
-	use super::utc;
+	use attest_client::evidence::utc;
 
 	#[test]
 	fn utc_dates() {

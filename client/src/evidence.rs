@@ -8,13 +8,22 @@ use crate::{
 	chain::{parse_account, Chain},
 	server_api::{ClaimState, Server, ServerError},
 };
-use anyhow::{anyhow, Context};
-use attest_primitives::{channel::Seq, Anchor, Hash};
+use anyhow::{anyhow, bail, Context};
+use attest_finality::{
+	ChainEvidence, ChannelBinding, FinalityProof, Finalized, Header, ProofV2, TrustRoot,
+};
+use attest_primitives::{channel::Seq, signing::account_of, Anchor, Hash};
 use attest_wire::{hex0x, ProofFile};
 use codec::Encode;
 use sp_core::crypto::Ss58Codec;
 use sp_runtime::AccountId32;
 use std::{collections::HashMap, path::Path};
+
+/// Unix milliseconds as RFC 3339 UTC, to the second.
+pub fn utc(ms: u64) -> String {
+	let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(ms / 1000);
+	humantime::format_rfc3339_seconds(t).to_string()
+}
 
 /// The files `paths` name: a file as given, a directory's regular files (walked, sorted by
 /// name), so that `attest verify DIR` and `attest proof export DIR` take what `attest submit
@@ -137,7 +146,7 @@ impl std::fmt::Display for Verdict {
 		write!(
 			f,
 			"ATTESTED {} ({} bytes)\n  digest    {:?}\n  requester {} (first attester)\n  verifier  \
-			 {}\n  channel   {:?} seq {}\n  anchored  in block {} ({:?}) at unix ms {}, anchor {} of \
+			 {}\n  channel   {:?} seq {}\n  anchored  in block {} ({:?}) at {}, anchor {} of \
 			 the channel, root {:?}",
 			self.file,
 			a.size,
@@ -148,7 +157,7 @@ impl std::fmt::Display for Verdict {
 			a.seq,
 			a.anchor.block,
 			a.block_hash,
-			a.block_time_ms,
+			utc(a.block_time_ms),
 			a.anchor.index,
 			a.anchor.log.root
 		)?;
@@ -306,37 +315,153 @@ impl<'a> FileChecker<'a> {
 	}
 }
 
-/// The proof file of the file with `digest`: the server's proof, checked, with its anchor
-/// block's hash and time (`blocks` remembers those by block number).
+/// What exports ask the chain once per anchor: the chain's evidence for it (header, storage
+/// proof, finality) and its block's time.
+#[derive(Default)]
+pub struct ExportCache {
+	anchors: HashMap<(Hash, u32), (ChainEvidence, u64)>,
+	authorities: Option<TrustRoot>,
+}
+
+/// The trust root of the node's chain: its genesis hash and the GRANDPA authorities in the
+/// genesis block's state.
+pub async fn node_trust(chain: &Chain) -> anyhow::Result<TrustRoot> {
+	use codec::Decode as _;
+	let genesis = chain.genesis();
+	let authorities = chain
+		.storage_at(&attest_finality::storage::grandpa_authorities_key(), genesis)
+		.await?
+		.and_then(|v| sp_consensus_grandpa::AuthorityList::decode(&mut &v[..]).ok())
+		.unwrap_or_default();
+	Ok(TrustRoot { genesis, authorities })
+}
+
+/// The pallet's `ChannelCount` key: channels opened so far.
+fn channel_count_key() -> Vec<u8> {
+	let mut key = sp_crypto_hashing::twox_128(b"Attestation").to_vec();
+	key.extend_from_slice(&sp_crypto_hashing::twox_128(b"ChannelCount"));
+	key
+}
+
+/// The chain's evidence for `anchor`, stored in block `block_hash`, of a channel between
+/// `requester` and `verifier`: the header, a read proof of the anchor entry and the block
+/// time, the open nonce that derives the channel id, and GRANDPA finality from genesis
+/// (`None` on a chain sealed by hand).
+pub async fn chain_evidence(
+	chain: &Chain,
+	anchor: &Anchor,
+	block_hash: Hash,
+	requester: AccountId32,
+	verifier: AccountId32,
+) -> anyhow::Result<ChainEvidence> {
+	use codec::{Decode as _, DecodeAll as _};
+	let genesis = chain.genesis();
+	let opened = chain
+		.storage_at(&channel_count_key(), block_hash)
+		.await?
+		.and_then(|v| u64::decode(&mut &v[..]).ok())
+		.unwrap_or(0);
+	let open_nonce = (0..opened)
+		.rev()
+		.find(|n| {
+			attest_primitives::channel_id(&genesis, &requester, &verifier, *n) == anchor.channel_id
+		})
+		.ok_or_else(|| {
+			anyhow!(
+				"channel {:?} is not a channel of the records' signers (none of the {opened} \
+				 channels opened by block {} derives it)",
+				anchor.channel_id,
+				anchor.block
+			)
+		})?;
+	let header = Header::decode_all(&mut &chain.header_bytes(block_hash).await?[..])
+		.context("the node's header does not decode")?;
+	let storage_proof = chain
+		.read_proof(
+			&[
+				attest_finality::storage::anchor_key(&anchor.channel_id, anchor.index),
+				attest_finality::storage::timestamp_key(),
+			],
+			block_hash,
+		)
+		.await?;
+	let finality = match chain.prove_finality(block_hash).await {
+		Ok(Some(bytes)) => Some(
+			FinalityProof::decode_all(&mut &bytes[..])
+				.context("the node's finality proof does not decode")?,
+		),
+		Ok(None) => bail!(
+			"block {} is not final with a justification yet: export again in a few seconds",
+			anchor.block
+		),
+		Err(e) if e.to_string().contains("no GRANDPA finality") => None,
+		Err(e) => return Err(e).context("the node did not prove the anchor block's finality"),
+	};
+	Ok(ChainEvidence {
+		channel: ChannelBinding { requester, verifier, open_nonce },
+		header,
+		storage_proof,
+		finality,
+	})
+}
+
+/// The proof file (format 2) of the file with `digest`: the server's proof with the chain's
+/// evidence for its anchor, checked as `attest proof check` will check it.
 pub async fn export_proof(
 	chain: &Chain,
 	server: &Server,
 	digest: &Hash,
-	blocks: &mut HashMap<u32, (Hash, u64)>,
+	cache: &mut ExportCache,
 ) -> anyhow::Result<ProofFile> {
-	let (genesis, proof) = server.proof(digest, None).await?;
-	proof.verify(&genesis, digest)?;
-	let (block_hash, block_time) = match blocks.get(&proof.anchor.block) {
-		Some(b) => *b,
+	let (genesis, item) = server.proof(digest, None).await?;
+	item.verify(&genesis, digest)?;
+	let anchor = item.anchor;
+	let key = (anchor.channel_id, anchor.index);
+	let (evidence, block_time) = match cache.anchors.get(&key) {
+		Some(cached) => cached.clone(),
 		None => {
-			let hash = chain
-				.block_hash(proof.anchor.block)
+			let (requester, verifier) = match (&item.requester_record, &item.verifier_record) {
+				(Some(r), Some(v)) => (account_of(&r.requester), account_of(&v.verifier)),
+				_ => bail!(
+					"the server's proof lacks a party's record: a proof that stands alone \
+					 names both parties"
+				),
+			};
+			let block_hash = chain
+				.block_hash(anchor.block)
 				.await?
-				.ok_or_else(|| anyhow!("block {} not found", proof.anchor.block))?;
-			let b = (hash, chain.block_time(hash).await?);
-			blocks.insert(proof.anchor.block, b);
-			b
+				.ok_or_else(|| anyhow!("block {} not found", anchor.block))?;
+			let evidence = chain_evidence(chain, &anchor, block_hash, requester, verifier).await?;
+			let time = chain.block_time(block_hash).await?;
+			cache.anchors.insert(key, (evidence.clone(), time));
+			(evidence, time)
 		},
 	};
-	Ok(ProofFile { genesis, block_hash, block_time, scale: hex0x(&proof.encode()), proof })
+	let proof = ProofV2 { item, chain: evidence };
+	if cache.authorities.is_none() {
+		cache.authorities = Some(node_trust(chain).await?);
+	}
+	if let Some(trust) = &cache.authorities {
+		proof.verify(trust, digest).context("the exported proof does not check")?;
+	}
+	Ok(ProofFile {
+		version: 2,
+		genesis,
+		block_hash: proof.block_hash(),
+		block_time,
+		scale: hex0x(&proof.encode()),
+		proof: proof.item,
+	})
 }
 
 /// What a proof file is checked against.
 pub enum Trust<'a> {
 	/// The node's finalized storage.
 	Node(&'a Chain),
-	/// Anchors the user trusts: `(block hash, root)`.
+	/// Anchors the user trusts: `(block hash, root)` (format 1).
 	Anchors(&'a [(Hash, Hash)]),
+	/// The chain spec alone (format 2).
+	Spec(&'a TrustRoot),
 }
 
 /// A proof file that checks: which item of which channel the digest is.
@@ -350,6 +475,133 @@ pub struct ValidProof {
 	pub channel: Hash,
 	/// The anchor's block.
 	pub block: u32,
+	/// Format 2: the channel's parties (requester, verifier), the block time (unix ms) and
+	/// which GRANDPA set finalized the block (from its justification of block `.3`).
+	pub standing: Option<Standing>,
+}
+
+/// What a format-2 proof proves beyond the item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+	/// The channel's requester.
+	pub requester: AccountId32,
+	/// The channel's verifier.
+	pub verifier: AccountId32,
+	/// The anchor block's hash.
+	pub block_hash: Hash,
+	/// Its time, unix ms.
+	pub block_time_ms: u64,
+	/// The set that finalized it and the block its justification is of; `None` for a chain
+	/// sealed by hand, whose node confirmed the block instead.
+	pub finalized_by: Option<(u64, u32)>,
+}
+
+impl std::fmt::Display for ValidProof {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		write!(f, "{:?} is item {} of channel {:?}", self.digest, self.seq, self.channel)?;
+		match &self.standing {
+			Some(s) => {
+				write!(
+					f,
+					" (requester {}, verifier {}), anchored in block {} ({:?}) at {}, ",
+					s.requester.to_ss58check(),
+					s.verifier.to_ss58check(),
+					self.block,
+					s.block_hash,
+					utc(s.block_time_ms),
+				)?;
+				match s.finalized_by {
+					Some((set, block)) => write!(
+						f,
+						"final by GRANDPA authority set {set} (justification of block {block})"
+					),
+					None => write!(f, "its block confirmed by the node or the anchor you trust"),
+				}
+			},
+			None => write!(f, ", anchored in block {}", self.block),
+		}
+	}
+}
+
+/// Decode a format-2 file: its SCALE bytes whole, the JSON a person reads (bundle, block hash)
+/// equal to what they say.
+fn decode_v2(f: &ProofFile) -> Result<ProofV2, String> {
+	use codec::DecodeAll as _;
+	let bytes = attest_wire::hex_decode(&f.scale).ok_or("its scale field is not hex")?;
+	let proof = ProofV2::decode_all(&mut &bytes[..])
+		.map_err(|_| "its SCALE bytes do not decode as one v2 proof (with nothing after it)")?;
+	if proof.item != f.proof || proof.block_hash() != f.block_hash {
+		return Err(
+			"its JSON says other than its SCALE bytes (the JSON was edited?): re-export it".into(),
+		);
+	}
+	Ok(proof)
+}
+
+/// Who vouches for a format-2 proof's block.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finality {
+	/// Its GRANDPA finality proof, from the chain spec's genesis set: nothing else.
+	Proof,
+	/// The proof's finality if it carries one; a node of the chain confirms the block too (so
+	/// a proof without finality, of a chain sealed by hand, is not refused here).
+	ProofOrNode,
+	/// The user trusts the block (`--anchor`): finality is not checked.
+	Trusted,
+}
+
+/// Check a format-2 file against `trust` (a node's chain or a spec's), its finality as
+/// `finality` says.
+fn check_v2(
+	f: &ProofFile,
+	digest: Option<Hash>,
+	trust: &TrustRoot,
+	finality: Finality,
+) -> Result<ValidProof, String> {
+	let mut proof = decode_v2(f)?;
+	if finality == Finality::Trusted {
+		proof.chain.finality = None;
+	}
+	if f.genesis != trust.genesis {
+		return Err(format!(
+			"the proof is of chain {:?}, the chain spec's genesis is {:?}",
+			f.genesis, trust.genesis
+		));
+	}
+	let digest = match digest.or(proof.item.claimed_digest()) {
+		Some(d) => d,
+		None => return Err("the proof has no record naming the digest: pass --file".into()),
+	};
+	let proven = proof.verify(trust, &digest).map_err(|e| e.to_string())?;
+	if proven.block_time_ms != f.block_time {
+		return Err(format!(
+			"its JSON says block time {}, the block's state says {}: re-export it",
+			f.block_time, proven.block_time_ms
+		));
+	}
+	let finalized_by = match proven.finalized {
+		Finalized::Grandpa { set_id, justified } => Some((set_id, justified)),
+		Finalized::NotProven if finality != Finality::Proof => None,
+		Finalized::NotProven => {
+			return Err("it carries no finality (its chain seals blocks by hand): its header, \
+			            state and records check, but only a node of that chain can confirm the \
+			            block (check with --node)"
+				.into())
+		},
+	};
+	Ok(ValidProof {
+		digest,
+		seq: proven.item.seq,
+		channel: proof.item.anchor.channel_id,
+		block: proof.item.anchor.block,
+		standing: Some(Standing {
+			requester: proven.requester,
+			verifier: proven.verifier,
+			block_hash: proven.block_hash,
+			block_time_ms: proven.block_time_ms,
+			finalized_by,
+		}),
+	})
 }
 
 /// Check a proof file: its SCALE bytes (which its JSON must say too) prove `digest` (or the
@@ -360,6 +612,57 @@ pub async fn check_proof_file(
 	digest: Option<Hash>,
 	trust: Trust<'_>,
 ) -> anyhow::Result<Result<ValidProof, String>> {
+	if f.version == 2 {
+		return Ok(match trust {
+			Trust::Spec(root) => check_v2(f, digest, root, Finality::Proof),
+			Trust::Anchors(trusted) => {
+				let root = f.proof.anchor.log.root;
+				if !trusted.contains(&(f.block_hash, root)) {
+					return Ok(Err(format!(
+						"the proof's anchor (block {:?}, root {:?}) is not a trusted one",
+						f.block_hash, root
+					)));
+				}
+				// The block is trusted; its header, state and the records are checked (the
+				// chain's genesis is the proof's: it derives the channel id the block holds).
+				let root = TrustRoot { genesis: f.genesis, authorities: Vec::new() };
+				check_v2(f, digest, &root, Finality::Trusted)
+			},
+			Trust::Node(chain) => {
+				let root = node_trust(chain).await?;
+				if chain.genesis() != f.genesis {
+					return Ok(Err(format!(
+						"the proof is for chain {:?}, the node's is {:?}",
+						f.genesis,
+						chain.genesis()
+					)));
+				}
+				match check_v2(f, digest, &root, Finality::ProofOrNode) {
+					Ok(v) => {
+						// The node's own chain must hold the same block and anchor.
+						let (anchor, proof) = match decode_v2(f) {
+							Ok(p) => (p.item.anchor, p),
+							Err(e) => return Ok(Err(e)),
+						};
+						if chain.block_hash(anchor.block).await? != Some(proof.block_hash()) {
+							return Ok(Err(format!(
+								"the node's block {} is not the proof's block {:?}",
+								anchor.block,
+								proof.block_hash()
+							)));
+						}
+						let on_chain =
+							chain.finalized_anchor(&anchor.channel_id, anchor.index).await?;
+						match proof.item.check_anchor(on_chain.as_ref().map(|(a, _)| a)) {
+							Ok(()) => Ok(v),
+							Err(e) => Err(e.to_string()),
+						}
+					},
+					Err(e) => Err(e),
+				}
+			},
+		});
+	}
 	// The SCALE bytes are what is checked, all of them; the JSON a person reads must say the
 	// same, field for field, or the file is refused.
 	let proof = match f.decode() {
@@ -391,6 +694,12 @@ pub async fn check_proof_file(
 				return Ok(Err(e.to_string()));
 			}
 		},
+		Trust::Spec(_) => {
+			return Ok(Err("a format-1 proof carries no chain evidence: check it against a \
+			               node (--node) or anchors you trust (--anchor); export it again for \
+			               a proof that checks with the chain spec"
+				.into()))
+		},
 		Trust::Anchors(trusted) => {
 			if !trusted.contains(&(f.block_hash, proof.anchor.log.root)) {
 				return Ok(Err(format!(
@@ -405,5 +714,6 @@ pub async fn check_proof_file(
 		seq: item.seq,
 		channel: proof.anchor.channel_id,
 		block: proof.anchor.block,
+		standing: None,
 	}))
 }

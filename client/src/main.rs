@@ -258,8 +258,9 @@ enum ProofCmd {
 		#[arg(long)]
 		out_dir: Option<PathBuf>,
 	},
-	/// Check proofs: against a node (--node), or offline against the anchors given here
-	/// (--block-hash and --root, or --anchor for several). Exit status 1 if any is invalid.
+	/// Check proofs: offline with the chain spec alone (--chain-spec, format-2 proofs), against
+	/// a node (--node), or offline against the anchors given here (--block-hash and --root, or
+	/// --anchor for several; format-1 proofs). Exit status 1 if any is invalid.
 	Check {
 		/// The proof files.
 		#[arg(required = true)]
@@ -276,6 +277,10 @@ enum ProofCmd {
 		/// Offline: an anchor you trust, `BLOCK_HASH:ROOT` (repeat for several anchors).
 		#[arg(long = "anchor", value_name = "BLOCK_HASH:ROOT", conflicts_with = "block_hash")]
 		anchors: Vec<String>,
+		/// Offline, no node: the chain's raw chain spec (`attest-node build-spec --chain NAME
+		/// --raw`); the proof's finality, storage and records are checked from its genesis.
+		#[arg(long, value_name = "SPEC", conflicts_with_all = ["block_hash", "anchors"])]
+		chain_spec: Option<PathBuf>,
 	},
 }
 
@@ -462,8 +467,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 			if let Some(dir) = &out_dir {
 				std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
 			}
-			// Anchor blocks' hash and time, asked once per block.
-			let mut blocks: std::collections::HashMap<u32, (Hash, u64)> = Default::default();
+			// The chain's evidence for each anchor, asked once per anchor.
+			let mut blocks = evidence::ExportCache::default();
 			for file in files {
 				let (digest, _) = attest_primitives::digest::sha256_file(&file)
 					.with_context(|| file.display().to_string())?;
@@ -481,7 +486,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 			}
 			Ok(0)
 		},
-		Command::Proof(ProofCmd::Check { proofs, file, block_hash, root, anchors }) => {
+		Command::Proof(ProofCmd::Check { proofs, file, block_hash, root, anchors, chain_spec }) => {
 			if file.is_some() && proofs.len() > 1 {
 				bail!("--file checks one proof; give one proof file with it");
 			}
@@ -503,26 +508,29 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 				})
 				.transpose()?
 				.map(|(d, _)| d);
-			let chain = if trusted.is_empty() { Some(ctx.chain().await?) } else { None };
+			let spec = chain_spec
+				.as_deref()
+				.map(|p| {
+					let bytes = std::fs::read(p).with_context(|| p.display().to_string())?;
+					attest_finality::TrustRoot::from_raw_spec(&bytes)
+						.with_context(|| p.display().to_string())
+				})
+				.transpose()?;
+			let chain =
+				if trusted.is_empty() && spec.is_none() { Some(ctx.chain().await?) } else { None };
 			let mut invalid = 0;
 			for path in &proofs {
 				let f: ProofFile = serde_json::from_slice(
 					&std::fs::read(path).with_context(|| path.display().to_string())?,
 				)
 				.with_context(|| format!("{} is not a proof file", path.display()))?;
-				let trust = match &chain {
-					Some(c) => evidence::Trust::Node(c),
-					None => evidence::Trust::Anchors(&trusted),
+				let trust = match (&spec, &chain) {
+					(Some(root), _) => evidence::Trust::Spec(root),
+					(None, Some(c)) => evidence::Trust::Node(c),
+					(None, None) => evidence::Trust::Anchors(&trusted),
 				};
 				match evidence::check_proof_file(&f, digest, trust).await? {
-					Ok(v) => println!(
-						"VALID {}: {:?} is item {} of channel {:?}, anchored in block {}",
-						path.display(),
-						v.digest,
-						v.seq,
-						v.channel,
-						v.block
-					),
+					Ok(v) => println!("VALID {}: {v}", path.display()),
 					Err(why) => {
 						println!("INVALID {}: {why}", path.display());
 						invalid += 1;

@@ -270,6 +270,11 @@ pub struct ProofResponse {
 #[derive(Serialize, Deserialize, Debug, Clone, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProofFile {
+	/// The format: 1 (absent) when `scale` is the bundle alone, checked against a node or
+	/// trusted anchors; 2 when it is the bundle and the chain's evidence for its anchor
+	/// (`attest_finality::ProofV2`), checked with the chain spec alone.
+	#[serde(default = "version_1", skip_serializing_if = "is_version_1")]
+	pub version: u8,
 	/// Genesis hash of the chain.
 	#[schema(value_type = schema::Hash)]
 	pub genesis: Hash,
@@ -284,6 +289,14 @@ pub struct ProofFile {
 	pub scale: String,
 }
 
+fn version_1() -> u8 {
+	1
+}
+
+fn is_version_1(v: &u8) -> bool {
+	*v == 1
+}
+
 /// Why a proof's `scale` field cannot be taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofDecodeError {
@@ -293,6 +306,9 @@ pub enum ProofDecodeError {
 	/// Not one SCALE `AttestationProof` with nothing after it.
 	#[error("its SCALE bytes do not decode as one proof bundle (with nothing after it)")]
 	Scale,
+	/// Not format 1.
+	#[error("it is a proof of format {0}, not 1")]
+	Version(u8),
 	/// The JSON says something else than the SCALE bytes.
 	#[error("its JSON says other than its SCALE bytes (the JSON was edited?): re-export it")]
 	JsonDiffers,
@@ -319,7 +335,8 @@ pub fn hex0x(bytes: &[u8]) -> String {
 	format!("0x{}", hex::encode(bytes))
 }
 
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
+/// The bytes of hex text, `0x` optional.
+pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
 	hex::decode(s.strip_prefix("0x").unwrap_or(s)).ok()
 }
 
@@ -338,8 +355,12 @@ impl ProofResponse {
 }
 
 impl ProofFile {
-	/// The proof its `scale` field holds, which the JSON must show too.
+	/// The proof its `scale` field holds, which the JSON must show too (format 1; a
+	/// format-2 file is read by `attest_finality`'s `ProofV2`).
 	pub fn decode(&self) -> Result<AttestationProof, ProofDecodeError> {
+		if self.version != 1 {
+			return Err(ProofDecodeError::Version(self.version));
+		}
 		decode_proof(&self.scale, &self.proof)
 	}
 }
