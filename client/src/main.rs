@@ -277,7 +277,7 @@ enum ProofCmd {
 		/// Offline: an anchor you trust, `BLOCK_HASH:ROOT` (repeat for several anchors).
 		#[arg(long = "anchor", value_name = "BLOCK_HASH:ROOT", conflicts_with = "block_hash")]
 		anchors: Vec<String>,
-		/// Offline, no node: the chain's raw chain spec (`attest-node build-spec --chain NAME
+		/// Offline, no node: the chain's raw chain spec (`attest-node export-chain-spec --chain NAME
 		/// --raw`); the proof's finality, storage and records are checked from its genesis.
 		#[arg(long, value_name = "SPEC", conflicts_with_all = ["block_hash", "anchors"])]
 		chain_spec: Option<PathBuf>,

@@ -1,5 +1,5 @@
 //! What a reader trusts: the chain's genesis, read from its raw chain spec (`attest-node
-//! build-spec --chain local --raw`). The genesis block's hash is computed from the spec's
+//! export-chain-spec --chain local --raw`). The genesis block's hash is computed from the spec's
 //! storage (as the node does when it starts), and the first GRANDPA authority set is read from
 //! that storage; nothing else is taken on trust.
 
@@ -29,7 +29,7 @@ pub enum SpecError {
 	#[error("the chain spec is not JSON: {0}")]
 	Json(#[from] serde_json::Error),
 	/// A spec with a genesis preset or runtime config instead of raw storage.
-	#[error("the chain spec has no raw genesis storage: export it with `attest-node build-spec --chain NAME --raw`")]
+	#[error("the chain spec has no raw genesis storage: export it with `attest-node export-chain-spec --chain NAME --raw`")]
 	NotRaw,
 	/// A key or value that is not 0x-hex.
 	#[error("the chain spec's raw storage has an entry that is not 0x-hex: {0}")]

@@ -37,62 +37,65 @@ impl Finality {
 	/// stored since it was finalized: asking again after the next round answers).
 	fn prove(&self, block: Hash) -> Result<Option<Vec<u8>>, String> {
 		use sc_client_api::Backend as _;
-		use sc_network_sync::strategy::warp::WarpSyncProvider as _;
-		use sp_blockchain::HeaderBackend as _;
-		use sp_runtime::traits::Header as _;
+		use sp_blockchain::{Backend as _, HeaderBackend as _};
 
 		let chain = self.backend.blockchain();
-		let info = chain.info();
+		let err = |e: sp_blockchain::Error| e.to_string();
 		let number = chain
 			.number(block)
-			.map_err(|e| e.to_string())?
+			.map_err(err)?
 			.ok_or_else(|| format!("block {block:?} is not known to this node"))?;
-		if number > info.finalized_number {
+		if number == 0 || number > chain.info().finalized_number {
 			return Ok(None);
 		}
-		if chain.hash(number).map_err(|e| e.to_string())? != Some(block) {
+		if chain.hash(number).map_err(err)? != Some(block) {
 			return Err(format!("block {block:?} is not in the finalized chain"));
 		}
-		let provider = sc_consensus_grandpa::FinalityProofProvider::new(
-			self.backend.clone(),
-			Some(self.authority_set.clone()),
-		);
-		let Some(proof) = provider.prove_finality_proof(number, true).map_err(|e| e.to_string())?
-		else {
-			return Ok(None);
+		// A justification covering the block: the one of its set's last block if the set has
+		// ended (stored with that block), else the latest one GRANDPA made.
+		let changes = self.authority_set.authority_set_changes();
+		let ended: Vec<BlockNumber> = changes
+			.iter_from(0)
+			.ok_or("this node lacks GRANDPA's authority-set history (it warp-synced)")?
+			.map(|(_, last)| *last)
+			.collect();
+		let stored = |n: BlockNumber| -> Result<attest_finality::grandpa::Justification, String> {
+			let hash = chain.hash(n).map_err(err)?.ok_or(format!("block {n} is missing"))?;
+			let bytes = chain
+				.justifications(hash)
+				.map_err(err)?
+				.and_then(|j| j.into_justification(sp_consensus_grandpa::GRANDPA_ENGINE_ID))
+				.ok_or(format!("the justification of set-change block {n} is missing"))?;
+			attest_finality::grandpa::Justification::decode_all(&mut &bytes[..])
+				.map_err(|e| format!("the justification of block {n} does not decode: {e}"))
 		};
-		let justification =
-			attest_finality::grandpa::Justification::decode_all(&mut &proof.justification[..])
-				.map_err(|e| format!("a stored justification does not decode: {e}"))?;
+		let justification = match ended.iter().find(|last| **last >= number) {
+			Some(last) => stored(*last)?,
+			None => match sc_consensus_grandpa::best_justification::<_, Block>(&*self.backend)
+				.map_err(err)?
+			{
+				Some(j) if j.justification.commit.target_number >= number => j.justification,
+				_ => return Ok(None),
+			},
+		};
 		let justified = justification.commit.target_number;
-		// The set changes since genesis that come before the justified block: what warp sync
-		// serves, with its closing "latest justification" left out.
-		let warp = sc_consensus_grandpa::warp_proof::NetworkProvider::new(
-			self.backend.clone(),
-			self.authority_set.clone(),
-			Vec::new(),
-		)
-		.generate(info.genesis_hash)
-		.map_err(|e| e.to_string())?;
-		let (fragments, _finished) =
-			<(Vec<attest_finality::SetChange>, bool)>::decode_all(&mut &warp.0[..])
-				.map_err(|e| format!("the warp proof does not decode: {e}"))?;
-		let mut set_changes = Vec::new();
-		for f in fragments {
-			if *f.header.number() >= justified {
-				break;
-			}
-			if attest_finality::grandpa::scheduled_change(&f.header).ok().flatten().is_some() {
-				set_changes.push(f);
-			}
-		}
+		let header = |n: BlockNumber| -> Result<attest_runtime::Header, String> {
+			let hash = chain.hash(n).map_err(err)?.ok_or(format!("block {n} is missing"))?;
+			chain.header(hash).map_err(err)?.ok_or(format!("header {n} is missing"))
+		};
+		let descendants = (number + 1..=justified).map(header).collect::<Result<Vec<_>, _>>()?;
+		let set_changes = ended
+			.iter()
+			.filter(|last| **last < justified)
+			.map(|last| {
+				Ok(attest_finality::SetChange {
+					header: header(*last)?,
+					justification: stored(*last)?,
+				})
+			})
+			.collect::<Result<Vec<_>, String>>()?;
 		Ok(Some(
-			attest_finality::FinalityProof {
-				set_changes,
-				descendants: proof.unknown_headers,
-				justification,
-			}
-			.encode(),
+			attest_finality::FinalityProof { set_changes, descendants, justification }.encode(),
 		))
 	}
 }

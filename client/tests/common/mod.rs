@@ -80,8 +80,12 @@ impl System {
 
 	/// [`System::start`] with `node_args` added to the dev node's.
 	pub fn start_with(node_args: &[&str], verifier_args: &[&str]) -> Self {
+		Self::start_on(Node::dev(node_args), verifier_args)
+	}
+
+	/// [`System::start`] on `node` (running, its RPC up).
+	pub fn start_on(node: Node, verifier_args: &[&str]) -> Self {
 		let dir = tempfile::tempdir().expect("temp dir");
-		let node = Node::dev(node_args);
 		let port = free_port();
 		let server_url = format!("http://127.0.0.1:{port}");
 		let server = Proc::spawn(
