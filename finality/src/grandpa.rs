@@ -63,7 +63,7 @@ pub enum JustificationError {
 	#[error("it carries no precommit")]
 	NoPrecommits,
 	/// A precommit by a key outside the set.
-	#[error("precommit {0} is signed by {1}, which is not in authority set")]
+	#[error("precommit {0} is signed by {1}, which is not in the authority set")]
 	Outsider(usize, String),
 	/// Two precommits by one voter.
 	#[error("voter {0} precommits twice")]

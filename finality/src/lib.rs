@@ -18,6 +18,11 @@ pub mod grandpa;
 pub mod storage;
 
 #[cfg(test)]
+extern crate self as attest_finality;
+#[cfg(test)]
+#[path = "fixture.rs"]
+mod fixture;
+#[cfg(test)]
 mod tests;
 
 use attest_primitives::{
@@ -134,7 +139,9 @@ pub enum CheckError {
 	Storage(#[from] StorageError),
 	/// The anchor stored on chain differs from the proof's.
 	#[error(
-		"the chain stored anchor {index} of the channel as {stored:?}, the proof says otherwise"
+		"the chain stored anchor {index} of the channel with first_seq {}, size {}, root {:?}, \
+		 block {}; the proof says otherwise",
+		stored.first_seq, stored.log.size, stored.log.root, stored.block
 	)]
 	AnchorDiffers {
 		/// `anchor.index`.

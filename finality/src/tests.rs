@@ -4,173 +4,14 @@
 //! bug a proof can have.
 
 use super::*;
-use attest_primitives::{
-	merkle::MerkleTree, payment_hash, signing::sign, Anchor, BillKey, DataRef, ItemClaim, LogHead,
-};
+use crate::{fixture::*, grandpa::Justification};
+use attest_primitives::{signing::sign, DataRef, LogHead};
 use codec::DecodeAll;
-use finality_grandpa::{Precommit, SignedPrecommit};
-use sp_consensus_grandpa::{AuthorityList, ConsensusLog, ScheduledChange, GRANDPA_ENGINE_ID};
-use sp_core::{ed25519, sr25519, Pair, H256};
-use sp_runtime::{generic::Digest, traits::Header as _, DigestItem, StateVersion};
-use std::collections::BTreeMap;
+use sp_core::{sr25519, Pair, H256};
 
-use crate::grandpa::Justification;
-
-fn keys(names: &[&str]) -> Vec<ed25519::Pair> {
-	names
-		.iter()
-		.map(|n| ed25519::Pair::from_string(&format!("//{n}"), None).unwrap())
-		.collect()
-}
-
-fn list(pairs: &[ed25519::Pair]) -> AuthorityList {
-	pairs.iter().map(|p| (p.public().into(), 1)).collect()
-}
-
-fn justify(target: &Header, set_id: u64, round: u64, signers: &[ed25519::Pair]) -> Justification {
-	let precommit = Precommit { target_hash: target.hash(), target_number: target.number };
-	let message = finality_grandpa::Message::Precommit(precommit.clone());
-	let payload = sp_consensus_grandpa::localized_payload(round, set_id, &message);
-	let precommits = signers
-		.iter()
-		.map(|p| SignedPrecommit {
-			precommit: precommit.clone(),
-			signature: p.sign(&payload).into(),
-			id: p.public().into(),
-		})
-		.collect();
-	Justification {
-		round,
-		commit: finality_grandpa::Commit {
-			target_hash: target.hash(),
-			target_number: target.number,
-			precommits,
-		},
-		votes_ancestries: vec![],
-	}
-}
-
-fn header(number: u32, parent: H256, state_root: H256, logs: Vec<DigestItem>) -> Header {
-	Header::new(number, H256::repeat_byte(0xee), state_root, parent, Digest { logs })
-}
-
-fn change_to(next: &[ed25519::Pair]) -> DigestItem {
-	let log = ConsensusLog::<u32>::ScheduledChange(ScheduledChange {
-		next_authorities: list(next),
-		delay: 0,
-	});
-	DigestItem::Consensus(GRANDPA_ENGINE_ID, log.encode())
-}
-
-/// A made-up chain: genesis set {Alice, Bob, Charlie}; with `changes`, block 10 hands over to
-/// {Dave, Eve, Ferdie}. The anchor is stored in block 42, finalized by a justification of
-/// block 44.
-struct Fixture {
-	trust: TrustRoot,
-	digest: Hash,
-	proof: ProofV2,
-	/// Signers of the anchor's justification.
-	signers: Vec<ed25519::Pair>,
-	set_id: u64,
-}
-
+/// Three authorities; with `changes`, one set change (block 2) to three others.
 fn fixture(changes: bool) -> Fixture {
-	let genesis_set = keys(&["Alice", "Bob", "Charlie"]);
-	let next_set = keys(&["Dave", "Eve", "Ferdie"]);
-	let trust = TrustRoot { genesis: Hash::repeat_byte(0x6e), authorities: list(&genesis_set) };
-	let genesis = trust.genesis;
-
-	let requester = sr25519::Pair::from_string("//Alice", None).unwrap();
-	let verifier = sr25519::Pair::from_string("//Bob", None).unwrap();
-	let binding = ChannelBinding {
-		requester: requester.public().into(),
-		verifier: verifier.public().into(),
-		open_nonce: 5,
-	};
-	let channel = channel_id(&genesis, &binding.requester, &binding.verifier, 5);
-	let digests: Vec<Hash> =
-		(0..5u64).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect();
-	let tree = MerkleTree::from_digests(&digests);
-	let anchor = Anchor {
-		channel_id: channel,
-		index: 1,
-		first_seq: 2,
-		log: LogHead { size: 5, root: tree.root() },
-		block: 42,
-	};
-	let claim =
-		ItemClaim { seq: 3, digest: digests[3], payment_hash: payment_hash(&BillKey([3; 32])) };
-	let item = AttestationProof {
-		anchor,
-		proof: tree.inclusion_proof(3).unwrap(),
-		verifier_record: Some(sign::first_record(&verifier, &genesis, channel, claim)),
-		requester_record: Some(sign::second_record(
-			&requester,
-			&genesis,
-			channel,
-			claim,
-			DataRef::Blob(claim.digest),
-		)),
-	};
-
-	// The anchor block's state: the anchor, the time, and other entries around them.
-	let mut state = BTreeMap::new();
-	let stored = StoredAnchor { first_seq: 2, log: anchor.log, block: 42 };
-	state.insert(storage::anchor_key(&channel, 1), stored.encode());
-	state.insert(
-		storage::anchor_key(&channel, 0),
-		StoredAnchor {
-			first_seq: 0,
-			log: LogHead { size: 2, root: H256::repeat_byte(1) },
-			block: 30,
-		}
-		.encode(),
-	);
-	state.insert(storage::timestamp_key(), 1_790_000_000_000u64.encode());
-	for i in 0..64u32 {
-		state.insert(sp_crypto_hashing::blake2_256(&i.encode()).to_vec(), vec![i as u8; 40]);
-	}
-	let backend = sp_state_machine::TrieBackend::<_, sp_runtime::traits::BlakeTwo256>::from((
-		state,
-		StateVersion::V1,
-	));
-	let state_root = *backend.root();
-	let storage_proof = sp_state_machine::prove_read(
-		backend,
-		[storage::anchor_key(&channel, 1), storage::timestamp_key()],
-	)
-	.unwrap()
-	.into_iter_nodes()
-	.collect();
-
-	let mut set_changes = vec![];
-	let mut parent = H256::repeat_byte(0x01);
-	let mut signers = genesis_set.clone();
-	let mut set_id = 0;
-	if changes {
-		let change = header(10, parent, H256::repeat_byte(2), vec![change_to(&next_set)]);
-		set_changes.push(SetChange {
-			justification: justify(&change, 0, 7, &genesis_set),
-			header: change.clone(),
-		});
-		parent = H256::repeat_byte(0x03);
-		signers = next_set.clone();
-		set_id = 1;
-	}
-	let b = header(42, parent, state_root, vec![]);
-	let d1 = header(43, b.hash(), H256::repeat_byte(4), vec![]);
-	let d2 = header(44, d1.hash(), H256::repeat_byte(5), vec![]);
-	let justification = justify(&d2, set_id, 21, &signers);
-	let proof = ProofV2 {
-		item,
-		chain: ChainEvidence {
-			channel: binding,
-			header: b,
-			storage_proof,
-			finality: Some(FinalityProof { set_changes, descendants: vec![d1, d2], justification }),
-		},
-	};
-	Fixture { trust, digest: digests[3], proof, signers, set_id }
+	fixture_of(3, changes as usize)
 }
 
 fn check(f: &Fixture, p: &ProofV2) -> Result<Proven, CheckError> {
@@ -346,8 +187,7 @@ fn header_links_and_set_changes_are_checked() {
 	// A set change signed by the wrong set (the new set signing its own hand-over).
 	let mut p = f.proof.clone();
 	let change = finality(&mut p).set_changes[0].header.clone();
-	finality(&mut p).set_changes[0].justification =
-		justify(&change, 0, 7, &keys(&["Dave", "Eve", "Ferdie"]));
+	finality(&mut p).set_changes[0].justification = justify(&change, 0, 7, &f.sets[1]);
 	assert!(matches!(
 		check(&f, &p),
 		Err(CheckError::Finality(FinalityError::SetChange { index: 0, .. }))
@@ -355,10 +195,8 @@ fn header_links_and_set_changes_are_checked() {
 	// A "change" that schedules nothing.
 	let mut p = f.proof.clone();
 	let plain = header(10, H256::repeat_byte(1), H256::repeat_byte(2), vec![]);
-	finality(&mut p).set_changes[0] = SetChange {
-		justification: justify(&plain, 0, 7, &keys(&["Alice", "Bob", "Charlie"])),
-		header: plain,
-	};
+	finality(&mut p).set_changes[0] =
+		SetChange { justification: justify(&plain, 0, 7, &f.sets[0]), header: plain };
 	assert_eq!(check(&f, &p), Err(CheckError::Finality(FinalityError::NoChange(0))));
 	// A change between the anchor block and the justified one: the old set's justification of
 	// a block after its end.
