@@ -87,6 +87,28 @@ pub const UNIT: Balance = 1_000_000_000_000;
 /// How long [`Chain::connect`] waits for the node before it gives up.
 pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The chain's evidence for an anchor cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+	/// The node failed.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// The block is final but no justification covers it yet.
+	#[error("block {0} is not final with a justification yet: ask again in a few seconds")]
+	NotJustified(BlockNumber),
+	/// The parties given do not derive the channel id.
+	#[error("channel {channel:?} is not a channel of these parties (none of the {opened} channels opened by the anchor's block derives it)")]
+	NotTheParties {
+		/// The anchor's channel.
+		channel: ChannelId,
+		/// Channels opened by then.
+		opened: u64,
+	},
+	/// The node answered with bytes that do not decode.
+	#[error("the node's {0} does not decode: {1}")]
+	Decode(&'static str, String),
+}
+
 /// A chain request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -404,6 +426,76 @@ impl Chain {
 				.ok_or_else(|| self.rpc_err("attest_proveFinality answered with other than hex"))
 		})
 		.transpose()
+	}
+
+	/// The chain's trust root as a format-2 proof checker takes it from a chain spec: the
+	/// genesis hash and the GRANDPA authorities in the genesis block's state.
+	pub async fn trust_root(&self) -> Result<attest_finality::TrustRoot, ChainError> {
+		use codec::Decode as _;
+		let genesis = self.genesis;
+		let authorities = self
+			.storage_at(&attest_finality::storage::grandpa_authorities_key(), genesis)
+			.await?
+			.and_then(|v| sp_consensus_grandpa::AuthorityList::decode(&mut &v[..]).ok())
+			.unwrap_or_default();
+		Ok(attest_finality::TrustRoot { genesis, authorities })
+	}
+
+	/// The chain's evidence for `anchor`, stored in block `block_hash`, of a channel between
+	/// `requester` and `verifier` (`docs/proof-format.md`, format 2): the header, a read proof
+	/// of the anchor entry and the block time, the open nonce that derives the channel id, and
+	/// GRANDPA finality from genesis (`None` on a chain sealed by hand). The block's state must
+	/// still be on the node (a pruning node keeps the last 256 blocks' state).
+	pub async fn anchor_evidence(
+		&self,
+		anchor: &Anchor,
+		block_hash: Hash,
+		requester: sp_runtime::AccountId32,
+		verifier: sp_runtime::AccountId32,
+	) -> Result<attest_finality::ChainEvidence, EvidenceError> {
+		use attest_finality::{storage, ChainEvidence, ChannelBinding, FinalityProof, Header};
+		use codec::{Decode as _, DecodeAll as _};
+		let count_key = [
+			sp_crypto_hashing::twox_128(b"Attestation"),
+			sp_crypto_hashing::twox_128(b"ChannelCount"),
+		]
+		.concat();
+		let opened = self
+			.storage_at(&count_key, block_hash)
+			.await?
+			.and_then(|v| u64::decode(&mut &v[..]).ok())
+			.unwrap_or(0);
+		let genesis = self.genesis;
+		let open_nonce = (0..opened)
+			.rev()
+			.find(|n| {
+				attest_primitives::channel_id(&genesis, &requester, &verifier, *n)
+					== anchor.channel_id
+			})
+			.ok_or(EvidenceError::NotTheParties { channel: anchor.channel_id, opened })?;
+		let header = Header::decode_all(&mut &self.header_bytes(block_hash).await?[..])
+			.map_err(|e| EvidenceError::Decode("header", e.to_string()))?;
+		let storage_proof = self
+			.read_proof(
+				&[storage::anchor_key(&anchor.channel_id, anchor.index), storage::timestamp_key()],
+				block_hash,
+			)
+			.await?;
+		let finality = match self.prove_finality(block_hash).await {
+			Ok(Some(bytes)) => Some(
+				FinalityProof::decode_all(&mut &bytes[..])
+					.map_err(|e| EvidenceError::Decode("finality proof", e.to_string()))?,
+			),
+			Ok(None) => return Err(EvidenceError::NotJustified(anchor.block)),
+			Err(e) if e.to_string().contains("no GRANDPA finality") => None,
+			Err(e) => return Err(e.into()),
+		};
+		Ok(ChainEvidence {
+			channel: ChannelBinding { requester, verifier, open_nonce },
+			header,
+			storage_proof,
+			finality,
+		})
 	}
 
 	/// Hash of block `number` (of the best chain).

@@ -9,9 +9,7 @@ use crate::{
 	server_api::{ClaimState, Server, ServerError},
 };
 use anyhow::{anyhow, bail, Context};
-use attest_finality::{
-	ChainEvidence, ChannelBinding, FinalityProof, Finalized, Header, ProofV2, TrustRoot,
-};
+use attest_finality::{ChainEvidence, Finalized, ProofV2, TrustRoot};
 use attest_primitives::{channel::Seq, signing::account_of, Anchor, Hash};
 use attest_wire::{hex0x, ProofFile};
 use codec::Encode;
@@ -323,88 +321,6 @@ pub struct ExportCache {
 	authorities: Option<TrustRoot>,
 }
 
-/// The trust root of the node's chain: its genesis hash and the GRANDPA authorities in the
-/// genesis block's state.
-pub async fn node_trust(chain: &Chain) -> anyhow::Result<TrustRoot> {
-	use codec::Decode as _;
-	let genesis = chain.genesis();
-	let authorities = chain
-		.storage_at(&attest_finality::storage::grandpa_authorities_key(), genesis)
-		.await?
-		.and_then(|v| sp_consensus_grandpa::AuthorityList::decode(&mut &v[..]).ok())
-		.unwrap_or_default();
-	Ok(TrustRoot { genesis, authorities })
-}
-
-/// The pallet's `ChannelCount` key: channels opened so far.
-fn channel_count_key() -> Vec<u8> {
-	let mut key = sp_crypto_hashing::twox_128(b"Attestation").to_vec();
-	key.extend_from_slice(&sp_crypto_hashing::twox_128(b"ChannelCount"));
-	key
-}
-
-/// The chain's evidence for `anchor`, stored in block `block_hash`, of a channel between
-/// `requester` and `verifier`: the header, a read proof of the anchor entry and the block
-/// time, the open nonce that derives the channel id, and GRANDPA finality from genesis
-/// (`None` on a chain sealed by hand).
-pub async fn chain_evidence(
-	chain: &Chain,
-	anchor: &Anchor,
-	block_hash: Hash,
-	requester: AccountId32,
-	verifier: AccountId32,
-) -> anyhow::Result<ChainEvidence> {
-	use codec::{Decode as _, DecodeAll as _};
-	let genesis = chain.genesis();
-	let opened = chain
-		.storage_at(&channel_count_key(), block_hash)
-		.await?
-		.and_then(|v| u64::decode(&mut &v[..]).ok())
-		.unwrap_or(0);
-	let open_nonce = (0..opened)
-		.rev()
-		.find(|n| {
-			attest_primitives::channel_id(&genesis, &requester, &verifier, *n) == anchor.channel_id
-		})
-		.ok_or_else(|| {
-			anyhow!(
-				"channel {:?} is not a channel of the records' signers (none of the {opened} \
-				 channels opened by block {} derives it)",
-				anchor.channel_id,
-				anchor.block
-			)
-		})?;
-	let header = Header::decode_all(&mut &chain.header_bytes(block_hash).await?[..])
-		.context("the node's header does not decode")?;
-	let storage_proof = chain
-		.read_proof(
-			&[
-				attest_finality::storage::anchor_key(&anchor.channel_id, anchor.index),
-				attest_finality::storage::timestamp_key(),
-			],
-			block_hash,
-		)
-		.await?;
-	let finality = match chain.prove_finality(block_hash).await {
-		Ok(Some(bytes)) => Some(
-			FinalityProof::decode_all(&mut &bytes[..])
-				.context("the node's finality proof does not decode")?,
-		),
-		Ok(None) => bail!(
-			"block {} is not final with a justification yet: export again in a few seconds",
-			anchor.block
-		),
-		Err(e) if e.to_string().contains("no GRANDPA finality") => None,
-		Err(e) => return Err(e).context("the node did not prove the anchor block's finality"),
-	};
-	Ok(ChainEvidence {
-		channel: ChannelBinding { requester, verifier, open_nonce },
-		header,
-		storage_proof,
-		finality,
-	})
-}
-
 /// The proof file (format 2) of the file with `digest`: the server's proof with the chain's
 /// evidence for its anchor, checked as `attest proof check` will check it.
 pub async fn export_proof(
@@ -413,6 +329,17 @@ pub async fn export_proof(
 	digest: &Hash,
 	cache: &mut ExportCache,
 ) -> anyhow::Result<ProofFile> {
+	if cache.authorities.is_none() {
+		cache.authorities = Some(chain.trust_root().await?);
+	}
+	// The server's own format-2 proof, when it has built its anchor's evidence; checked here
+	// as `attest proof check --node` checks it.
+	if let (Some(f), Some(trust)) = (server.proof_v2(digest).await?, &cache.authorities) {
+		match check_v2(&f, Some(*digest), trust, Finality::ProofOrNode) {
+			Ok(_) => return Ok(f),
+			Err(why) => bail!("the server's proof of {digest:?} does not check: {why}"),
+		}
+	}
 	let (genesis, item) = server.proof(digest, None).await?;
 	item.verify(&genesis, digest)?;
 	let anchor = item.anchor;
@@ -431,16 +358,13 @@ pub async fn export_proof(
 				.block_hash(anchor.block)
 				.await?
 				.ok_or_else(|| anyhow!("block {} not found", anchor.block))?;
-			let evidence = chain_evidence(chain, &anchor, block_hash, requester, verifier).await?;
+			let evidence = chain.anchor_evidence(&anchor, block_hash, requester, verifier).await?;
 			let time = chain.block_time(block_hash).await?;
 			cache.anchors.insert(key, (evidence.clone(), time));
 			(evidence, time)
 		},
 	};
 	let proof = ProofV2 { item, chain: evidence };
-	if cache.authorities.is_none() {
-		cache.authorities = Some(node_trust(chain).await?);
-	}
 	if let Some(trust) = &cache.authorities {
 		proof.verify(trust, digest).context("the exported proof does not check")?;
 	}
@@ -629,7 +553,7 @@ pub async fn check_proof_file(
 				check_v2(f, digest, &root, Finality::Trusted)
 			},
 			Trust::Node(chain) => {
-				let root = node_trust(chain).await?;
+				let root = chain.trust_root().await?;
 				if chain.genesis() != f.genesis {
 					return Ok(Err(format!(
 						"the proof is for chain {:?}, the node's is {:?}",

@@ -224,6 +224,24 @@ impl Server {
 	}
 
 	/// The proof of a digest (of the claim in `channel`, if given).
+	/// The proof that stands alone (format 2, the export file) of the first anchored claim of
+	/// `digest`, as the server built it; `None` while the server has not built its anchor's
+	/// chain evidence yet (or is older than format 2).
+	pub async fn proof_v2(
+		&self,
+		digest: &Hash,
+	) -> Result<Option<attest_wire::ProofFile>, ServerError> {
+		let url = format!("{}/v1/items/{digest:?}/proof?format=v2", self.url);
+		let r = self.http.get(url).send().await.map_err(|e| self.http_err(e))?;
+		if r.status().as_u16() == 409 || r.status().as_u16() == 400 {
+			return Ok(None);
+		}
+		let r = self.ok("a proof", r).await?;
+		let f: attest_wire::ProofFile =
+			r.json().await.map_err(|_| ServerError::Decode("proof file"))?;
+		Ok((f.version == 2).then_some(f))
+	}
+
 	pub async fn proof(
 		&self,
 		digest: &Hash,

@@ -65,6 +65,20 @@ fn a_proof_checks_with_the_chain_spec_alone_after_every_process_stopped() {
 		assert!(Instant::now() < deadline, "no proof: {}", String::from_utf8_lossy(&out.stderr));
 		std::thread::sleep(Duration::from_secs(2));
 	}
+	// The server built the anchor's chain evidence when it accepted the anchor, and serves
+	// the same proof itself (the export took it from there).
+	let digest = attest_primitives::sha256(&std::fs::read(file).unwrap());
+	let served: serde_json::Value = reqwest::blocking::get(format!(
+		"{}/v1/items/{digest:?}/proof?format=v2",
+		sys.server_url
+	))
+	.expect("server")
+	.json()
+	.expect("JSON");
+	let exported: serde_json::Value =
+		serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+	assert_eq!(served["version"], 2, "{served}");
+	assert_eq!(served, exported);
 	let spec = sys.dir.path().join("dev.json");
 	export_spec("dev", &spec);
 	let other_spec = sys.dir.path().join("local.json");

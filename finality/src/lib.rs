@@ -26,7 +26,7 @@ mod fixture;
 mod tests;
 
 use attest_primitives::{
-	channel_id, signing::account_of, AttestationProof, Hash, ProofError, ProvenItem,
+	channel_id, signing::account_of, Anchor, AttestationProof, Hash, ProofError, ProvenItem,
 };
 use codec::{Decode, Encode};
 use sp_runtime::AccountId32;
@@ -161,19 +161,12 @@ impl ProofV2 {
 	}
 
 	/// Check the proof for `digest` against the chain `trust` names: the bundle (records signed
-	/// for its genesis, inclusion under the anchored root); the channel id derived from the
-	/// parties and open nonce, the records signed by those parties; the anchor and block time
-	/// read from the header's state; the header final by GRANDPA from the genesis set.
+	/// for its genesis, inclusion under the anchored root); the chain's evidence for the anchor
+	/// ([`ChainEvidence::verify`]); the records signed by the channel's parties.
 	pub fn verify(&self, trust: &TrustRoot, digest: &Hash) -> Result<Proven, CheckError> {
-		let genesis = &trust.genesis;
-		let item = self.item.verify(genesis, digest)?;
-		let anchor = &self.item.anchor;
+		let item = self.item.verify(&trust.genesis, digest)?;
+		let anchored = self.chain.verify(trust, &self.item.anchor)?;
 		let binding = &self.chain.channel;
-		let derived =
-			channel_id(genesis, &binding.requester, &binding.verifier, binding.open_nonce);
-		if derived != anchor.channel_id {
-			return Err(CheckError::Channel { anchor: anchor.channel_id, derived });
-		}
 		if let Some(r) = &self.item.verifier_record {
 			if account_of(&r.verifier) != binding.verifier {
 				return Err(CheckError::Signer("verifier"));
@@ -184,12 +177,45 @@ impl ProofV2 {
 				return Err(CheckError::Signer("requester"));
 			}
 		}
-		let header = &self.chain.header;
+		Ok(Proven {
+			item,
+			requester: binding.requester.clone(),
+			verifier: binding.verifier.clone(),
+			block_hash: anchored.block_hash,
+			block_time_ms: anchored.block_time_ms,
+			finalized: anchored.finalized,
+		})
+	}
+}
+
+/// What a [`ChainEvidence`] proves of its anchor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchored {
+	/// The anchor block's hash.
+	pub block_hash: Hash,
+	/// Its time (unix ms), from its state.
+	pub block_time_ms: u64,
+	/// Its finality.
+	pub finalized: Finalized,
+}
+
+impl ChainEvidence {
+	/// Check that the chain `trust` names stored `anchor` in a final block: the channel id
+	/// derived from the parties and open nonce; the header of the anchor's block; the anchor
+	/// and block time read from its state; the header final by GRANDPA from the genesis set.
+	pub fn verify(&self, trust: &TrustRoot, anchor: &Anchor) -> Result<Anchored, CheckError> {
+		let binding = &self.channel;
+		let derived =
+			channel_id(&trust.genesis, &binding.requester, &binding.verifier, binding.open_nonce);
+		if derived != anchor.channel_id {
+			return Err(CheckError::Channel { anchor: anchor.channel_id, derived });
+		}
+		let header = &self.header;
 		if header.number != anchor.block {
 			return Err(CheckError::HeaderNumber { header: header.number, anchor: anchor.block });
 		}
 		let root = header.state_root;
-		let proof = &self.chain.storage_proof;
+		let proof = &self.storage_proof;
 		let stored: StoredAnchor = storage::read(
 			&root,
 			proof,
@@ -203,7 +229,7 @@ impl ProofV2 {
 		}
 		let block_time_ms: u64 =
 			storage::read(&root, proof, &storage::timestamp_key(), "block time")?;
-		let finalized = match &self.chain.finality {
+		let finalized = match &self.finality {
 			Some(f) => {
 				let set = f.verify(&trust.genesis_set(), header)?;
 				Finalized::Grandpa {
@@ -213,13 +239,6 @@ impl ProofV2 {
 			},
 			None => Finalized::NotProven,
 		};
-		Ok(Proven {
-			item,
-			requester: binding.requester.clone(),
-			verifier: binding.verifier.clone(),
-			block_hash: header.hash(),
-			block_time_ms,
-			finalized,
-		})
+		Ok(Anchored { block_hash: header.hash(), block_time_ms, finalized })
 	}
 }

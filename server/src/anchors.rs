@@ -55,10 +55,73 @@ pub async fn accept(state: &AppState, anchor: &Anchor, source: &str) -> Result<A
 					real.index, real.channel_id, real.log.size, real.first_seq, real.block
 				);
 			}
+			if new {
+				if let Err(e) = prove(state, &real).await {
+					tracing::warn!(
+						"anchor {} of {:?}: no chain evidence yet ({e}); the watcher retries",
+						real.index,
+						real.channel_id
+					);
+				}
+			}
 			complete(state, &real).await?;
 			Ok(if new { Accepted::New } else { Accepted::Known })
 		},
 	}
+}
+
+/// Build and store the chain's evidence for `anchor` (proof format 2: header, storage
+/// proof, GRANDPA finality from genesis, the channel's parties), once per anchor, while the
+/// node still holds the block's state; `false` if it was stored before.
+pub async fn prove(state: &AppState, anchor: &Anchor) -> Result<bool, ApiError> {
+	use codec::Encode as _;
+	if state.store.evidence(&anchor.channel_id, anchor.index).await?.is_some() {
+		return Ok(false);
+	}
+	let parties = match state.store.channel(&anchor.channel_id).await? {
+		Some(p) => p,
+		None => state
+			.chain
+			.channel(&anchor.channel_id)
+			.await
+			.map_err(|e| ApiError::ChainUnavailable(e.to_string()))?
+			.ok_or_else(|| {
+				ApiError::NotReady(format!(
+					"the parties of channel {:?} are unknown here",
+					anchor.channel_id
+				))
+			})?,
+	};
+	let (block_hash, block_time, evidence) = state
+		.chain
+		.anchor_evidence(anchor, &parties)
+		.await
+		.map_err(|e| ApiError::ChainUnavailable(e.to_string()))?;
+	state
+		.store
+		.put_evidence(&anchor.channel_id, anchor.index, &block_hash, block_time, &evidence.encode())
+		.await?;
+	Ok(true)
+}
+
+/// [`prove`] the accepted anchors that have no evidence yet (a few per call); how many were
+/// proven.
+pub async fn prove_missing(state: &AppState) -> Result<usize, ApiError> {
+	let mut proven = 0;
+	for anchor in state.store.anchors_without_evidence(16).await? {
+		match prove(state, &anchor).await {
+			Ok(_) => proven += 1,
+			Err(e) => {
+				tracing::warn!(
+					"anchor {} of {:?}: no chain evidence yet ({e})",
+					anchor.index,
+					anchor.channel_id
+				);
+				break;
+			},
+		}
+	}
+	Ok(proven)
 }
 
 /// How the stored records of an anchored log compare with the anchored root.
@@ -290,6 +353,7 @@ pub async fn poll_once(state: &AppState) -> Result<usize, ApiError> {
 		}
 	}
 	check_incomplete(state).await?;
+	prove_missing(state).await?;
 	Ok(found)
 }
 

@@ -6,7 +6,7 @@ use crate::{anchors, error::ApiError, store::Item, AppState};
 use attest_primitives::{channel::Seq, schema, AttestationProof};
 use attest_wire::{
 	ClaimState, ClaimStatus, Claimant, ClaimantsAnswer, ClaimantsQuery, DigestClaimants,
-	ItemStatus, ProofResponse, MAX_CLAIMANTS_LOOKUP,
+	ItemStatus, ProofFile, ProofResponse, MAX_CLAIMANTS_LOOKUP,
 };
 use axum::{
 	extract::{Path, State},
@@ -165,7 +165,8 @@ pub struct ProofQuery {
 	/// The claim at this position.
 	#[param(value_type = Option<u64>)]
 	seq: Option<Seq>,
-	/// `scale` for the SCALE bytes (also with `Accept: application/octet-stream`).
+	/// `scale` for the SCALE bytes (also with `Accept: application/octet-stream`); `v2` for a
+	/// proof that stands alone (`docs/proof-format.md`, format 2: the export file).
 	format: Option<String>,
 }
 
@@ -176,7 +177,7 @@ pub struct ProofQuery {
 #[utoipa::path(get, path = "/v1/items/{digest}/proof", tag = "items",
 	params(("digest" = schema::Hash, Path, description = "SHA-256 of the item's bytes"), ProofQuery),
 	responses(
-		(status = 200, description = "The proof", content(
+		(status = 200, description = "The proof (format=v2: the export file)", content(
 			(ProofResponse = "application/json"),
 			(schema::Binary = "application/octet-stream"),
 		))
@@ -228,6 +229,29 @@ pub(super) async fn item_proof(
 		verifier_record: item.verifier_record,
 		requester_record: item.requester_record,
 	};
+	if q.format.as_deref() == Some("v2") {
+		let Some((block_hash, block_time, evidence)) =
+			state.store.evidence(&anchor.channel_id, anchor.index).await?
+		else {
+			return Err(ApiError::NotReady(format!(
+				"the chain's evidence for anchor {} of channel {:?} is not built yet (the \
+				 server builds it from its node once the anchor is final): retry in a few \
+				 seconds",
+				anchor.index, anchor.channel_id
+			)));
+		};
+		let mut scale = proof.encode();
+		scale.extend_from_slice(&evidence);
+		return Ok(Json(ProofFile {
+			version: 2,
+			genesis: state.genesis(),
+			block_hash,
+			block_time,
+			proof,
+			scale: hex0x(&scale),
+		})
+		.into_response());
+	}
 	let wants_scale = q.format.as_deref() == Some("scale")
 		|| headers
 			.get(header::ACCEPT)

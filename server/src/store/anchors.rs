@@ -301,3 +301,70 @@ impl Store {
 		Ok(())
 	}
 }
+
+impl Store {
+	/// Store the chain's evidence for anchor `index` of `channel` (format 2): its block's hash
+	/// and time, and the SCALE `ChainEvidence`. Kept as first stored.
+	pub async fn put_evidence(
+		&self,
+		channel: &ChannelId,
+		index: u32,
+		block_hash: &Hash,
+		block_time: u64,
+		evidence: &[u8],
+	) -> Result<()> {
+		let _w = self.write_guard().await;
+		sqlx::query(
+			"INSERT INTO anchor_evidence (channel_id, idx, block_hash, block_time, evidence) \
+			 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, idx) DO NOTHING",
+		)
+		.bind(channel.0.to_vec())
+		.bind(i64::from(index))
+		.bind(block_hash.0.to_vec())
+		.bind(block_time as i64)
+		.bind(evidence.to_vec())
+		.execute(&self.pool)
+		.await?;
+		Ok(())
+	}
+
+	/// The chain's evidence for anchor `index` of `channel`: block hash, block time, SCALE
+	/// `ChainEvidence`.
+	pub async fn evidence(
+		&self,
+		channel: &ChannelId,
+		index: u32,
+	) -> Result<Option<(Hash, u64, Vec<u8>)>> {
+		let row = sqlx::query(
+			"SELECT block_hash, block_time, evidence FROM anchor_evidence \
+			 WHERE channel_id = $1 AND idx = $2",
+		)
+		.bind(channel.0.to_vec())
+		.bind(i64::from(index))
+		.fetch_optional(&self.pool)
+		.await?;
+		row.map(|r| {
+			let time: i64 = r.try_get("block_time")?;
+			Ok((
+				hash_of(r.try_get("block_hash")?, "anchor_evidence.block_hash")?,
+				time as u64,
+				r.try_get("evidence")?,
+			))
+		})
+		.transpose()
+	}
+
+	/// Accepted anchors whose chain evidence is not stored yet, oldest block first.
+	pub async fn anchors_without_evidence(&self, limit: u32) -> Result<Vec<Anchor>> {
+		let rows = sqlx::query(&format!(
+			"SELECT {} FROM anchors a LEFT JOIN anchor_evidence e \
+			 ON e.channel_id = a.channel_id AND e.idx = a.idx \
+			 WHERE e.channel_id IS NULL ORDER BY a.block LIMIT $1",
+			Self::ANCHOR_COLUMNS
+		))
+		.bind(i64::from(limit))
+		.fetch_all(&self.pool)
+		.await?;
+		rows.iter().map(|r| Self::anchor_of(r).map(|a| a.anchor)).collect()
+	}
+}
