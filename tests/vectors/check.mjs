@@ -13,6 +13,7 @@ import {
   compact, u32, u64, u128, h256, channelState, bill, itemClaim, blobRead, sha256, leafHash, nodeHash, mth,
   bytesVec,
 } from '../lib/attest-bytes.mjs';
+import { checkProofV2, timestampKey } from './proof-v2.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const vectors = join(here, '..', '..', 'docs', 'test-vectors');
@@ -243,7 +244,39 @@ function checkProofBundle() {
   check(v.oneRecordMissing?.json.secondRecord === null, 'proof.json: a missing record is JSON null');
 }
 
+// --- format-2 proofs (docs/proof-format.md, "Format 2") -----------------------------------
+function checkProofV2Vectors() {
+  const v = JSON.parse(readFileSync(join(vectors, 'proof-v2.json'), 'utf8'));
+  check(v.cases.length >= 12, 'proof-v2.json: cases present');
+  for (const c of v.cases) {
+    const scale = hexToU8a(c.scale);
+    const digest = hexToU8a(c.digest);
+    let got;
+    try {
+      got = { valid: true, ...checkProofV2(scale, digest, c.trust) };
+    } catch (e) {
+      got = { valid: false, why: e.message };
+    }
+    check(got.valid === c.expect.valid, `proof-v2 ${c.name}: ${c.expect.valid ? 'valid' : 'refused'} (${got.why ?? 'valid'})`);
+    if (c.expect.valid && got.valid) {
+      for (const k of ['seq', 'blockHash', 'blockNumber', 'blockTimeMs', 'setId', 'justified', 'requester', 'verifier', 'channelId']) {
+        check(got[k] === c.expect[k], `proof-v2 ${c.name}: ${k} ${got[k]} = ${c.expect[k]}`);
+      }
+      check(u8aToHex(blake2AsU8a(hexToU8a(c.parts.header), 256)) === c.parts.headerHash, `proof-v2 ${c.name}: header hash`);
+      check(u8aToHex(timestampKey()) === c.parts.timestampKey, `proof-v2 ${c.name}: timestamp key`);
+      // Every byte of a valid proof flipped in turn (a sample of positions): refused.
+      for (let i = 0; i < scale.length; i += 7) {
+        const edited = scale.slice(); edited[i] ^= 1;
+        let refused = false;
+        try { checkProofV2(edited, digest, c.trust); } catch { refused = true; }
+        check(refused, `proof-v2 ${c.name}: byte ${i} flipped is refused`);
+      }
+    }
+  }
+}
+
 await cryptoWaitReady();
+checkProofV2Vectors();
 checkProofBundle();
 checkMerkle();
 checkSigning();
