@@ -68,13 +68,11 @@ fn a_proof_checks_with_the_chain_spec_alone_after_every_process_stopped() {
 	// The server built the anchor's chain evidence when it accepted the anchor, and serves
 	// the same proof itself (the export took it from there).
 	let digest = attest_primitives::sha256(&std::fs::read(file).unwrap());
-	let served: serde_json::Value = reqwest::blocking::get(format!(
-		"{}/v1/items/{digest:?}/proof?format=v2",
-		sys.server_url
-	))
-	.expect("server")
-	.json()
-	.expect("JSON");
+	let served: serde_json::Value =
+		reqwest::blocking::get(format!("{}/v1/items/{digest:?}/proof?format=v2", sys.server_url))
+			.expect("server")
+			.json()
+			.expect("JSON");
 	let exported: serde_json::Value =
 		serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
 	assert_eq!(served["version"], 2, "{served}");

@@ -7,13 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { cryptoWaitReady, signatureVerify, blake2AsU8a, decodeAddress } from '@polkadot/util-crypto';
+import { cryptoWaitReady, signatureVerify, blake2AsU8a, decodeAddress, xxhashAsU8a, ed25519Verify } from '@polkadot/util-crypto';
 import { hexToU8a, u8aToHex, u8aConcat, u8aEq } from '@polkadot/util';
 import {
   compact, u32, u64, u128, h256, channelState, bill, itemClaim, blobRead, sha256, leafHash, nodeHash, mth,
   bytesVec,
 } from '../lib/attest-bytes.mjs';
-import { checkProofV2, timestampKey } from './proof-v2.mjs';
+import { checkProofV2, timestampKey } from '../../server/web/proof-v2.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const vectors = join(here, '..', '..', 'docs', 'test-vectors');
@@ -245,7 +245,20 @@ function checkProofBundle() {
 }
 
 // --- format-2 proofs (docs/proof-format.md, "Format 2") -----------------------------------
-function checkProofV2Vectors() {
+// The checker the verify page runs (server/web/proof-v2.js), here with Node's crypto and
+// @polkadot/util-crypto's sr25519, so that the records' signatures are checked too.
+const hosted = {
+  blake2_256: (b) => blake2AsU8a(b, 256),
+  twox128: (b) => xxhashAsU8a(b, 128),
+  twox64: (b) => xxhashAsU8a(b, 64),
+  sha256: (b) => sha256(b),
+  ed25519Verify: (m, s, p) => ed25519Verify(m, s, p),
+  verifyRecord: (payload, scheme, sig, pub) => {
+    const r = signatureVerify(payload, u8aConcat(Uint8Array.of(scheme), sig), pub);
+    return r.isValid && r.crypto === ['ed25519', 'sr25519', 'ecdsa'][scheme];
+  },
+};
+async function checkProofV2Vectors() {
   const v = JSON.parse(readFileSync(join(vectors, 'proof-v2.json'), 'utf8'));
   check(v.cases.length >= 12, 'proof-v2.json: cases present');
   for (const c of v.cases) {
@@ -253,7 +266,7 @@ function checkProofV2Vectors() {
     const digest = hexToU8a(c.digest);
     let got;
     try {
-      got = { valid: true, ...checkProofV2(scale, digest, c.trust) };
+      got = { valid: true, ...(await checkProofV2(scale, digest, c.trust, hosted)) };
     } catch (e) {
       got = { valid: false, why: e.message };
     }
@@ -262,13 +275,14 @@ function checkProofV2Vectors() {
       for (const k of ['seq', 'blockHash', 'blockNumber', 'blockTimeMs', 'setId', 'justified', 'requester', 'verifier', 'channelId']) {
         check(got[k] === c.expect[k], `proof-v2 ${c.name}: ${k} ${got[k]} = ${c.expect[k]}`);
       }
+      check(got.recordsChecked === true, `proof-v2 ${c.name}: the records' signatures checked`);
       check(u8aToHex(blake2AsU8a(hexToU8a(c.parts.header), 256)) === c.parts.headerHash, `proof-v2 ${c.name}: header hash`);
-      check(u8aToHex(timestampKey()) === c.parts.timestampKey, `proof-v2 ${c.name}: timestamp key`);
-      // Every byte of a valid proof flipped in turn (a sample of positions): refused.
+      check(u8aToHex(await timestampKey(hosted)) === c.parts.timestampKey, `proof-v2 ${c.name}: timestamp key`);
+      // Every 7th byte of a valid proof flipped in turn: refused.
       for (let i = 0; i < scale.length; i += 7) {
         const edited = scale.slice(); edited[i] ^= 1;
         let refused = false;
-        try { checkProofV2(edited, digest, c.trust); } catch { refused = true; }
+        try { await checkProofV2(edited, digest, c.trust, hosted); } catch { refused = true; }
         check(refused, `proof-v2 ${c.name}: byte ${i} flipped is refused`);
       }
     }
@@ -276,7 +290,7 @@ function checkProofV2Vectors() {
 }
 
 await cryptoWaitReady();
-checkProofV2Vectors();
+await checkProofV2Vectors();
 checkProofBundle();
 checkMerkle();
 checkSigning();
