@@ -62,6 +62,11 @@ impl Chain {
 		Ok((anchored.block_hash, anchored.block_time_ms, evidence))
 	}
 
+	/// The chain's trust root: genesis hash and genesis GRANDPA authorities.
+	pub async fn trust_root(&self) -> Result<attest_finality::TrustRoot, ChainError> {
+		self.0.trust_root().await
+	}
+
 	/// Anchor `index` of `channel_id` as stored at the latest finalized block.
 	pub async fn finalized_anchor(
 		&self,

@@ -54,6 +54,9 @@ pub struct AppState {
 	pub records_arrived: tokio::sync::Notify,
 	/// Uploads in progress: at most `max_uploads` in all, `max_uploads_per_party` per party.
 	pub uploads: ingest::Uploads,
+	/// The chain's GRANDPA authorities at genesis, read from the node at start (empty if it
+	/// did not say): with the genesis hash, what a format-2 proof is checked against.
+	pub genesis_authorities: Vec<attest_wire::Authority>,
 }
 
 /// How long the answer "this channel is not on chain" is remembered: about a block.
@@ -96,7 +99,22 @@ impl AppState {
 				})?;
 		let chain = connect_chain(&config.chain_rpc).await?;
 		let uploads = ingest::Uploads::new(config.max_uploads, config.max_uploads_per_party);
+		let genesis_authorities = match chain.trust_root().await {
+			Ok(t) => t
+				.authorities
+				.iter()
+				.map(|(id, weight)| attest_wire::Authority {
+					id: attest_wire::hex0x(AsRef::<[u8]>::as_ref(id)),
+					weight: *weight,
+				})
+				.collect(),
+			Err(e) => {
+				tracing::warn!("the node did not give the genesis authorities: {e}");
+				Vec::new()
+			},
+		};
 		Ok(Arc::new(AppState {
+			genesis_authorities,
 			store,
 			blobs,
 			chain,

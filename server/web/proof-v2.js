@@ -275,6 +275,8 @@ export async function checkProofV2(scale, digest, trust, c, { finality = true } 
     seq: Number(it.proof.leafIndex), blockHash: hex(anchorHeader.hash), blockNumber: a.block,
     blockTimeMs: Number(new Reader(time).u64()), requester: hex(binding.requester),
     verifier: hex(binding.verifier), channelId: hex(a.channelId), anchorIndex: a.index,
+    firstSeq: Number(a.firstSeq), size: Number(a.size), root: hex(a.root),
+    leafIndex: Number(it.proof.leafIndex), treeSize: Number(it.proof.treeSize), path: it.proof.path.map(hex),
     recordsChecked, setId: null, justified: null,
   };
   // 5. Finality from the genesis set.

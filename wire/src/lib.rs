@@ -413,6 +413,20 @@ pub struct Info {
 	/// Node JSON-RPC URL suggested to readers (the verify page checks anchors against its
 	/// finalized storage).
 	pub node: String,
+	/// The chain's GRANDPA authorities at genesis (set 0), as this server's node gives them:
+	/// with `genesis`, the trust root a format-2 proof is checked against (the verify page's
+	/// default; a reader who holds the chain spec checks these against it).
+	#[serde(default)]
+	pub genesis_authorities: Vec<Authority>,
+}
+
+/// A GRANDPA authority: its ed25519 key (`0x` hex) and weight.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, ToSchema)]
+pub struct Authority {
+	/// The ed25519 public key, `0x` hex.
+	pub id: String,
+	/// Its voting weight.
+	pub weight: u64,
 }
 
 /// The body of every error answer, of the attestation server and of the verifier service.

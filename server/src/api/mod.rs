@@ -38,6 +38,7 @@ type ApiResult<T> = Result<T, ApiError>;
 fn routes(json_limit: usize, timeout: Duration) -> OpenApiRouter<Arc<AppState>> {
 	let bounded = OpenApiRouter::new()
 		.routes(routes!(service::index))
+		.routes(routes!(service::proof_v2_js))
 		.routes(routes!(service::healthz))
 		.routes(routes!(service::metrics))
 		.routes(routes!(service::openapi))

@@ -13,6 +13,7 @@ use utoipa::{
 /// answer is an [`ErrorBody`]; a handler missing here is a test failure.
 pub const ERRORS: &[(&str, &[u16])] = &[
 	("index", &[]),
+	("proof_v2_js", &[]),
 	("healthz", &[]),
 	("metrics", &[]),
 	("openapi", &[]),

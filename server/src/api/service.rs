@@ -44,7 +44,18 @@ pub(super) async fn info(State(state): St) -> Json<Info> {
 			.public_node_url
 			.clone()
 			.unwrap_or_else(|| state.config.chain_rpc.clone()),
+		genesis_authorities: state.genesis_authorities.clone(),
 	})
+}
+
+/// The checker of format-2 proofs the verify page runs (`docs/proof-format.md`).
+pub const PROOF_V2_JS: &str = include_str!("../../web/proof-v2.js");
+
+/// The verify page's checker of proofs that stand alone (JavaScript module)
+#[utoipa::path(get, path = "/proof-v2.js", tag = "service",
+	responses((status = 200, description = "An ES module", body = String, content_type = "text/javascript")))]
+pub(super) async fn proof_v2_js() -> impl IntoResponse {
+	([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], PROOF_V2_JS)
 }
 
 /// Liveness and database check

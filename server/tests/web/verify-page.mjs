@@ -27,13 +27,23 @@ let failed = null;
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on("pageerror", (e) => { failed = "page error: " + e.message; });
+  // Format 2 (?format=v2) answers the export file: the bundle is `proof`, and `scale` holds its
+  // bytes (anchor: 88 bytes; inclusion: leaf index, tree size, compact path length, path).
+  const flipLast = (h) => h.slice(0, -1) + ((parseInt(h.slice(-1), 16) ^ 1).toString(16));
+  const le64 = (n) => Buffer.from(Array.from({ length: 8 }, (_, i) => i === 0 ? n : 0));
   if (process.env.TAMPER_PROOF) {
-    // A lying server: flip one bit of the first path hash of every proof it sends.
+    // A lying server: flip one bit of the first path hash of every proof it sends (in the
+    // JSON, and in the SCALE bytes of a format-2 proof).
     await page.route("**/proof?**", async (route) => {
       const response = await route.fetch();
       const proof = await response.json();
-      const h = proof.proof.path[0];
-      proof.proof.path[0] = h.slice(0, -1) + ((parseInt(h.slice(-1), 16) ^ 1).toString(16));
+      if (proof.version === 2) {
+        proof.proof.proof.path[0] = flipLast(proof.proof.proof.path[0]);
+        const at = 2 + 2 * (88 + 16 + 1 + 31) + 1;
+        proof.scale = flipLast(proof.scale.slice(0, at + 1)) + proof.scale.slice(at + 1);
+      } else {
+        proof.proof.path[0] = flipLast(proof.proof.path[0]);
+      }
       await route.fulfill({ response, json: proof });
     });
   }
@@ -43,8 +53,19 @@ try {
       const response = await route.fetch();
       const proof = await response.json();
       const digest = Buffer.from(new URL(route.request().url()).pathname.split("/")[3].slice(2), "hex");
-      proof.proof = { leafIndex: 0, treeSize: 1, path: [] };
-      proof.anchor.log = { size: 1, root: "0x" + crypto.createHash("sha256").update(Buffer.concat([Buffer.of(0), digest])).digest("hex") };
+      const root = crypto.createHash("sha256").update(Buffer.concat([Buffer.of(0), digest])).digest();
+      if (proof.version === 2) {
+        const b = Buffer.from(proof.scale.slice(2), "hex");
+        const pathLen = b[88 + 16] >> 2;
+        const rest = b.subarray(88 + 16 + 1 + 32 * pathLen);
+        const item = Buffer.concat([b.subarray(0, 48), le64(1), root, b.subarray(80, 88), le64(0), le64(1), Buffer.of(0)]);
+        proof.scale = "0x" + Buffer.concat([item, rest]).toString("hex");
+        proof.proof.proof = { leafIndex: 0, treeSize: 1, path: [] };
+        proof.proof.anchor.log = { size: 1, root: "0x" + root.toString("hex") };
+      } else {
+        proof.proof = { leafIndex: 0, treeSize: 1, path: [] };
+        proof.anchor.log = { size: 1, root: "0x" + root.toString("hex") };
+      }
       await route.fulfill({ response, json: proof });
     });
   }
