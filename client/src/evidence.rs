@@ -189,10 +189,19 @@ impl std::fmt::Display for Verdict {
 	}
 }
 
-/// Checks files against one attestation server and one node, remembering the finalized
-/// anchors (and their blocks' hash and time) it read.
+/// What `attest verify` checks a server's proof against.
+pub enum Anchoring<'a> {
+	/// A node's finalized storage (the anchor as stored, its block's hash and time).
+	Node(&'a Chain),
+	/// The chain spec alone: the server's format-2 proof must check from its genesis, GRANDPA
+	/// finality included; no node is asked.
+	Spec(&'a TrustRoot),
+}
+
+/// Checks files against one attestation server and one node (or the chain spec), remembering
+/// the finalized anchors (and their blocks' hash and time) it read.
 pub struct FileChecker<'a> {
-	chain: &'a Chain,
+	anchoring: Anchoring<'a>,
 	server: &'a Server,
 	anchors: HashMap<(Hash, u32), (Option<Anchor>, Hash, u64)>,
 }
@@ -200,7 +209,36 @@ pub struct FileChecker<'a> {
 impl<'a> FileChecker<'a> {
 	/// A checker asking `server` for proofs and `chain` for anchors.
 	pub fn new(chain: &'a Chain, server: &'a Server) -> Self {
-		FileChecker { chain, server, anchors: HashMap::new() }
+		Self::with(Anchoring::Node(chain), server)
+	}
+
+	/// A checker asking `server` for proofs, checked as `anchoring` says.
+	pub fn with(anchoring: Anchoring<'a>, server: &'a Server) -> Self {
+		FileChecker { anchoring, server, anchors: HashMap::new() }
+	}
+
+	/// The server's format-2 proof of `digest`, checked with the chain spec `root`: the
+	/// anchor it proves, its block's hash and time.
+	async fn spec_anchored(
+		&self,
+		root: &TrustRoot,
+		digest: &Hash,
+	) -> anyhow::Result<Result<(Anchor, Hash, u64), String>> {
+		let f = match self.server.proof_v2(digest).await {
+			Ok(Some(f)) => f,
+			Ok(None) => {
+				return Ok(Err("the server has no proof that stands alone of it yet (format \
+				               2: it is built once the anchor is final); retry in a few \
+				               seconds"
+					.into()))
+			},
+			Err(e @ ServerError::Http { .. }) => return Err(e.into()),
+			Err(e) => return Ok(Err(e.to_string())),
+		};
+		Ok(check_v2(&f, Some(*digest), root, Finality::Proof).and_then(|v| {
+			let s = v.standing.ok_or("the proof says nothing of its block")?;
+			Ok((f.proof.anchor, s.block_hash, s.block_time_ms))
+		}))
 	}
 
 	/// Verify `file`: the server's proof of its digest must check, its anchor be the one in
@@ -237,10 +275,14 @@ impl<'a> FileChecker<'a> {
 			},
 			Err(e) => return Ok(Err(e.to_string())),
 		};
-		if genesis != self.chain.genesis() {
+		let chain_genesis = match &self.anchoring {
+			Anchoring::Node(chain) => chain.genesis(),
+			Anchoring::Spec(root) => root.genesis,
+		};
+		if genesis != chain_genesis {
 			return Ok(Err(format!(
-				"the server's proof is for chain {genesis:?}, the node's is {:?}",
-				self.chain.genesis()
+				"the server's proof is for chain {genesis:?}, the node's (or chain spec's) is \
+				 {chain_genesis:?}"
 			)));
 		}
 		let item = match proof.verify(&genesis, &digest) {
@@ -251,9 +293,18 @@ impl<'a> FileChecker<'a> {
 		let (on_chain, block_hash, block_time_ms) = match self.anchors.get(&key).copied() {
 			Some(c) => c,
 			None => {
-				let a = self.chain.finalized_anchor(&key.0, key.1).await?.map(|(a, _)| a);
-				let h = self.chain.block_hash(proof.anchor.block).await?.unwrap_or_default();
-				let t = self.chain.block_time(h).await.unwrap_or(0);
+				let (a, h, t) = match &self.anchoring {
+					Anchoring::Node(chain) => {
+						let a = chain.finalized_anchor(&key.0, key.1).await?.map(|(a, _)| a);
+						let h = chain.block_hash(proof.anchor.block).await?.unwrap_or_default();
+						(a, h, chain.block_time(h).await.unwrap_or(0))
+					},
+					// The anchor as the chain's own evidence proves it, with no node.
+					Anchoring::Spec(root) => match self.spec_anchored(root, &digest).await? {
+						Ok((a, h, t)) => (Some(a), h, t),
+						Err(why) => return Ok(Err(why)),
+					},
+				};
 				// Only a finalized anchor is remembered (one that is not may be later).
 				if a.is_some() {
 					self.anchors.insert(key, (a, h, t));

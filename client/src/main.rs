@@ -89,6 +89,11 @@ enum Command {
 		/// requester of its earliest anchored claim).
 		#[arg(long)]
 		owner: Option<String>,
+		/// Check the server's proofs with the chain's raw chain spec alone (format 2: GRANDPA
+		/// finality and the block's state in the proof) instead of a node's storage; no node
+		/// is asked.
+		#[arg(long, value_name = "SPEC")]
+		chain_spec: Option<PathBuf>,
 	},
 	/// Proof bundles.
 	#[command(subcommand)]
@@ -284,6 +289,12 @@ enum ProofCmd {
 	},
 }
 
+/// The trust root of a raw chain spec file.
+fn read_spec(p: &std::path::Path) -> anyhow::Result<attest_finality::TrustRoot> {
+	let bytes = std::fs::read(p).with_context(|| p.display().to_string())?;
+	attest_finality::TrustRoot::from_raw_spec(&bytes).with_context(|| p.display().to_string())
+}
+
 fn parse_hash(s: &str) -> anyhow::Result<Hash> {
 	attest_primitives::parse_hash(s)
 		.ok_or_else(|| anyhow!("{s:?} is not a 32-byte hash (64 hex digits, 0x optional)"))
@@ -431,17 +442,26 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
 			}
 		},
-		Command::Verify { files, owner } => {
+		Command::Verify { files, owner, chain_spec } => {
 			let owner = owner
 				.map(|o| {
 					parse_account(&o)
 						.ok_or_else(|| anyhow!("--owner {o}: not an SS58 address or 0x public key"))
 				})
 				.transpose()?;
-			let (chain, server) = (ctx.chain().await?, ctx.server());
-			let mut failed = 0;
+			let server = ctx.server();
 			let files = evidence::files_under(&files)?;
-			let mut checker = evidence::FileChecker::new(&chain, &server);
+			let (chain, spec) = match &chain_spec {
+				Some(p) => (None, Some(read_spec(p)?)),
+				None => (Some(ctx.chain().await?), None),
+			};
+			let anchoring = match (&chain, &spec) {
+				(_, Some(root)) => evidence::Anchoring::Spec(root),
+				(Some(chain), None) => evidence::Anchoring::Node(chain),
+				(None, None) => bail!("no node and no chain spec"),
+			};
+			let mut failed = 0;
+			let mut checker = evidence::FileChecker::with(anchoring, &server);
 			for file in &files {
 				let verdict = checker.verify(file, owner).await?;
 				if json {
@@ -508,14 +528,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 				})
 				.transpose()?
 				.map(|(d, _)| d);
-			let spec = chain_spec
-				.as_deref()
-				.map(|p| {
-					let bytes = std::fs::read(p).with_context(|| p.display().to_string())?;
-					attest_finality::TrustRoot::from_raw_spec(&bytes)
-						.with_context(|| p.display().to_string())
-				})
-				.transpose()?;
+			let spec = chain_spec.as_deref().map(read_spec).transpose()?;
 			let chain =
 				if trusted.is_empty() && spec.is_none() { Some(ctx.chain().await?) } else { None };
 			let mut invalid = 0;

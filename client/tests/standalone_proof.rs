@@ -91,6 +91,29 @@ fn a_proof_checks_with_the_chain_spec_alone_after_every_process_stopped() {
 	std::fs::copy(&spec, &spec_kept).expect("copy");
 	std::fs::copy(&other_spec, &other_kept).expect("copy");
 	let online_secs = started.elapsed().as_secs_f64();
+	// attest verify with the chain spec instead of a node: the server's format-2 proof is
+	// checked from genesis; the node given is a dead port (never asked).
+	let mut common = sys.common("//Alice", "alice");
+	common[1] = "ws://127.0.0.1:9".into();
+	let out = Command::new(attest_bin())
+		.args(&common)
+		.args(["verify", "--chain-spec", spec.to_str().unwrap(), file])
+		.output()
+		.expect("attest runs");
+	let text = String::from_utf8_lossy(&out.stdout);
+	assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+	assert!(
+		text.contains("ATTESTED")
+			&& text.contains("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY (first attester)"),
+		"{text}"
+	);
+	// With another chain's spec: not attested there.
+	let out = Command::new(attest_bin())
+		.args(&common)
+		.args(["verify", "--chain-spec", other_spec.to_str().unwrap(), file])
+		.output()
+		.expect("attest runs");
+	assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
 	drop(sys);
 
 	let t = Instant::now();

@@ -22,6 +22,10 @@ pub struct FullDeps<C, P> {
 	pub finality: Option<Finality>,
 }
 
+/// Most headers `attest_proveFinality` puts between a block and the block its justification
+/// is of: two GRANDPA justification periods.
+const MAX_DESCENDANTS: BlockNumber = 2 * crate::service::GRANDPA_JUSTIFICATION_PERIOD;
+
 /// What `attest_proveFinality` reads.
 #[derive(Clone)]
 pub struct Finality {
@@ -51,30 +55,59 @@ impl Finality {
 		if chain.hash(number).map_err(err)? != Some(block) {
 			return Err(format!("block {block:?} is not in the finalized chain"));
 		}
-		// A justification covering the block: the one of its set's last block if the set has
-		// ended (stored with that block), else the latest one GRANDPA made.
+		// The blocks where an authority set ended (each stores its justification).
 		let changes = self.authority_set.authority_set_changes();
 		let ended: Vec<BlockNumber> = changes
 			.iter_from(0)
 			.ok_or("this node lacks GRANDPA's authority-set history (it warp-synced)")?
 			.map(|(_, last)| *last)
 			.collect();
-		let stored = |n: BlockNumber| -> Result<attest_finality::grandpa::Justification, String> {
-			let hash = chain.hash(n).map_err(err)?.ok_or(format!("block {n} is missing"))?;
-			let bytes = chain
-				.justifications(hash)
-				.map_err(err)?
-				.and_then(|j| j.into_justification(sp_consensus_grandpa::GRANDPA_ENGINE_ID))
-				.ok_or(format!("the justification of set-change block {n} is missing"))?;
-			attest_finality::grandpa::Justification::decode_all(&mut &bytes[..])
-				.map_err(|e| format!("the justification of block {n} does not decode: {e}"))
+		// The justification stored with block `n`, if any (GRANDPA stores one at each set
+		// change and every GRANDPA_JUSTIFICATION_PERIOD blocks).
+		let stored =
+			|n: BlockNumber| -> Result<Option<attest_finality::grandpa::Justification>, String> {
+				let Some(hash) = chain.hash(n).map_err(err)? else { return Ok(None) };
+				let Some(bytes) = chain
+					.justifications(hash)
+					.map_err(err)?
+					.and_then(|j| j.into_justification(sp_consensus_grandpa::GRANDPA_ENGINE_ID))
+				else {
+					return Ok(None);
+				};
+				attest_finality::grandpa::Justification::decode_all(&mut &bytes[..])
+					.map(Some)
+					.map_err(|e| format!("the justification of block {n} does not decode: {e}"))
+			};
+		let required = |n: BlockNumber| {
+			stored(n)?.ok_or(format!("the justification of set-change block {n} is missing"))
 		};
-		let justification = match ended.iter().find(|last| **last >= number) {
-			Some(last) => stored(*last)?,
+		// The first justification at or after the block, at most MAX_DESCENDANTS blocks on (so
+		// that a proof of an old block is not a million headers): a stored one, else GRANDPA's
+		// latest.
+		let limit = number.saturating_add(MAX_DESCENDANTS).min(chain.info().finalized_number);
+		let mut found = None;
+		for n in number..=limit {
+			if let Some(j) = stored(n)? {
+				found = Some(j);
+				break;
+			}
+		}
+		let justification = match found {
+			Some(j) => j,
 			None => match sc_consensus_grandpa::best_justification::<_, Block>(&*self.backend)
 				.map_err(err)?
 			{
-				Some(j) if j.justification.commit.target_number >= number => j.justification,
+				Some(j) if (number..=limit).contains(&j.justification.commit.target_number) => {
+					j.justification
+				},
+				Some(j) if j.justification.commit.target_number > limit => {
+					return Err(format!(
+						"no justification is stored within {MAX_DESCENDANTS} blocks after block \
+						 {number} (GRANDPA stores one every {} blocks; this node may have synced \
+						 without them)",
+						crate::service::GRANDPA_JUSTIFICATION_PERIOD
+					))
+				},
 				_ => return Ok(None),
 			},
 		};
@@ -90,7 +123,7 @@ impl Finality {
 			.map(|last| {
 				Ok(attest_finality::SetChange {
 					header: header(*last)?,
-					justification: stored(*last)?,
+					justification: required(*last)?,
 				})
 			})
 			.collect::<Result<Vec<_>, String>>()?;

@@ -27,7 +27,7 @@ type GrandpaBlockImport =
 type GrandpaLink = sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>;
 
 /// Blocks between two GRANDPA justifications that are stored and served.
-const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
+pub(crate) const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
 
 /// What block production needs besides the common components. Built once per node start, so
 /// the size difference between the variants does not matter.
