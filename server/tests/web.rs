@@ -69,27 +69,9 @@ async fn verify_page_checks_a_proof_that_stands_alone_with_no_node() {
 
 async fn standalone(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow::Result<()> {
 	let started = std::time::Instant::now();
-	let chain = Chain::connect(&node.ws_url()).await?;
-	let g = chain.genesis;
-	let id = chain.open_channel("//Alice", "//Bob").await?;
 	let http = reqwest::Client::new();
 	let base = server.url();
-	let items: Vec<Vec<u8>> = (0..3).map(|i| data("alone", i)).collect();
-	let claims: Vec<_> = items.iter().enumerate().map(|(i, d)| claim(i as u64, d)).collect();
-	for (c, d) in claims.iter().zip(&items) {
-		http.post(format!("{base}/v1/records/first"))
-			.json(&first(&g, "//Bob", id, *c))
-			.send()
-			.await?
-			.error_for_status()?;
-		http.post(format!("{base}/v1/records/second"))
-			.json(&second(&g, "//Alice", id, *c, DataRef::Inline(d.clone())))
-			.send()
-			.await?
-			.error_for_status()?;
-	}
-	let digests: Vec<_> = claims.iter().map(|c| c.digest).collect();
-	chain.checkpoint(id, 1, &digests, 0, "//Alice", "//Bob").await?;
+	let (_, items, digests) = attest_and_checkpoint(node, server, "alone", 3).await?;
 	// The server builds the anchor's chain evidence once the anchor is final.
 	let mut ready = false;
 	for _ in 0..120 {
@@ -129,13 +111,21 @@ async fn standalone(node: &Node, server: &Server, dir: &std::path::Path) -> anyh
 	Ok(())
 }
 
-async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow::Result<()> {
+/// A channel from //Alice to //Bob; `n` items whose records both parties send to the server
+/// (the data inline); a checkpoint of their log, signed by both and sent to the chain. The
+/// channel, the items and their digests.
+async fn attest_and_checkpoint(
+	node: &Node,
+	server: &Server,
+	tag: &str,
+	n: u64,
+) -> anyhow::Result<(attest_primitives::Hash, Vec<Vec<u8>>, Vec<attest_primitives::Hash>)> {
 	let chain = Chain::connect(&node.ws_url()).await?;
 	let g = chain.genesis;
 	let id = chain.open_channel("//Alice", "//Bob").await?;
 	let http = reqwest::Client::new();
 	let base = server.url();
-	let items: Vec<Vec<u8>> = (0..5).map(|i| data("web", i)).collect();
+	let items: Vec<Vec<u8>> = (0..n).map(|i| data(tag, i)).collect();
 	let claims: Vec<_> = items.iter().enumerate().map(|(i, d)| claim(i as u64, d)).collect();
 	for (c, d) in claims.iter().zip(&items) {
 		http.post(format!("{base}/v1/records/first"))
@@ -151,6 +141,13 @@ async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow
 	}
 	let digests: Vec<_> = claims.iter().map(|c| c.digest).collect();
 	chain.checkpoint(id, 1, &digests, 0, "//Alice", "//Bob").await?;
+	Ok((id, items, digests))
+}
+
+async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow::Result<()> {
+	let http = reqwest::Client::new();
+	let base = server.url();
+	let (id, items, digests) = attest_and_checkpoint(node, server, "web", 5).await?;
 	let mut anchored = false;
 	for _ in 0..100 {
 		let s: ItemStatus = http
