@@ -92,9 +92,21 @@ pub async fn prove(state: &AppState, anchor: &Anchor) -> Result<bool, ApiError> 
 				))
 			})?,
 	};
+	// The trust root read at start; read again if the node did not give it then.
+	let fresh;
+	let trust = if state.trust.authorities.is_empty() {
+		fresh = state
+			.chain
+			.trust_root()
+			.await
+			.map_err(|e| ApiError::ChainUnavailable(e.to_string()))?;
+		&fresh
+	} else {
+		&state.trust
+	};
 	let (block_hash, block_time, evidence) = state
 		.chain
-		.anchor_evidence(anchor, &parties)
+		.anchor_evidence(anchor, &parties, trust)
 		.await
 		.map_err(|e| ApiError::ChainUnavailable(e.to_string()))?;
 	state

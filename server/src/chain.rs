@@ -38,12 +38,13 @@ impl Chain {
 	}
 
 	/// The chain's evidence for `anchor` (proof format 2) between `parties`: its block's hash
-	/// and time and the evidence, checked against the chain's trust root (genesis hash and
-	/// genesis authorities) before it is returned.
+	/// and time and the evidence, checked against the chain's trust root `trust` (genesis
+	/// hash and genesis authorities) before it is returned.
 	pub async fn anchor_evidence(
 		&self,
 		anchor: &Anchor,
 		parties: &Parties,
+		trust: &attest_finality::TrustRoot,
 	) -> Result<(Hash, u64, attest_finality::ChainEvidence), attest_chain::EvidenceError> {
 		let block_hash = self.0.block_hash(anchor.block).await?.ok_or_else(|| {
 			attest_chain::EvidenceError::Decode(
@@ -55,8 +56,7 @@ impl Chain {
 			.0
 			.anchor_evidence(anchor, block_hash, parties.requester.into(), parties.verifier.into())
 			.await?;
-		let trust = self.0.trust_root().await?;
-		let anchored = evidence.verify(&trust, anchor).map_err(|e| {
+		let anchored = evidence.verify(trust, anchor).map_err(|e| {
 			attest_chain::EvidenceError::Decode("evidence (it does not check)", e.to_string())
 		})?;
 		Ok((anchored.block_hash, anchored.block_time_ms, evidence))

@@ -54,9 +54,9 @@ pub struct AppState {
 	pub records_arrived: tokio::sync::Notify,
 	/// Uploads in progress: at most `max_uploads` in all, `max_uploads_per_party` per party.
 	pub uploads: ingest::Uploads,
-	/// The chain's GRANDPA authorities at genesis, read from the node at start (empty if it
-	/// did not say): with the genesis hash, what a format-2 proof is checked against.
-	pub genesis_authorities: Vec<attest_wire::Authority>,
+	/// The chain's genesis hash and GRANDPA authorities at genesis, read from the node at
+	/// start (no authorities if it did not say them): what a format-2 proof is checked against.
+	pub trust: attest_finality::TrustRoot,
 }
 
 /// How long the answer "this channel is not on chain" is remembered: about a block.
@@ -99,22 +99,12 @@ impl AppState {
 				})?;
 		let chain = connect_chain(&config.chain_rpc).await?;
 		let uploads = ingest::Uploads::new(config.max_uploads, config.max_uploads_per_party);
-		let genesis_authorities = match chain.trust_root().await {
-			Ok(t) => t
-				.authorities
-				.iter()
-				.map(|(id, weight)| attest_wire::Authority {
-					id: attest_wire::hex0x(AsRef::<[u8]>::as_ref(id)),
-					weight: *weight,
-				})
-				.collect(),
-			Err(e) => {
-				tracing::warn!("the node did not give the genesis authorities: {e}");
-				Vec::new()
-			},
-		};
+		let trust = chain.trust_root().await.unwrap_or_else(|e| {
+			tracing::warn!("the node did not give the genesis authorities: {e}");
+			attest_finality::TrustRoot { genesis: chain.genesis(), authorities: Vec::new() }
+		});
 		Ok(Arc::new(AppState {
-			genesis_authorities,
+			trust,
 			store,
 			blobs,
 			chain,

@@ -44,7 +44,15 @@ pub(super) async fn info(State(state): St) -> Json<Info> {
 			.public_node_url
 			.clone()
 			.unwrap_or_else(|| state.config.chain_rpc.clone()),
-		genesis_authorities: state.genesis_authorities.clone(),
+		genesis_authorities: state
+			.trust
+			.authorities
+			.iter()
+			.map(|(id, weight)| attest_wire::Authority {
+				id: attest_wire::hex0x(AsRef::<[u8]>::as_ref(id)),
+				weight: *weight,
+			})
+			.collect(),
 	})
 }
 
