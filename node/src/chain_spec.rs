@@ -22,7 +22,7 @@ fn wasm() -> Result<&'static [u8], String> {
 	})
 }
 
-/// `--dev`: one authority (Alice), Alice..Ferdie prefunded, Alice is sudo.
+/// `--dev`: one validator (Alice), Alice..Ferdie prefunded, Alice is sudo.
 pub fn development_chain_spec() -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm()?, None)
 		.with_name("Attest Development")
@@ -34,7 +34,7 @@ pub fn development_chain_spec() -> Result<ChainSpec, String> {
 		.build())
 }
 
-/// `--chain local`: authorities Alice, Bob and Charlie; Alice..Ferdie prefunded.
+/// `--chain local`: validators Alice and Bob; Alice..Ferdie prefunded.
 pub fn local_chain_spec() -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm()?, None)
 		.with_name("Attest Local Testnet")

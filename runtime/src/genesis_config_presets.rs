@@ -1,7 +1,15 @@
-//! Genesis presets: `dev` (one authority, Alice) and `local_testnet` (Alice, Bob, Charlie).
+//! Genesis presets: `dev` (one validator, Alice) and `local_testnet` (Alice and Bob).
 //! Both prefund Alice..Ferdie and make Alice the sudo key.
+//!
+//! Validators are given as session keys (`session.keys`: account, validator id, keys) and as
+//! the validator set (`validatorSet.initialValidators`); the session pallet's genesis hands
+//! their keys to Aura and GRANDPA, so `aura` and `grandpa` have no authorities of their own in
+//! the genesis. Every validator votes in GRANDPA with weight 1.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
+use crate::{
+	AccountId, BalancesConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig,
+	ValidatorSetConfig, UNIT,
+};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use serde_json::Value;
@@ -14,7 +22,7 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
 fn testnet_genesis(
-	authorities: Vec<(AuraId, GrandpaId, u64)>,
+	validators: Vec<(AccountId, AuraId, GrandpaId)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
@@ -22,52 +30,58 @@ fn testnet_genesis(
 		balances: BalancesConfig {
 			balances: endowed_accounts.iter().cloned().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
 		},
-		aura: pallet_aura::GenesisConfig {
-			authorities: authorities.iter().map(|(aura, _, _)| aura.clone()).collect::<Vec<_>>(),
-		},
-		grandpa: pallet_grandpa::GenesisConfig {
-			authorities: authorities
+		validator_set: ValidatorSetConfig {
+			initial_validators: validators
 				.iter()
-				.map(|(_, grandpa, weight)| (grandpa.clone(), *weight))
+				.map(|(who, _, _)| who.clone())
+				.collect::<Vec<_>>(),
+		},
+		session: SessionConfig {
+			keys: validators
+				.iter()
+				.map(|(who, aura, grandpa)| {
+					(
+						who.clone(),
+						who.clone(),
+						SessionKeys { aura: aura.clone(), grandpa: grandpa.clone() },
+					)
+				})
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
 	})
 }
 
-fn authority(
-	aura: Sr25519Keyring,
-	grandpa: Ed25519Keyring,
-	grandpa_weight: u64,
-) -> (AuraId, GrandpaId, u64) {
-	(aura.public().into(), grandpa.public().into(), grandpa_weight)
+/// A validator of the well-known development keys: its account is its sr25519 key (also its
+/// Aura key), its GRANDPA key the ed25519 key of the same name.
+fn validator(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AccountId, AuraId, GrandpaId) {
+	(aura.to_account_id(), aura.public().into(), grandpa.public().into())
 }
 
 fn endowed() -> Vec<AccountId> {
 	Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
 }
 
-/// `dev`: one authority (Alice).
+/// `dev`: one validator (Alice).
 pub fn development_config_genesis() -> Value {
 	testnet_genesis(
-		vec![authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice, 1)],
+		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		endowed(),
 		Sr25519Keyring::Alice.to_account_id(),
 	)
 }
 
-/// `local_testnet`: three authorities (Alice, Bob, Charlie).
+/// `local_testnet`: two validators (Alice and Bob).
 ///
-/// GRANDPA finalizes with votes of more than two thirds of the total weight. With three
-/// equal voters that means all three, so a two-node walkthrough would never finalize.
-/// Alice and Bob therefore vote with weight 2 and Charlie with 1 (total 5, threshold 4):
-/// Alice and Bob together finalize; any single node, or Charlie with one other, does not.
+/// GRANDPA finalizes with votes of more than two thirds of the validators: both of two, all of
+/// three, three of four. Two validators make the smallest network that finalizes with every
+/// node up; others join through the session pallet (docs/operators.md), and from four
+/// validators on one may be down without stalling finality.
 pub fn local_config_genesis() -> Value {
 	testnet_genesis(
 		vec![
-			authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice, 2),
-			authority(Sr25519Keyring::Bob, Ed25519Keyring::Bob, 2),
-			authority(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie, 1),
+			validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
 		],
 		endowed(),
 		Sr25519Keyring::Alice.to_account_id(),

@@ -1,7 +1,8 @@
 //! # Attest chain runtime
 //!
 //! FRAME runtime of Attest chain: system, timestamp, Aura, GRANDPA, balances,
-//! transaction payment, sudo and the attestation pallet.
+//! transaction payment, sudo, the attestation pallet, and sessions with a validator set that
+//! governance changes (`pallet_validator_set`; docs/operators.md).
 //!
 //! Layout: [`configs`] holds every pallet's `Config`, [`apis`] the runtime APIs that nodes,
 //! polkadot.js and subxt call, [`genesis_config_presets`] the `dev` and `local` genesis.
@@ -18,6 +19,7 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod migrations;
 
 extern crate alloc;
 
@@ -66,7 +68,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("attest"),
 	impl_name: Cow::Borrowed("attest-node"),
 	authoring_version: 1,
-	spec_version: 102,
+	spec_version: 103,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -81,7 +83,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("attest"),
 	impl_name: Cow::Borrowed("attest-node"),
 	authoring_version: 1,
-	spec_version: 103,
+	spec_version: 104,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -97,6 +99,12 @@ pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
 pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
 pub const HOURS: BlockNumber = MINUTES * 60;
 pub const DAYS: BlockNumber = HOURS * 24;
+
+/// Blocks per session unless the chain spec sets `validatorSet.sessionPeriod`: the validator
+/// set changes only at a session boundary, and a change made during one session is in force
+/// from the start of the session after the next, so within two minutes. A session boundary
+/// with no change costs a few storage reads and starts no new GRANDPA set.
+pub const SESSION_PERIOD: BlockNumber = MINUTES;
 
 /// Number of block hashes kept for mortal transactions.
 pub const BLOCK_HASH_COUNT: BlockNumber = 2400;
@@ -153,8 +161,13 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations run on the next runtime upgrade (each versioned: it runs only on the
 /// storage version it migrates from). See `pallet_attestation::migrations` for the pattern.
-#[allow(unused_parens)]
-type Migrations = (pallet_attestation::migrations::v2::MigrateV1ToV2<Runtime>,);
+pub type Migrations = (
+	pallet_attestation::migrations::v2::MigrateV1ToV2<Runtime>,
+	pallet_validator_set::migrations::v1::FromFixedAuthorities<
+		Runtime,
+		migrations::FixedAuthorities,
+	>,
+);
 
 /// Dispatches calls and runs block hooks.
 pub type Executive = frame_executive::Executive<
@@ -206,6 +219,13 @@ mod runtime {
 
 	#[runtime::pallet_index(7)]
 	pub type Attestation = pallet_attestation;
+
+	// Before Session: the session pallet's genesis asks the validator set for the first set.
+	#[runtime::pallet_index(8)]
+	pub type ValidatorSet = pallet_validator_set;
+
+	#[runtime::pallet_index(9)]
+	pub type Session = pallet_session;
 }
 
 #[cfg(test)]

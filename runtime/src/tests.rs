@@ -62,22 +62,104 @@ fn presets_are_listed_and_build() {
 }
 
 #[test]
-fn dev_has_one_authority_and_local_three() {
-	ext_from_preset(DEV_RUNTIME_PRESET).execute_with(|| {
-		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 1);
-		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
-	});
+fn dev_has_one_validator_and_local_two() {
+	use frame_support::traits::GetStorageVersion;
+	for (id, names) in [
+		(DEV_RUNTIME_PRESET, vec![Sr25519Keyring::Alice]),
+		(LOCAL_TESTNET_RUNTIME_PRESET, vec![Sr25519Keyring::Alice, Sr25519Keyring::Bob]),
+	] {
+		ext_from_preset(id).execute_with(|| {
+			let accounts: Vec<AccountId> = names.iter().map(|k| k.to_account_id()).collect();
+			assert_eq!(ValidatorSet::validators(), accounts);
+			assert_eq!(pallet_session::Validators::<Runtime>::get(), accounts);
+			// The session pallet's genesis handed their keys to Aura and GRANDPA, weight 1 each.
+			let aura: Vec<_> = pallet_aura::Authorities::<Runtime>::get().into_inner();
+			assert_eq!(aura, names.iter().map(|k| k.public().into()).collect::<Vec<_>>());
+			let voters = Grandpa::grandpa_authorities();
+			assert_eq!(voters.len(), names.len());
+			assert!(voters.iter().all(|(_, w)| *w == 1));
+			assert_eq!(ValidatorSet::on_chain_storage_version(), 1);
+		});
+	}
+}
+
+/// Blocks through the session pallet's and GRANDPA's hooks (Aura needs no slot digest here).
+fn run_to(n: BlockNumber) {
+	use frame_support::traits::Hooks;
+	while System::block_number() < n {
+		Grandpa::on_finalize(System::block_number());
+		System::set_block_number(System::block_number() + 1);
+		Session::on_initialize(System::block_number());
+	}
+}
+
+fn charlies_keys() -> SessionKeys {
+	SessionKeys {
+		aura: Sr25519Keyring::Charlie.public().into(),
+		grandpa: sp_keyring::Ed25519Keyring::Charlie.public().into(),
+	}
+}
+
+#[test]
+fn a_validator_added_by_root_authors_and_votes_two_sessions_later() {
 	ext_from_preset(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		System::set_block_number(1);
+		let charlie = Sr25519Keyring::Charlie.to_account_id();
+		// Keys set directly (the ownership proof is what pallet-session checks; its own tests
+		// cover it): the runtime path is what is tested here.
+		pallet_session::NextKeys::<Runtime>::insert(&charlie, charlies_keys());
+		let add = RuntimeCall::ValidatorSet(pallet_validator_set::Call::add_validator {
+			who: charlie.clone(),
+		});
+		// Not by a signed account, even a validator's.
+		assert!(add
+			.clone()
+			.dispatch(RuntimeOrigin::signed(Sr25519Keyring::Alice.to_account_id()))
+			.is_err());
+		let set_before = Grandpa::current_set_id();
+		// Sessions with no change start no GRANDPA set.
+		run_to(3 * SESSION_PERIOD + 1);
+		assert_eq!(Grandpa::current_set_id(), set_before);
+		assert_ok!(add.dispatch(RuntimeOrigin::root()));
+		run_to(4 * SESSION_PERIOD + 1);
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 2);
+		run_to(5 * SESSION_PERIOD + 1);
 		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 3);
+		assert_eq!(Grandpa::grandpa_authorities().len(), 3);
+		assert_eq!(Grandpa::current_set_id(), set_before + 1, "one change, one new set");
+		run_to(8 * SESSION_PERIOD + 1);
+		assert_eq!(Grandpa::current_set_id(), set_before + 1);
+	});
+}
+
+#[test]
+fn the_upgrade_makes_fixed_authorities_validators() {
+	use frame_support::traits::OnRuntimeUpgrade;
+	ext_from_preset(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		// As on a chain of spec_version 102: Aura and GRANDPA authorities, no sessions.
+		let aura = pallet_aura::Authorities::<Runtime>::get();
 		let voters = Grandpa::grandpa_authorities();
-		assert_eq!(voters.len(), 3);
-		// Alice and Bob alone hold more than two thirds of the GRANDPA weight; no other pair
-		// does, and no single voter does.
-		let total: u64 = voters.iter().map(|(_, w)| w).sum();
-		let supermajority = |w: u64| 3 * w > 2 * total;
-		assert!(supermajority(voters[0].1 + voters[1].1));
-		assert!(!supermajority(voters[0].1 + voters[2].1));
-		assert!(!supermajority(voters[1].1 + voters[2].1));
+		let _ = pallet_session::NextKeys::<Runtime>::clear(u32::MAX, None);
+		let _ = pallet_session::KeyOwner::<Runtime>::clear(u32::MAX, None);
+		pallet_session::Validators::<Runtime>::kill();
+		pallet_session::QueuedKeys::<Runtime>::kill();
+		pallet_validator_set::Validators::<Runtime>::kill();
+		Migrations::on_runtime_upgrade();
+		let accounts =
+			vec![Sr25519Keyring::Alice.to_account_id(), Sr25519Keyring::Bob.to_account_id()];
+		assert_eq!(ValidatorSet::validators(), accounts);
+		assert_eq!(pallet_session::Validators::<Runtime>::get(), accounts);
+		for (i, who) in accounts.iter().enumerate() {
+			let keys = pallet_session::NextKeys::<Runtime>::get(who).expect("keys");
+			assert_eq!(keys.aura, aura[i]);
+			assert_eq!(keys.grandpa, voters[i].0);
+		}
+		// Nothing changes at the next boundary: same Aura set, same GRANDPA set.
+		System::set_block_number(1);
+		let set = Grandpa::current_set_id();
+		run_to(2 * SESSION_PERIOD + 1);
+		assert_eq!(Grandpa::current_set_id(), set);
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get(), aura);
 	});
 }
 
@@ -94,6 +176,8 @@ fn metadata_lists_attestation_pallet_and_its_calls() {
 		"TransactionPayment",
 		"Sudo",
 		"Attestation",
+		"ValidatorSet",
+		"Session",
 	] {
 		assert!(names.contains(&expected), "metadata lacks {expected}: {names:?}");
 	}

@@ -1,31 +1,39 @@
-// A network as operators build it: three validators of a new local network and a fourth full
-// node that joins later, all on loopback.
+// A network as operators build it: three validators of a new local network, a fourth operator
+// whose node joins later and becomes a validator, and an original validator that leaves; all
+// on loopback.
 //
 // What the operators do here, with attest-node's own commands (docs/operators.md):
 //   1. each validator makes its keys: `key generate` (a secret phrase; its sr25519 key signs
-//      blocks (Aura), its ed25519 key votes on finality (GRANDPA));
-//   2. one of them exports the `local` chain spec, puts the validators' public keys into its
-//      genesis (aura and grandpa authorities, GRANDPA weights 2, 2, 1), and turns it into the
-//      raw spec everybody runs (`export-chain-spec --raw`);
+//      blocks (Aura) and is its account, its ed25519 key votes on finality (GRANDPA));
+//   2. one of them exports the `local` chain spec, puts the validators into its genesis
+//      (`session.keys` and `validatorSet.initialValidators`), and turns it into the raw spec
+//      everybody runs (`export-chain-spec --raw`);
 //   3. each validator inserts its keys into its node's keystore (`key insert`), makes a node
 //      key (`key generate-node-key`) and starts with `--validator`, the first one's address
 //      as `--bootnodes`;
-//   4. a full node joins later with nothing but the raw spec and `--bootnodes`.
+//   4. a fourth operator starts a node with the raw spec and `--bootnodes`, syncs, has it make
+//      session keys (`author_rotateKeysWithOwner`), registers them from its account
+//      (`session.setKeys`), and governance (sudo) adds it (`validatorSet.addValidator`);
+//   5. governance removes an original validator, whose node then stops.
 //
-// Checked: blocks are finalized; anchors are made; with the validator of weight 2 stopped,
-// finality stalls (2 + 1 of 5 is not more than two thirds) while anchors still go into
+// Checked: blocks are finalized; anchors are made; with one of the three validators stopped,
+// finality stalls (two of three is not more than two thirds) while anchors still go into
 // blocks; after its restart finality resumes and it reads the anchors made while it was
 // down; the joining node reaches the validators' finalized block (same hash) and reads the
-// same anchors there.
+// same anchors there. A stranger cannot add itself or remove a validator; keys alone do not
+// make a validator; once added, the fourth node authors blocks and its GRANDPA key signs
+// precommits in justifications; after the removal, justifications carry only the new set's
+// keys; finality never stalls for two sessions; anchors made before, during and after the
+// changes are read back by every running node.
 //
-// Wall time: about two minutes (6-second blocks).
+// Wall time: about five minutes (6-second blocks, 4-block sessions).
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { cryptoWaitReady, decodeAddress } from '@polkadot/util-crypto';
 import { u8aToHex } from '@polkadot/util';
 import { startNode, nodeCommand, tempDir } from './lib/node.mjs';
 import * as chain from './lib/chain.mjs';
@@ -52,11 +60,10 @@ test('three validators, a restart, and a full node that joins later', { timeout:
 
   // 1. Keys: one secret phrase per validator, and its two public keys.
   const names = ['alice', 'bob', 'charlie'];
-  const weights = [2, 2, 1];
   const validators = names.map((name) => {
     const key = JSON.parse(nodeCommand(['key', 'generate', '--scheme', 'sr25519', '--output-type', 'json']).stdout);
     const ed = JSON.parse(nodeCommand(['key', 'inspect', '--scheme', 'ed25519', '--output-type', 'json', key.secretPhrase]).stdout);
-    return { name, phrase: key.secretPhrase, aura: key.ss58Address, gran: ed.ss58Address, base: join(dir, name) };
+    return { name, phrase: key.secretPhrase, aura: key.ss58Address, gran: ed.ss58Address, granHex: ed.publicKey, base: join(dir, name) };
   });
 
   // 2. The chain spec: `local` with these validators, then raw.
@@ -65,8 +72,13 @@ test('three validators, a restart, and a full node that joins later', { timeout:
   nodeCommand(['export-chain-spec', '--chain', 'local', '--output', plain]);
   const spec = JSON.parse(readFileSync(plain, 'utf8'));
   const patch = spec.genesis.runtimeGenesis.patch;
-  patch.aura.authorities = validators.map((v) => v.aura);
-  patch.grandpa.authorities = validators.map((v, i) => [v.gran, weights[i]]);
+  // A validator's account is its sr25519 key; its session keys are that key (Aura) and its
+  // ed25519 key (GRANDPA).
+  patch.session.keys = validators.map((v) => [v.aura, v.aura, { aura: v.aura, grandpa: v.gran }]);
+  patch.validatorSet.initialValidators = validators.map((v) => v.aura);
+  // Sessions of 4 blocks (24 s) instead of the runtime's 10, for a shorter test: a change is
+  // in force within two sessions.
+  patch.validatorSet.sessionPeriod = 4;
   spec.name = 'Attest Network Test';
   writeFileSync(plain, JSON.stringify(spec, null, 2));
   nodeCommand(['export-chain-spec', '--chain', plain, '--raw', '--output', raw]);
@@ -110,7 +122,7 @@ test('three validators, a restart, and a full node that joins later', { timeout:
   await chain.ok(api, api.tx.attestation.registerVerifier('http://127.0.0.1:8702', PRICE, 10), ver);
   const opened = await chain.ok(api, api.tx.attestation.openChannel(ver.address, 100n * PRICE, 10), req);
   const id = opened.ChannelOpened.channelId;
-  const items = Array.from({ length: 6 }, (_, i) => digest('net', i));
+  const items = Array.from({ length: 12 }, (_, i) => digest('net', i));
   const stateOf = (nonce, n) => ({
     channelId: id, nonce, requesterBalance: 100n * PRICE - BigInt(n) * PRICE, verifierBalance: BigInt(n) * PRICE,
     htlcs: [], log: logOf(items.slice(0, n)), finality: 'Open',
@@ -123,7 +135,7 @@ test('three validators, a restart, and a full node that joins later', { timeout:
   const first = await checkpoint(1, 3, 0);
   assert.equal(first.Anchored.index, 0);
 
-  // Bob's validator (weight 2) stops: finality stalls, blocks go on, an anchor is made.
+  // Bob's validator stops: finality stalls (two of three), blocks go on, an anchor is made.
   await chain.until('the first anchor finalized', async () =>
     (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber()
       >= (await api.rpc.chain.getHeader(first.blockHash)).number.toNumber());
@@ -145,20 +157,21 @@ test('three validators, a restart, and a full node that joins later', { timeout:
   await chain.until('finality to resume past the anchor made while Bob was down', async () =>
     (await finalizedNumber(api)) > secondNumber && (await finalizedNumber(bobApi)) > secondNumber);
   console.log(`finality resumed ${Math.round((Date.now() - resumed) / 1000)} s after Bob's restart`);
-  const readAnchors = async (a, at) => {
+  const readAnchors = async (a, at, n = 2) => {
     const q = await a.at(at);
-    return Promise.all([0, 1].map(async (i) => (await q.query.attestation.anchors(id, i)).unwrap().toJSON()));
+    return Promise.all([...Array(n).keys()].map(async (i) => (await q.query.attestation.anchors(id, i)).unwrap().toJSON()));
   };
   const head = await alice.api.rpc.chain.getFinalizedHead();
   const expected = await readAnchors(alice.api, head);
   assert.deepEqual(expected.map((a) => [a.firstSeq, a.log.size, a.log.root]),
-    [[0, 3, logOf(items.slice(0, 3)).root], [3, 6, logOf(items).root]]);
+    [[0, 3, logOf(items.slice(0, 3)).root], [3, 6, logOf(items.slice(0, 6)).root]]);
   await chain.until('Bob to import the finalized block', async () => (await finalizedNumber(bobApi)) >= (await alice.api.rpc.chain.getHeader(head)).number.toNumber());
   assert.deepEqual(await readAnchors(bobApi, head), expected, 'Bob reads the anchors made while it was down');
 
-  // 4. A full node joins with the raw spec and a bootnode, syncs, and reads the same.
+  // 4. A fourth operator's node joins with the raw spec and a bootnode (as a validator-to-be),
+  //    syncs, and reads the same.
   const joinerStarted = Date.now();
-  const joiner = await startNode(['--chain', raw, '--name', 'joiner', '--bootnodes', bootnode]);
+  const joiner = await startNode(['--chain', raw, '--validator', '--name', 'dave', '--bootnodes', bootnode]);
   nodes.push(joiner);
   const japi = await connect(joiner);
   assert.equal(japi.genesisHash.toHex(), genesis);
@@ -169,7 +182,118 @@ test('three validators, a restart, and a full node that joins later', { timeout:
   assert.equal((await japi.rpc.chain.getBlockHash(target)).toHex(), targetHash, 'the same finalized block');
   assert.deepEqual(await readAnchors(japi, targetHash), await readAnchors(charlie.api, targetHash), 'the same anchors');
   assert.deepEqual(await readAnchors(japi, targetHash), expected);
-  const roles = (await japi.rpc.system.nodeRoles()).map((r) => r.toString());
-  assert.deepEqual(roles, ['Full']);
+
+  // 5. It becomes a validator. Its operator's account is //Dave (prefunded in the `local`
+  //    preset); the `local` preset's sudo key (//Alice) is the governance origin.
+  const changes = Date.now();
+  const dave = keyring.addFromUri('//Dave');
+  const eve = keyring.addFromUri('//Eve');
+  const sudo = req;
+  const session = async (a) => ({
+    index: (await a.query.session.currentIndex()).toNumber(),
+    validators: (await a.query.session.validators()).map((v) => v.toString()),
+    setId: (await a.query.grandpa.currentSetId()).toNumber(),
+  });
+  const before = await session(api);
+  assert.deepEqual(before.validators, validators.map((v) => v.aura));
+  // Finality is watched from here on: the longest time the finalized block did not move.
+  let lastFinal = await finalizedNumber(api);
+  let lastMove = Date.now();
+  let longestStall = 0;
+  const watch = setInterval(async () => {
+    try {
+      const f = await finalizedNumber(api);
+      if (f > lastFinal) { lastFinal = f; lastMove = Date.now(); }
+      longestStall = Math.max(longestStall, Date.now() - lastMove);
+    } catch { /* the API is closing */ }
+  }, 2000);
+  // Justifications as they come: the GRANDPA keys that signed each one's precommits.
+  const justified = [];
+  const unsubJust = await api.rpc.grandpa.subscribeJustifications((n) => {
+    const j = api.createType('GrandpaJustification', n.toU8a(true));
+    justified.push({ number: j.commit.targetNumber.toNumber(), signers: new Set(j.commit.precommits.map((p) => p.id.toHex())) });
+  });
+  try {
+    // A stranger can neither add itself nor remove a validator, directly or through sudo.
+    const refused = async (tx, pair, error) => {
+      const r = await chain.submit(api, tx, pair, 'validatorSet');
+      assert.equal(r.error, error, `${tx.method.section}.${tx.method.method} by ${pair.address}`);
+    };
+    await refused(api.tx.validatorSet.addValidator(eve.address), eve, 'BadOrigin');
+    await refused(api.tx.validatorSet.removeValidator(alice.aura), eve, 'BadOrigin');
+    await refused(api.tx.sudo.sudo(api.tx.validatorSet.addValidator(eve.address)), eve, 'sudo.RequireSudo');
+
+    // Keys made by the new node, with the proof that the account owns them; Eve registers
+    // keys too (made by Bob's node), without being added.
+    const rotate = (a, who) => chain.rawRpc(a, 'author_rotateKeysWithOwner', [u8aToHex(who.publicKey)]);
+    const daveKeys = await rotate(japi, dave);
+    assert.ok(daveKeys.proof, 'the node gives an ownership proof');
+    await chain.ok(api, api.tx.session.setKeys(daveKeys.keys, daveKeys.proof), dave, 'session');
+    const eveKeys = await rotate(bobApi, eve);
+    await chain.ok(api, api.tx.session.setKeys(eveKeys.keys, eveKeys.proof), eve, 'session');
+    // Someone else's keys cannot be claimed: Eve registering Dave's with Dave's proof.
+    const stolen = await chain.submit(api, api.tx.session.setKeys(daveKeys.keys, daveKeys.proof), eve, 'session');
+    assert.equal(stolen.error, 'session.InvalidProof');
+    // The keys are the Aura key then the GRANDPA key, 32 bytes each.
+    const daveGran = `0x${daveKeys.keys.slice(2 + 64)}`;
+
+    const added = await chain.ok(api, api.tx.sudo.sudo(api.tx.validatorSet.addValidator(dave.address)), sudo, 'sudo');
+    assert.ok(added.Sudid.sudoResult.ok !== undefined, `sudo(addValidator) failed: ${JSON.stringify(added.Sudid)}`);
+    // An anchor while the change is pending.
+    assert.equal((await checkpoint(3, 9, 6)).Anchored.index, 2);
+    const joined = await chain.until('Dave in the session validators', async () => {
+      const now = await session(api);
+      return now.validators.includes(dave.address) && now;
+    }, 4 * 60_000);
+    assert.ok(joined.index - before.index <= 2, `in force within two session boundaries (${before.index} -> ${joined.index})`);
+    assert.ok(!joined.validators.includes(eve.address), 'keys alone do not make a validator');
+    console.log(`Dave a validator after ${Math.round((Date.now() - changes) / 1000)} s (session ${joined.index}, GRANDPA set ${joined.setId})`);
+    // It authors blocks...
+    const daveAura = daveKeys.keys.slice(0, 2 + 64);
+    const daveAuthored = await chain.until('a block authored by Dave\'s node', async () => {
+      const { number, key } = await chain.auraAuthor(api);
+      return key === daveAura && number;
+    }, 120_000);
+    // ...and its GRANDPA key signs precommits.
+    await chain.until('a justification with Dave\'s precommit', async () =>
+      justified.some((j) => j.number >= daveAuthored - 10 && j.signers.has(daveGran)), 120_000);
+
+    // 6. Charlie's validator leaves: removed by governance, its node stopped at once. Three of
+    //    four still vote, so finality goes on; once the removal is in force, justifications
+    //    carry only Alice's, Bob's and Dave's keys.
+    const removed = await chain.ok(api, api.tx.sudo.sudo(api.tx.validatorSet.removeValidator(charlie.aura)), sudo, 'sudo');
+    assert.ok(removed.Sudid.sudoResult.ok !== undefined, `sudo(removeValidator) failed: ${JSON.stringify(removed.Sudid)}`);
+    await charlie.api.disconnect();
+    charlie.node.stop();
+    const left = await chain.until('Charlie out of the session validators', async () => {
+      const now = await session(api);
+      return !now.validators.includes(charlie.aura) && now;
+    }, 4 * 60_000);
+    assert.equal(left.validators.length, 3);
+    const leftAt = await bestNumber(api);
+    const charlieGran = u8aToHex(decodeAddress(charlie.gran));
+    await chain.until('justifications after the removal', async () =>
+      justified.filter((j) => j.number > leftAt).length >= 2, 120_000);
+    for (const j of justified.filter((x) => x.number > leftAt)) {
+      assert.ok(!j.signers.has(charlieGran), `block ${j.number}: the removed validator's vote counts`);
+    }
+    // After the changes: one more anchor; every running node reads all of them.
+    const last = await checkpoint(4, 12, 9);
+    assert.equal(last.Anchored.index, 3);
+    const lastNumber = (await api.rpc.chain.getHeader(last.blockHash)).number.toNumber();
+    await chain.until('the last anchor finalized on every running node', async () => {
+      for (const a of [api, bobApi, japi]) if ((await finalizedNumber(a)) < lastNumber) return false;
+      return true;
+    }, 120_000);
+    const finalHead = (await api.rpc.chain.getBlockHash(lastNumber)).toHex();
+    const all = await readAnchors(api, finalHead, 4);
+    assert.equal(all.length, 4);
+    for (const a of [bobApi, japi]) assert.deepEqual(await readAnchors(a, finalHead, 4), all, 'every node reads every anchor');
+    assert.ok(longestStall < 2 * 60_000, `finality stalled for ${Math.round(longestStall / 1000)} s (two sessions: 120 s)`);
+    console.log(`set changes: Dave joined and Charlie left in ${Math.round((Date.now() - changes) / 1000)} s; longest finality stall ${Math.round(longestStall / 1000)} s; ${justified.length} justifications seen`);
+  } finally {
+    clearInterval(watch);
+    unsubJust();
+  }
   console.log(`network test wall time ${Math.round((Date.now() - started) / 1000)} s`);
 });

@@ -11,13 +11,17 @@ use frame_support::{
 use frame_system::limits::{BlockLength, BlockWeights};
 use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::Bounded, FixedPointNumber, Perbill, Perquintill};
+use sp_runtime::{
+	traits::{Bounded, ConvertInto, OpaqueKeys},
+	FixedPointNumber, Perbill, Perquintill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, BLOCK_HASH_COUNT, DAYS, EXISTENTIAL_DEPOSIT, MINUTES, SLOT_DURATION, UNIT, VERSION,
+	SessionKeys, System, ValidatorSet, BLOCK_HASH_COUNT, DAYS, EXISTENTIAL_DEPOSIT, MINUTES,
+	SESSION_PERIOD, SLOT_DURATION, UNIT, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -164,4 +168,46 @@ impl pallet_attestation::Config for Runtime {
 	type MaxFundings = ConstU32<16>;
 	type StaleClosePenalty = StaleClosePenalty;
 	type WeightInfo = pallet_attestation::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	pub const SessionOffset: BlockNumber = 0;
+	/// Held from an account while it has session keys registered (covers their storage).
+	pub const SessionKeyDeposit: Balance = UNIT / 10;
+}
+
+/// Sessions of `validatorSet.sessionPeriod` blocks (the chain spec's; [`SESSION_PERIOD`] if it
+/// gives none). The validator set pallet is the session manager;
+/// Aura and GRANDPA (the keys of [`SessionKeys`]) are handed each new set.
+impl pallet_session::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = ConvertInto;
+	type ShouldEndSession = pallet_session::PeriodicSessions<
+		pallet_validator_set::SessionPeriodOf<Runtime>,
+		SessionOffset,
+	>;
+	type NextSessionRotation = pallet_session::PeriodicSessions<
+		pallet_validator_set::SessionPeriodOf<Runtime>,
+		SessionOffset,
+	>;
+	type SessionManager = ValidatorSet;
+	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
+	type Keys = SessionKeys;
+	/// No offences are reported on this chain: governance removes a misbehaving validator.
+	type DisablingStrategy = ();
+	type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+	type Currency = Balances;
+	type KeyDeposit = SessionKeyDeposit;
+}
+
+impl pallet_validator_set::Config for Runtime {
+	/// Sudo on the `dev` and `local` chains; a network with a council would put its collective
+	/// origin here (docs/operators.md).
+	type AddRemoveOrigin = frame_system::EnsureRoot<AccountId>;
+	/// Aura's and GRANDPA's `MaxAuthorities`.
+	type MaxValidators = ConstU32<32>;
+	type MinValidators = ConstU32<1>;
+	type DefaultSessionPeriod = ConstU32<SESSION_PERIOD>;
+	type WeightInfo = pallet_validator_set::weights::SubstrateWeight<Runtime>;
 }

@@ -81,3 +81,35 @@ export async function until(what, f, ms = 120_000) {
     await sleep(250);
   }
 }
+
+/** Call an RPC method polkadot.js has no definition for (e.g. `author_rotateKeysWithOwner`). */
+export const rawRpc = (api, method, params = []) => api._rpcCore.provider.send(method, params);
+
+/**
+ * A bare JSON-RPC connection (no metadata, no types): for a node that is still syncing across
+ * a runtime upgrade, where polkadot.js's `ApiPromise` cannot build the old blocks' registry.
+ * `call(method, params)`; `finalizedNumber()`; `disconnect()`.
+ */
+export async function rawClient(wsUrl) {
+  const provider = new WsProvider(wsUrl);
+  await provider.isReady;
+  const call = (method, params = []) => provider.send(method, params);
+  return {
+    call,
+    finalizedNumber: async () => parseInt((await call('chain_getHeader', [await call('chain_getFinalizedHead')])).number, 16),
+    disconnect: () => provider.disconnect(),
+  };
+}
+
+/**
+ * The Aura key (hex) that authored block `hash` (the best block if none): the slot in its
+ * pre-runtime digest, modulo the Aura authorities of its parent's state.
+ */
+export async function auraAuthor(api, hash) {
+  const header = hash ? await api.rpc.chain.getHeader(hash) : await api.rpc.chain.getHeader();
+  const pre = header.digest.logs.find((l) => l.isPreRuntime && l.asPreRuntime[0].toString() === 'aura');
+  if (!pre) return { number: header.number.toNumber(), key: null };
+  const slot = api.createType('u64', pre.asPreRuntime[1]).toBigInt();
+  const authorities = await api.query.aura.authorities.at(header.parentHash);
+  return { number: header.number.toNumber(), key: authorities[Number(slot % BigInt(authorities.length))].toHex() };
+}
