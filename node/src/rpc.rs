@@ -1,6 +1,7 @@
-//! JSON-RPC methods the node adds to the standard set: account nonces, fee queries and
-//! `attest_proveFinality` (a block's GRANDPA finality from genesis, for proofs that stand
-//! alone: `docs/proof-format.md`).
+//! JSON-RPC methods the node adds to the standard set: account nonces, fee queries, GRANDPA's
+//! own methods (`grandpa_roundState`, `grandpa_subscribeJustifications`,
+//! `grandpa_proveFinality`) and `attest_proveFinality` (a block's GRANDPA finality from
+//! genesis, for proofs that stand alone: `docs/proof-format.md`).
 
 use std::sync::Arc;
 
@@ -26,13 +27,17 @@ pub struct FullDeps<C, P> {
 /// is of: two GRANDPA justification periods.
 const MAX_DESCENDANTS: BlockNumber = 2 * crate::service::GRANDPA_JUSTIFICATION_PERIOD;
 
-/// What `attest_proveFinality` reads.
+/// What `attest_proveFinality` and the `grandpa_*` methods read.
 #[derive(Clone)]
 pub struct Finality {
 	/// The node's database.
 	pub backend: Arc<crate::service::FullBackend>,
 	/// GRANDPA's authority sets and the blocks where they changed.
 	pub authority_set: sc_consensus_grandpa::SharedAuthoritySet<Hash, BlockNumber>,
+	/// The voter's rounds (`grandpa_roundState`).
+	pub voter_state: sc_consensus_grandpa::SharedVoterState,
+	/// Justifications as the node imports or makes them (`grandpa_subscribeJustifications`).
+	pub justifications: sc_consensus_grandpa::GrandpaJustificationStream<Block>,
 }
 
 impl Finality {
@@ -136,6 +141,7 @@ impl Finality {
 /// Build the node's RPC extensions.
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
+	subscriptions: sc_rpc::SubscriptionTaskExecutor,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
 where
 	C: ProvideRuntimeApi<Block>,
@@ -153,6 +159,23 @@ where
 	let FullDeps { client, pool, finality } = deps;
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client).into_rpc())?;
+	if let Some(f) = &finality {
+		use sc_consensus_grandpa_rpc::{Grandpa, GrandpaApiServer};
+		let proofs = sc_consensus_grandpa::FinalityProofProvider::new_for_service(
+			f.backend.clone(),
+			Some(f.authority_set.clone()),
+		);
+		module.merge(
+			Grandpa::new(
+				subscriptions,
+				f.authority_set.clone(),
+				f.voter_state.clone(),
+				f.justifications.clone(),
+				proofs,
+			)
+			.into_rpc(),
+		)?;
+	}
 	let mut attest = RpcModule::new(finality);
 	attest.register_blocking_method("attest_proveFinality", |params, finality, _| {
 		let block: Hash = params.one()?;

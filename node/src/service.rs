@@ -293,6 +293,8 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	let enable_grandpa = !config.disable_grandpa;
 	let prometheus_registry = config.prometheus_registry().cloned();
 
+	// Shared by the GRANDPA voter and the `grandpa_roundState` RPC.
+	let voter_state = SharedVoterState::empty();
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
@@ -300,16 +302,18 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			Consensus::Aura { link, .. } => Some(crate::rpc::Finality {
 				backend: backend.clone(),
 				authority_set: link.shared_authority_set().clone(),
+				voter_state: voter_state.clone(),
+				justifications: link.justification_stream(),
 			}),
 			Consensus::ManualSeal { .. } => None,
 		};
-		Box::new(move |_| {
+		Box::new(move |subscriptions| {
 			let deps = crate::rpc::FullDeps {
 				client: client.clone(),
 				pool: pool.clone(),
 				finality: finality.clone(),
 			};
-			crate::rpc::create_full(deps).map_err(Into::into)
+			crate::rpc::create_full(deps, subscriptions).map_err(Into::into)
 		})
 	};
 
@@ -459,7 +463,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 					notification_service,
 					voting_rule: sc_consensus_grandpa::VotingRulesBuilder::default().build(),
 					prometheus_registry,
-					shared_voter_state: SharedVoterState::empty(),
+					shared_voter_state: voter_state,
 					telemetry: telemetry.as_ref().map(|x| x.handle()),
 					offchain_tx_pool_factory: OffchainTransactionPoolFactory::new(transaction_pool),
 				};
