@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Regenerate pallets/attestation/src/weights.rs by running the pallet's benchmarks in the
-# runtime (wasm), on this machine. Builds attest-node with `runtime-benchmarks` first.
+# Regenerate a pallet's weights.rs by running its benchmarks in the runtime (wasm), on this
+# machine. Builds attest-node with `runtime-benchmarks` first.
 #
-#   ./scripts/benchmark-pallet.sh            # steps 50, repeat 20
+#   ./scripts/benchmark-pallet.sh                                # pallet_attestation, steps 50, repeat 20
+#   PALLET=pallet_validator_set ./scripts/benchmark-pallet.sh    # pallets/validator-set/src/weights.rs
 #   STEPS=10 REPEAT=5 ./scripts/benchmark-pallet.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PALLET="${PALLET:-pallet_attestation}"
+case "$PALLET" in
+pallet_attestation) OUT=pallets/attestation/src/weights.rs ;;
+pallet_validator_set) OUT=pallets/validator-set/src/weights.rs ;;
+*) echo "unknown pallet $PALLET (pallet_attestation or pallet_validator_set)" >&2; exit 2 ;;
+esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/attest/target}"
 export WASM_BUILD_WORKSPACE_HINT="$PWD"
 # The runtime wasm with the benchmarks compiled in...
@@ -19,15 +26,15 @@ SKIP_WASM_BUILD=1 cargo build --release --locked -p attest-node --features runti
 	--runtime "$wasm" \
 	--genesis-builder runtime \
 	--genesis-builder-preset development \
-	--pallet pallet_attestation \
+	--pallet "$PALLET" \
 	--extrinsic '*' \
 	--wasm-execution compiled \
 	--steps "${STEPS:-50}" \
 	--repeat "${REPEAT:-20}" \
 	--heap-pages 4096 \
 	--template .maintain/weight-template.hbs \
-	--output pallets/attestation/src/weights.rs
-echo "wrote pallets/attestation/src/weights.rs"
+	--output "$OUT"
+echo "wrote $OUT"
 # The next normal build must not reuse the benchmark wasm: make the runtime's build script
 # rebuild it.
 touch runtime/build.rs

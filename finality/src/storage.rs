@@ -19,7 +19,9 @@ pub struct StoredAnchor {
 	pub block: u32,
 }
 
-fn prefix(pallet: &str, item: &str) -> Vec<u8> {
+/// The storage key of a plain value, `pallet::item`: `twox128(pallet) ++ twox128(item)` (also
+/// the prefix of a map's keys).
+pub fn value_key(pallet: &str, item: &str) -> Vec<u8> {
 	let mut key = twox_128(pallet.as_bytes()).to_vec();
 	key.extend_from_slice(&twox_128(item.as_bytes()));
 	key
@@ -28,7 +30,7 @@ fn prefix(pallet: &str, item: &str) -> Vec<u8> {
 /// The storage key of `Attestation::Anchors(channel_id, index)`: `twox128("Attestation") ++
 /// twox128("Anchors") ++ channel_id ++ twox64(index) ++ index` (the index little-endian u32).
 pub fn anchor_key(channel_id: &ChannelId, index: u32) -> Vec<u8> {
-	let mut key = prefix("Attestation", "Anchors");
+	let mut key = value_key("Attestation", "Anchors");
 	key.extend_from_slice(channel_id.as_bytes());
 	let index = index.encode();
 	key.extend_from_slice(&twox_64(&index));
@@ -38,12 +40,12 @@ pub fn anchor_key(channel_id: &ChannelId, index: u32) -> Vec<u8> {
 
 /// The storage key of `Timestamp::Now` (the block's time, unix ms, u64).
 pub fn timestamp_key() -> Vec<u8> {
-	prefix("Timestamp", "Now")
+	value_key("Timestamp", "Now")
 }
 
 /// The storage key of `Grandpa::Authorities` (the genesis set, in a chain spec).
 pub fn grandpa_authorities_key() -> Vec<u8> {
-	prefix("Grandpa", "Authorities")
+	value_key("Grandpa", "Authorities")
 }
 
 /// Why a storage entry is not proven.
