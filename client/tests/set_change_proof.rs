@@ -89,19 +89,6 @@ fn export(sys: &System, file: &str, out: &Path) {
 	}
 }
 
-fn check_offline(proof: &Path, spec: &Path) -> (Option<i32>, String) {
-	let out = Command::new(attest_bin())
-		.args(["--node", "ws://127.0.0.1:9", "proof", "check"])
-		.arg(proof)
-		.arg("--chain-spec")
-		.arg(spec)
-		.output()
-		.expect("attest runs");
-	let text =
-		String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-	(out.status.code(), text)
-}
-
 #[test]
 fn proofs_from_before_and_after_an_authority_set_change_check_with_the_spec_alone() {
 	let started = Instant::now();

@@ -24,20 +24,6 @@ fn export_spec(chain: &str, out: &std::path::Path) {
 	assert!(status.success(), "export-chain-spec --chain {chain}");
 }
 
-/// `attest proof check` of `proof` with nothing but `spec`: no node, no server.
-fn check_offline(proof: &std::path::Path, spec: &std::path::Path) -> (Option<i32>, String) {
-	let out = Command::new(attest_bin())
-		.args(["--node", "ws://127.0.0.1:9", "proof", "check"])
-		.arg(proof)
-		.arg("--chain-spec")
-		.arg(spec)
-		.output()
-		.expect("attest runs");
-	let text =
-		String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-	(out.status.code(), text)
-}
-
 #[test]
 fn a_proof_checks_with_the_chain_spec_alone_after_every_process_stopped() {
 	let started = Instant::now();

@@ -72,6 +72,21 @@ pub fn attest_bin() -> PathBuf {
 	PathBuf::from(env!("CARGO_BIN_EXE_attest"))
 }
 
+/// `attest proof check PROOF --chain-spec SPEC` with nothing else (the node given is a dead
+/// port, never asked): its exit status and its output.
+pub fn check_offline(proof: &std::path::Path, spec: &std::path::Path) -> (Option<i32>, String) {
+	let out = Command::new(attest_bin())
+		.args(["--node", "ws://127.0.0.1:9", "proof", "check"])
+		.arg(proof)
+		.arg("--chain-spec")
+		.arg(spec)
+		.output()
+		.expect("attest runs");
+	let text =
+		String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+	(out.status.code(), text)
+}
+
 impl System {
 	/// Start everything; the verifier is //Bob with `verifier_args`.
 	pub fn start(verifier_args: &[&str]) -> Self {

@@ -126,8 +126,8 @@ impl pallet_validator_set::Config for Test {
 	type WeightInfo = ();
 }
 
-/// Validators 1, 2, 3 (key ids equal to the accounts); accounts 1..=9 hold 1,000.
-pub fn new_test_ext() -> sp_io::TestExternalities {
+/// Accounts 1..=9 hold 1,000; nothing else.
+pub fn funded_storage() -> sp_runtime::Storage {
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: (1..=9).map(|a| (a, 1_000)).collect(),
@@ -135,6 +135,12 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	}
 	.assimilate_storage(&mut t)
 	.unwrap();
+	t
+}
+
+/// Validators 1, 2, 3 (key ids equal to the accounts); accounts 1..=9 hold 1,000.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut t = funded_storage();
 	pallet_validator_set::GenesisConfig::<Test> {
 		initial_validators: vec![1, 2, 3],
 		session_period: Some(PERIOD),

@@ -206,15 +206,7 @@ frame_support::parameter_types! {
 
 /// A chain with fixed authorities: no session state, no validator set.
 fn fixed_authorities_ext() -> sp_io::TestExternalities {
-	use sp_runtime::BuildStorage;
-	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	pallet_balances::GenesisConfig::<Test> {
-		balances: (1..=9).map(|a| (a, 1_000)).collect(),
-		..Default::default()
-	}
-	.assimilate_storage(&mut t)
-	.unwrap();
-	let mut ext = sp_io::TestExternalities::new(t);
+	let mut ext = sp_io::TestExternalities::new(funded_storage());
 	ext.execute_with(|| {
 		System::set_block_number(1);
 		// A migrated chain runs on the runtime's default period; these tests count in the
