@@ -15,6 +15,11 @@ pallet_validator_set) OUT=pallets/validator-set/src/weights.rs ;;
 esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/attest/target}"
 export WASM_BUILD_WORKSPACE_HINT="$PWD"
+# The node's networking compiles protobuf files: a vendored protoc when none is installed (as ./x).
+if [ -z "${PROTOC:-}" ] && ! command -v protoc >/dev/null; then
+	PROTOC=$(cargo run -q --release --locked -p attest-protoc)
+	export PROTOC
+fi
 # The runtime wasm with the benchmarks compiled in...
 cargo build --release --locked -p attest-runtime --features runtime-benchmarks
 wasm="$CARGO_TARGET_DIR/release/wbuild/attest-runtime/attest_runtime.compact.compressed.wasm"

@@ -125,9 +125,9 @@ pub mod pallet {
 				assert!(!seen.contains(v), "genesis: validator {v:?} is listed twice");
 				seen.push(v.clone());
 			}
-			// None at all is a genesis that leaves the set to the session pallet's keys (and
-			// cannot be changed until governance adds validators); some, but too few, is a
-			// mistake.
+			// None at all leaves the first set to the session pallet's `keys` (this pallet then
+			// starts from the session's validators at the first change); some, but too few, is
+			// a mistake.
 			assert!(
 				seen.is_empty() || seen.len() as u32 >= T::MinValidators::get(),
 				"genesis: fewer validators than MinValidators"
@@ -180,11 +180,15 @@ pub mod pallet {
 		/// Add `who` to the validators from the next session boundary on. Origin:
 		/// `AddRemoveOrigin`. `who` must have session keys.
 		#[pallet::call_index(0)]
-		#[pallet::weight(<T as Config>::WeightInfo::add_validator(T::MaxValidators::get()))]
+		// One read more than measured: the session's validators, read when the set is empty
+		// (`adopt_session_set`).
+		#[pallet::weight(<T as Config>::WeightInfo::add_validator(T::MaxValidators::get())
+			.saturating_add(T::DbWeight::get().reads(1)))]
 		pub fn add_validator(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
 			T::AddRemoveOrigin::ensure_origin(origin)?;
 			ensure!(pallet_session::NextKeys::<T>::contains_key(&who), Error::<T>::NoSessionKeys);
 			Validators::<T>::try_mutate(|set| {
+				Self::adopt_session_set(set);
 				ensure!(!set.contains(&who), Error::<T>::AlreadyValidator);
 				set.try_push(who.clone()).map_err(|_| Error::<T>::TooManyValidators)
 			})?;
@@ -196,10 +200,12 @@ pub mod pallet {
 		/// Remove `who` from the validators from the next session boundary on. Origin:
 		/// `AddRemoveOrigin`. Refused if fewer than `MinValidators` would remain.
 		#[pallet::call_index(1)]
-		#[pallet::weight(<T as Config>::WeightInfo::remove_validator(T::MaxValidators::get()))]
+		#[pallet::weight(<T as Config>::WeightInfo::remove_validator(T::MaxValidators::get())
+			.saturating_add(T::DbWeight::get().reads(1)))]
 		pub fn remove_validator(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
 			T::AddRemoveOrigin::ensure_origin(origin)?;
 			Validators::<T>::try_mutate(|set| {
+				Self::adopt_session_set(set);
 				let at = set.iter().position(|v| v == &who).ok_or(Error::<T>::NotValidator)?;
 				ensure!(set.len() as u32 > T::MinValidators::get(), Error::<T>::TooFewValidators);
 				set.remove(at);
@@ -212,6 +218,14 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// An empty set (a genesis that named its validators only in `session.keys`) starts
+		/// from the session's validators, so that a change never drops them unasked.
+		fn adopt_session_set(set: &mut BoundedVec<T::AccountId, T::MaxValidators>) {
+			if set.is_empty() {
+				*set = BoundedVec::truncate_from(pallet_session::Validators::<T>::get());
+			}
+		}
+
 		/// The validators (those queued for the next session if a change is pending).
 		pub fn validators() -> Vec<T::AccountId> {
 			Validators::<T>::get().into_inner()

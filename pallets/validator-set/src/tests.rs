@@ -45,6 +45,29 @@ fn the_session_period_comes_from_the_genesis_or_the_default() {
 }
 
 #[test]
+fn a_genesis_with_session_keys_only_keeps_its_validators_at_the_first_change() {
+	use sp_runtime::BuildStorage;
+	let mut t = funded_storage();
+	pallet_session::GenesisConfig::<Test> {
+		keys: (1..=3).map(|a| (a, a, a.into())).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut t)
+	.unwrap();
+	sp_io::TestExternalities::new(t).execute_with(|| {
+		System::set_block_number(1);
+		crate::SessionPeriod::<Test>::put(PERIOD);
+		assert!(validators().is_empty());
+		assert_ok!(set_keys(4));
+		assert_ok!(ValidatorSet::add_validator(RuntimeOrigin::root(), 4));
+		assert_eq!(validators(), vec![1, 2, 3, 4]);
+		next_session();
+		next_session();
+		assert_eq!(Authorities::get(), vec![1, 2, 3, 4]);
+	});
+}
+
+#[test]
 fn an_added_validator_authors_from_the_second_session_boundary() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(set_keys(4));
