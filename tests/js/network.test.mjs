@@ -257,10 +257,7 @@ test('three validators, a restart, and a full node that joins later', { timeout:
     console.log(`Dave a validator after ${Math.round((Date.now() - changes) / 1000)} s (session ${joined.index}, GRANDPA set ${joined.setId})`);
     // It authors blocks...
     const daveAura = daveKeys.keys.slice(0, 2 + 64);
-    const daveAuthored = await chain.until('a block authored by Dave\'s node', async () => {
-      const { number, key } = await chain.auraAuthor(api);
-      return key === daveAura && number;
-    }, 120_000);
+    const daveAuthored = await chain.untilAuthoredBy(api, daveAura, 'a block authored by Dave\'s node', 120_000);
     // ...and its GRANDPA key signs precommits.
     await chain.until('a justification with Dave\'s precommit', async () =>
       justified.some((j) => j.number >= daveAuthored - 10 && j.signers.has(daveGran)), 120_000);

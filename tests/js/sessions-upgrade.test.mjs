@@ -152,10 +152,7 @@ test('a chain with fixed authorities upgrades to sessions and then gains a valid
   const setId = (await api.query.grandpa.currentSetId()).toNumber();
   assert.equal(setId, JSON.parse(kept).grandpa + 1, 'one GRANDPA set change');
   const bobAura = bobKeys.keys.slice(0, 2 + 64);
-  const bobAuthored = await chain.until('a block authored by Bob\'s node', async () => {
-    const { number, key } = await chain.auraAuthor(api);
-    return key === bobAura && number;
-  }, 60_000);
+  const bobAuthored = await chain.untilAuthoredBy(api, bobAura, 'a block authored by Bob\'s node', 60_000);
   await chain.until('finality with both validators', async () =>
     (await chain.finalizedNumber(api)) >= bobAuthored && (await bobRpc.finalizedNumber()) >= bobAuthored, 90_000);
   console.log(`sessions upgrade test wall time ${Math.round((Date.now() - started) / 1000)} s`);

@@ -132,9 +132,11 @@ pub mod pallet {
 				seen.is_empty() || seen.len() as u32 >= T::MinValidators::get(),
 				"genesis: fewer validators than MinValidators"
 			);
-			let bounded: BoundedVec<_, T::MaxValidators> =
-				seen.try_into().expect("genesis: more validators than MaxValidators");
-			Validators::<T>::put(bounded);
+			assert!(
+				seen.len() as u32 <= T::MaxValidators::get(),
+				"genesis: more validators than MaxValidators"
+			);
+			Validators::<T>::put(BoundedVec::<_, T::MaxValidators>::truncate_from(seen));
 			if let Some(period) = self.session_period {
 				assert!(!period.is_zero(), "genesis: a session period of 0 blocks");
 				SessionPeriod::<T>::put(period);

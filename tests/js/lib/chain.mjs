@@ -113,3 +113,10 @@ export async function auraAuthor(api, hash) {
   const authorities = await api.query.aura.authorities.at(header.parentHash);
   return { number: header.number.toNumber(), key: authorities[Number(slot % BigInt(authorities.length))].toHex() };
 }
+
+/** Wait until the best block is one authored with Aura key `key` (hex); its number. */
+export const untilAuthoredBy = (api, key, what, ms) =>
+  until(what, async () => {
+    const { number, key: author } = await auraAuthor(api);
+    return author === key && number;
+  }, ms);
