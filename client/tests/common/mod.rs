@@ -42,12 +42,21 @@ impl Proc {
 		let _ = self.child.kill();
 		let _ = self.child.wait();
 	}
+
+	/// Wait until `url` answers 200, or panic with the log (at once when the process ended:
+	/// e.g. its port was taken).
+	pub fn wait_http(&mut self, url: &str) {
+		wait_http(url, &self.log, Some(&mut self.child))
+	}
 }
 
-/// Wait until `url` answers 200 or panic with `log`.
-pub fn wait_http(url: &str, log: &Path) {
+/// Wait until `url` answers 200 or panic with `log`; early when `child` has exited.
+pub fn wait_http(url: &str, log: &Path, mut child: Option<&mut Child>) {
 	let deadline = Instant::now() + Duration::from_secs(60);
 	while Instant::now() < deadline {
+		if let Some(status) = child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+			panic!("the process serving {url} exited with {status}:\n{}", log_tail(log, 40));
+		}
 		if let Ok(r) = reqwest::blocking::get(url) {
 			if r.status().is_success() {
 				return;
@@ -103,7 +112,7 @@ impl System {
 		let dir = tempfile::tempdir().expect("temp dir");
 		let port = free_port();
 		let server_url = format!("http://127.0.0.1:{port}");
-		let server = Proc::spawn(
+		let mut server = Proc::spawn(
 			&target_dir().join("attest-server"),
 			&[
 				"--listen".into(),
@@ -117,7 +126,7 @@ impl System {
 			],
 			dir.path().join("server.log"),
 		);
-		wait_http(&format!("{server_url}/healthz"), &server.log);
+		server.wait_http(&format!("{server_url}/healthz"));
 		let vport = free_port();
 		let mut sys = System {
 			node,
@@ -148,8 +157,8 @@ impl System {
 			.dir
 			.path()
 			.join(format!("verifier-{}.log", Instant::now().elapsed().as_nanos()));
-		let p = Proc::spawn(&attest_bin(), &args, log);
-		wait_http(&format!("{}/v1/info", self.verifier_url), &p.log);
+		let mut p = Proc::spawn(&attest_bin(), &args, log);
+		p.wait_http(&format!("{}/v1/info", self.verifier_url));
 		self.verifier = Some(p);
 	}
 

@@ -3,21 +3,48 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, connect } from 'node:net';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; the listener is closed before use). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+const handedOut = new Set();
+
+/**
+ * A free TCP port on 127.0.0.1 (the OS picks it; the listener is closed before use), never one
+ * this process was given before (the OS may hand a port it just freed out again).
+ */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const s = createServer();
+      s.unref();
+      s.on('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+/**
+ * The RPC and Prometheus ports a node's log names (the last of each): `Running JSON-RPC
+ * server: addr=127.0.0.1:45943,[::1]:38163` and `Prometheus exporter started at 127.0.0.1:42415`.
+ */
+export function nodePortsInLog(text) {
+  let rpc = null;
+  let prometheus = null;
+  for (const line of text.split('\n')) {
+    const r = /Running JSON-RPC server: addr=[^,\s]*:(\d+)/.exec(line);
+    if (r) rpc = Number(r[1]);
+    const p = /Prometheus exporter started at [^,\s]*:(\d+)/.exec(line);
+    if (p) prometheus = Number(p[1]);
+  }
+  return { rpc, prometheus };
 }
 
 /** `$ATTEST_NODE_BIN`, else the release build in `$CARGO_TARGET_DIR` (default ~/.cache/attest/target). */
@@ -71,15 +98,17 @@ export function tempDir() {
 }
 
 /**
- * Start `attest-node args...` with free RPC, P2P and Prometheus ports and `--base-path base`
- * (a new temporary one unless given), its RPC up. Returns
+ * Start `attest-node args...` with a free P2P port, RPC and Prometheus ports of the node's
+ * choosing (port 0, read back from its log: no other process can hold them) and `--base-path
+ * base` (a new temporary one unless given), its RPC up. Returns
  * `{ wsUrl, p2pPort, rpcPort, prometheusPort, base, log(), stop(), kill(), start() }`:
- * `kill` stops it (SIGKILL) and `start` starts it again with the same ports and base path.
+ * `kill` stops it (SIGKILL) and `start` starts it again with the same ports and base path (a
+ * port another process took meanwhile is replaced by one the node picks; `wsUrl` follows).
  */
 export async function startNode(args, { base } = {}) {
   const dir = tempDir();
   base ??= join(dir, 'base');
-  const [rpcPort, p2pPort, prometheusPort] = [await freePort(), await freePort(), await freePort()];
+  const p2pPort = await freePort();
   const logPath = join(dir, 'node.log');
   let proc = null;
   let exited = null;
@@ -89,8 +118,8 @@ export async function startNode(args, { base } = {}) {
     } catch { return ''; }
   };
   const node = {
-    wsUrl: `ws://127.0.0.1:${rpcPort}`,
-    rpcPort, p2pPort, prometheusPort, base, log,
+    wsUrl: null,
+    rpcPort: 0, p2pPort, prometheusPort: 0, base, log,
     kill() {
       if (proc && exited === null) proc.kill('SIGKILL');
       proc = null;
@@ -101,15 +130,29 @@ export async function startNode(args, { base } = {}) {
     },
     async start() {
       exited = null;
+      const logFile = openSync(logPath, 'a');
+      const logStart = fstatSync(logFile).size;
       proc = spawn(nodeBin(), [
         ...args,
-        '--rpc-port', String(rpcPort), '--port', String(p2pPort), '--prometheus-port', String(prometheusPort),
+        '--rpc-port', String(node.rpcPort), '--port', String(p2pPort),
+        '--prometheus-port', String(node.prometheusPort),
         '--no-telemetry', '--no-mdns', '--base-path', base,
-      ], { stdio: ['ignore', 'ignore', openSync(logPath, 'a')] });
+      ], { stdio: ['ignore', 'ignore', logFile] });
+      closeSync(logFile);
       proc.on('exit', (code, signal) => { exited = signal ?? code; });
       running.add(node);
       const deadline = Date.now() + 120_000;
-      while (!(await portOpen(rpcPort))) {
+      const listening = async () => {
+        let text = '';
+        try { text = readFileSync(logPath).subarray(logStart).toString('utf8'); } catch { /* not yet */ }
+        const { rpc, prometheus } = nodePortsInLog(text);
+        if (rpc === null) return false;
+        node.rpcPort = rpc;
+        node.prometheusPort = prometheus ?? node.prometheusPort;
+        node.wsUrl = `ws://127.0.0.1:${rpc}`;
+        return portOpen(rpc);
+      };
+      while (!(await listening())) {
         if (exited !== null) { node.stop(); throw new Error(`attest-node exited early (${exited}):\n${log()}`); }
         if (Date.now() > deadline) { node.stop(); throw new Error(`attest-node RPC not up after 120 s:\n${log()}`); }
         await new Promise((r) => setTimeout(r, 200));
