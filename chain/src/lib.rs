@@ -433,9 +433,28 @@ impl Chain {
 	pub async fn trust_root(&self) -> Result<attest_finality::TrustRoot, ChainError> {
 		use codec::Decode as _;
 		let genesis = self.genesis;
-		let authorities = self
-			.storage_at(&attest_finality::storage::grandpa_authorities_key(), genesis)
-			.await?
+		// From the node's chain spec (`attest_genesisAuthorities`): a pruning node discards
+		// the genesis state after 256 blocks. A node without that method (an older build) is
+		// asked for the genesis state, as before.
+		let from_spec: Result<Option<String>, _> = self
+			.client
+			.request("attest_genesisAuthorities", subxt::rpcs::rpc_params![])
+			.await;
+		let value = match from_spec {
+			Ok(hex) => hex.and_then(|h| h.strip_prefix("0x").and_then(|h| hex::decode(h).ok())),
+			Err(e) if e.to_string().contains("Method not found") => self
+				.storage_at(&attest_finality::storage::grandpa_authorities_key(), genesis)
+				.await
+				.map_err(|e| {
+					self.rpc_err(format!(
+						"the genesis GRANDPA authorities ({e}): this node neither has \
+						 attest_genesisAuthorities nor keeps the genesis state (run an archive \
+						 node, or check with the chain spec: --chain-spec)"
+					))
+				})?,
+			Err(e) => return Err(self.rpc_err(e)),
+		};
+		let authorities = value
 			.and_then(|v| sp_consensus_grandpa::AuthorityList::decode(&mut &v[..]).ok())
 			.unwrap_or_default();
 		Ok(attest_finality::TrustRoot { genesis, authorities })
@@ -508,6 +527,31 @@ impl Chain {
 		Ok(h.map(|h| Hash(h.0)))
 	}
 
+	/// `err`, a transaction the pool refused, with the account named when it could not pay
+	/// the fee: the most common cause is a key that is not the one meant (a typo in --suri
+	/// makes a new, empty account).
+	async fn refused(&self, key: &Key, err: ChainError) -> ChainError {
+		match err {
+			ChainError::Transaction { call, message }
+				if message.contains("Inability to pay some fees") =>
+			{
+				let free = self.free_balance(key.public()).await.unwrap_or(0);
+				ChainError::Transaction {
+					call,
+					message: format!(
+						"account {} cannot pay the fee: its free balance is {}.{:012} ATT (is \
+						 the key given with --suri or ATTEST_SURI the one you meant? a \
+						 mistyped secret is another account, an empty one)",
+						key.address(),
+						free / UNIT,
+						free % UNIT
+					),
+				}
+			},
+			other => other,
+		}
+	}
+
 	/// Sign `call` with `key`, submit it, wait until it is in a finalized block and succeeded,
 	/// and return its block and pallet-attestation events.
 	pub async fn submit<Call: Payload>(
@@ -536,12 +580,15 @@ impl Chain {
 			},
 			_ => params.mortal(MORTALITY_BLOCKS),
 		};
-		let progress = at
-			.transactions()
-			.sign_and_submit_then_watch(call, key, params.build())
-			.await
-			.map_err(|e| tx_err(&e))?;
-		let in_block = progress.wait_for_finalized().await.map_err(|e| tx_err(&e))?;
+		let progress =
+			match at.transactions().sign_and_submit_then_watch(call, key, params.build()).await {
+				Ok(p) => p,
+				Err(e) => return Err(self.refused(key, tx_err(&e)).await),
+			};
+		let in_block = match progress.wait_for_finalized().await {
+			Ok(b) => b,
+			Err(e) => return Err(self.refused(key, tx_err(&e)).await),
+		};
 		drop(submitting);
 		let block_hash = Hash(in_block.block_hash().0);
 		let events = match in_block.wait_for_success().await {

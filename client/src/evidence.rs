@@ -204,6 +204,13 @@ pub struct FileChecker<'a> {
 	anchoring: Anchoring<'a>,
 	server: &'a Server,
 	anchors: HashMap<(Hash, u32), (Option<Anchor>, Hash, u64)>,
+	wait_anchored: std::time::Duration,
+}
+
+/// The server's answer for an item claimed in a state both signed but not in a final anchor
+/// yet (`409 not_ready`: the channel's next checkpoint or close is not final).
+fn not_anchored_yet(e: &ServerError) -> bool {
+	matches!(e, ServerError::Status { status: 409, body, .. } if body.contains("\"not_ready\""))
 }
 
 impl<'a> FileChecker<'a> {
@@ -214,7 +221,30 @@ impl<'a> FileChecker<'a> {
 
 	/// A checker asking `server` for proofs, checked as `anchoring` says.
 	pub fn with(anchoring: Anchoring<'a>, server: &'a Server) -> Self {
-		FileChecker { anchoring, server, anchors: HashMap::new() }
+		FileChecker {
+			anchoring,
+			server,
+			anchors: HashMap::new(),
+			wait_anchored: std::time::Duration::ZERO,
+		}
+	}
+
+	/// Wait up to `wait` for an item that is claimed but whose anchor is not final yet (right
+	/// after `attest channel checkpoint`), asking again every second; after that the file is
+	/// an error (could not check yet), never "not attested".
+	pub fn wait_anchored(mut self, wait: std::time::Duration) -> Self {
+		self.wait_anchored = wait;
+		self
+	}
+
+	/// The error for an item still not anchored after the wait.
+	fn still_not_anchored(&self, digest: &Hash) -> anyhow::Error {
+		anyhow!(
+			"{digest:?} is claimed in a channel but not anchored yet: the channel's checkpoint \
+			 or close is not final after {} s of waiting; check again once it is (a GRANDPA \
+			 network finalizes within a minute; --wait SECS waits longer)",
+			self.wait_anchored.as_secs()
+		)
 	}
 
 	/// The server's format-2 proof of `digest`, checked with the chain spec `root`: the
@@ -224,16 +254,20 @@ impl<'a> FileChecker<'a> {
 		root: &TrustRoot,
 		digest: &Hash,
 	) -> anyhow::Result<Result<(Anchor, Hash, u64), String>> {
-		let f = match self.server.proof_v2(digest).await {
-			Ok(Some(f)) => f,
-			Ok(None) => {
-				return Ok(Err("the server has no proof that stands alone of it yet (format \
-				               2: it is built once the anchor is final); retry in a few \
-				               seconds"
-					.into()))
-			},
-			Err(e @ ServerError::Http { .. }) => return Err(e.into()),
-			Err(e) => return Ok(Err(e.to_string())),
+		let deadline = std::time::Instant::now() + self.wait_anchored;
+		let f = loop {
+			match self.server.proof_v2(digest).await {
+				Ok(Some(f)) => break f,
+				// Built once the anchor is final: not known yet.
+				Ok(None) => {},
+				Err(e) if not_anchored_yet(&e) => {},
+				Err(e @ ServerError::Http { .. }) => return Err(e.into()),
+				Err(e) => return Ok(Err(e.to_string())),
+			}
+			if std::time::Instant::now() >= deadline {
+				return Err(self.still_not_anchored(digest));
+			}
+			tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 		};
 		Ok(check_v2(&f, Some(*digest), root, Finality::Proof).and_then(|v| {
 			let s = v.standing.ok_or("the proof says nothing of its block")?;
@@ -262,18 +296,28 @@ impl<'a> FileChecker<'a> {
 		size: u64,
 		owner: Option<[u8; 32]>,
 	) -> anyhow::Result<Result<Attested, String>> {
-		let (genesis, proof) = match self.server.proof(&digest, None).await {
-			Ok(p) => p,
-			// No answer, or the server failing: nothing is known of the file (exit status 2,
-			// not "not attested").
-			Err(e @ ServerError::Http { .. }) => return Err(e.into()),
-			Err(ServerError::Status { status, .. }) if status >= 500 => {
-				return Err(anyhow!(
-					"attestation server at {} failed ({status}); retry later",
-					self.server.url()
-				))
-			},
-			Err(e) => return Ok(Err(e.to_string())),
+		let deadline = std::time::Instant::now() + self.wait_anchored;
+		let (genesis, proof) = loop {
+			match self.server.proof(&digest, None).await {
+				Ok(p) => break p,
+				// No answer, or the server failing: nothing is known of the file (exit status
+				// 2, not "not attested").
+				Err(e @ ServerError::Http { .. }) => return Err(e.into()),
+				Err(ServerError::Status { status, .. }) if status >= 500 => {
+					return Err(anyhow!(
+						"attestation server at {} failed ({status}); retry later",
+						self.server.url()
+					))
+				},
+				// Claimed, its anchor not final yet: wait, then "could not check yet".
+				Err(e) if not_anchored_yet(&e) => {
+					if std::time::Instant::now() >= deadline {
+						return Err(self.still_not_anchored(&digest));
+					}
+					tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+				},
+				Err(e) => return Ok(Err(e.to_string())),
+			}
 		};
 		let chain_genesis = match &self.anchoring {
 			Anchoring::Node(chain) => chain.genesis(),
@@ -469,6 +513,31 @@ pub struct Standing {
 	/// The set that finalized it and the block its justification is of; `None` for a chain
 	/// sealed by hand, whose node confirmed the block instead.
 	pub finalized_by: Option<(u64, u32)>,
+}
+
+impl ValidProof {
+	/// The `--json` line of proof file `file` (`valid: true`; format 2 adds the parties, the
+	/// block's hash and time, and the GRANDPA set that finalized it).
+	pub fn to_json(&self, file: &str) -> serde_json::Value {
+		let mut v = serde_json::json!({
+			"proof": file, "valid": true, "digest": self.digest, "seq": self.seq,
+			"channel": self.channel, "block": self.block,
+		});
+		if let Some(s) = &self.standing {
+			v["requester"] = s.requester.to_ss58check().into();
+			v["verifier"] = s.verifier.to_ss58check().into();
+			v["blockHash"] = serde_json::json!(s.block_hash);
+			v["blockTimeMs"] = s.block_time_ms.into();
+			v["time"] = utc(s.block_time_ms).into();
+			v["finalizedBy"] = match s.finalized_by {
+				Some((set, block)) => {
+					serde_json::json!({ "authoritySet": set, "justificationOf": block })
+				},
+				None => serde_json::Value::Null,
+			};
+		}
+		v
+	}
 }
 
 impl std::fmt::Display for ValidProof {

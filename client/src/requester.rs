@@ -252,7 +252,22 @@ impl Requester {
 				self.channel
 			);
 		}
-		self.resume(report).await?;
+		// Items a cut batch left are finished (and reported) first; the walk then finds them
+		// attested, and does not report them a second time.
+		let resumed = std::sync::Mutex::new(std::collections::HashSet::new());
+		self.resume(&|r: ItemReport| {
+			if let Ok(mut seen) = resumed.lock() {
+				seen.insert(r.path.clone());
+			}
+			report(r)
+		})
+		.await?;
+		let resumed = resumed.into_inner().unwrap_or_default();
+		let report = &|r: ItemReport| {
+			if r.state != ItemOutcome::Skipped || !resumed.contains(&r.path) {
+				report(r)
+			}
+		};
 		let files = walk(paths)?;
 		// Batches by count and size; hashing and sending to the verifier run ahead: files are
 		// looked up and hashed a chunk at a time on a blocking thread, and each batch is sent

@@ -60,11 +60,46 @@ fn attest_a_folder_end_to_end() {
 	assert_eq!(again.lines().count() as u64, n1);
 
 	sys.attest_ok("//Alice", "alice", &["channel", "checkpoint"]);
+	// Right after the checkpoint its anchor is not at the server yet: `verify` waits for it
+	// (it answered "NOT ATTESTED ... 409" and exit 1, then passed 3 s later).
+	let t = std::time::Instant::now();
+	let first = files[0].to_str().expect("utf-8");
+	let out = sys.attest("//Alice", "alice", &["verify", first]);
+	assert!(
+		out.status.success(),
+		"verify right after a checkpoint waits for its anchor:\n{}{}",
+		String::from_utf8_lossy(&out.stdout),
+		String::from_utf8_lossy(&out.stderr)
+	);
+	eprintln!("verify right after the checkpoint: exit 0 after {:.1} s", t.elapsed().as_secs_f64());
 	files.extend(write_files(&dir2, n1, n2));
 	let out = sys.attest_ok(
 		"//Alice",
 		"alice",
 		&["--json", "submit", dir2.to_str().expect("utf-8"), "--batch", "250"],
+	);
+	// Claimed in a state both signed, not anchored until the close: "could not check yet"
+	// (exit 2, saying so) once the wait is over, never "not attested" (exit 1).
+	let unanchored = files[n1 as usize + 2].clone();
+	let early = sys.attest(
+		"//Alice",
+		"alice",
+		&["verify", "--wait", "1", unanchored.to_str().expect("utf-8")],
+	);
+	let err = String::from_utf8_lossy(&early.stderr);
+	assert_eq!(early.status.code(), Some(2), "{err}");
+	assert!(err.contains("not anchored yet") && err.contains("--wait"), "{err}");
+	// A mistyped key is another, empty account: the refusal names it and its balance.
+	let typo = Key::from_suri("//Alicx").expect("key").address();
+	let refused =
+		sys.attest("//Alicx", "alicx", &["channel", "open", "--verifier", BOB, "--deposit", "1"]);
+	let err = String::from_utf8_lossy(&refused.stderr);
+	assert_eq!(refused.status.code(), Some(2), "{err}");
+	assert!(
+		err.contains(&typo)
+			&& err.contains("cannot pay the fee")
+			&& err.contains("0.000000000000 ATT"),
+		"{err}"
 	);
 	let seqs: BTreeSet<u64> = out
 		.lines()
@@ -179,6 +214,40 @@ fn attest_a_folder_end_to_end() {
 			],
 		);
 		assert!(ok.starts_with("VALID"), "{ok}");
+		if i == 0 {
+			// `--json`: one JSON object per proof, valid or not.
+			let ok = sys.attest_ok(
+				"//Alice",
+				"alice",
+				&["--json", "proof", "check", p, "--block-hash", block, "--root", root],
+			);
+			let v: serde_json::Value = serde_json::from_str(ok.trim()).expect("JSON");
+			assert_eq!((v["valid"].as_bool(), v["proof"].as_str()), (Some(true), Some(p)), "{ok}");
+			let digest = attest_primitives::digest::sha256_file(f).expect("file").0;
+			assert_eq!(v["digest"], format!("{digest:?}").as_str(), "{ok}");
+			let other = sample[1 % sample.len()].to_str().expect("utf-8");
+			let bad = sys.attest(
+				"//Alice",
+				"alice",
+				&[
+					"--json",
+					"proof",
+					"check",
+					p,
+					"--file",
+					other,
+					"--block-hash",
+					block,
+					"--root",
+					root,
+				],
+			);
+			assert_eq!(bad.status.code(), Some(1));
+			let v: serde_json::Value =
+				serde_json::from_slice(&bad.stdout).expect("JSON for an invalid proof too");
+			assert_eq!(v["valid"], false);
+			assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
+		}
 		let other = sample[(i + 1) % sample.len()].to_str().expect("utf-8");
 		let bad = sys.attest(
 			"//Alice",

@@ -164,9 +164,33 @@ fn a_proof_checks_with_the_chain_spec_alone_after_every_process_stopped() {
 	}
 }
 
+/// Whether the node at `rpc_port` still has the genesis block's state.
+fn genesis_state_kept(rpc_port: u16) -> bool {
+	let call = |method: &str, params: serde_json::Value| -> serde_json::Value {
+		reqwest::blocking::Client::new()
+			.post(format!("http://127.0.0.1:{rpc_port}"))
+			.json(
+				&serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }),
+			)
+			.send()
+			.expect("node")
+			.json()
+			.expect("JSON")
+	};
+	let genesis = call("chain_getBlockHash", serde_json::json!([0]))["result"].clone();
+	let key = format!("0x{}", hex::encode(attest_finality::storage::grandpa_authorities_key()));
+	call("state_getStorage", serde_json::json!([key, genesis]))
+		.get("error")
+		.is_none()
+}
+
 #[test]
 fn a_proof_of_a_chain_sealed_by_hand_says_what_it_does_not_prove() {
-	let sys = System::start(&[]);
+	// A pruning node that keeps the state of the last 40 blocks (a default node keeps 256):
+	// the genesis state is gone ten seconds in, and proofs are still exported (they failed
+	// with "State already discarded" for the genesis block: the GRANDPA authorities of the
+	// trust root were read from it; now the node gives them from its chain spec).
+	let sys = System::start_with(&["--state-pruning", "40"], &[]);
 	let file = sys.dir.path().join("notes.txt");
 	std::fs::write(&file, bytes(28, 5_000)).expect("write");
 	let file = file.to_str().expect("utf-8");
@@ -183,6 +207,14 @@ fn a_proof_of_a_chain_sealed_by_hand_says_what_it_does_not_prove() {
 		assert!(Instant::now() < deadline, "no proof");
 		std::thread::sleep(Duration::from_millis(500));
 	}
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while genesis_state_kept(sys.node.rpc_port) {
+		assert!(Instant::now() < deadline, "the node keeps the genesis state after 60 s");
+		std::thread::sleep(Duration::from_millis(500));
+	}
+	let again = sys.dir.path().join("proof-again.json");
+	sys.attest_ok("//Alice", "alice", &["proof", "export", file, "-o", again.to_str().unwrap()]);
+	assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&proof).unwrap());
 	// The node confirms it.
 	let online = sys.attest_ok("//Alice", "alice", &["proof", "check", proof.to_str().unwrap()]);
 	assert!(online.starts_with("VALID") && online.contains("confirmed by the node"), "{online}");

@@ -1,7 +1,9 @@
 //! JSON-RPC methods the node adds to the standard set: account nonces, fee queries, GRANDPA's
 //! own methods (`grandpa_roundState`, `grandpa_subscribeJustifications`,
-//! `grandpa_proveFinality`) and `attest_proveFinality` (a block's GRANDPA finality from
-//! genesis, for proofs that stand alone: `docs/proof-format.md`).
+//! `grandpa_proveFinality`), `attest_proveFinality` (a block's GRANDPA finality from
+//! genesis, for proofs that stand alone: `docs/proof-format.md`) and
+//! `attest_genesisAuthorities` (the genesis GRANDPA authority list, SCALE, read from the
+//! chain spec: the genesis state itself is pruned after 256 blocks).
 
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ pub struct FullDeps<C, P> {
 	pub pool: Arc<P>,
 	/// The database and GRANDPA's authority sets, on a chain that finalizes with GRANDPA.
 	pub finality: Option<Finality>,
+	/// The genesis block's `Grandpa::Authorities` value (SCALE), from the chain spec.
+	pub genesis_authorities: Option<Vec<u8>>,
 }
 
 /// Most headers `attest_proveFinality` puts between a block and the block its justification
@@ -156,7 +160,7 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool, finality } = deps;
+	let FullDeps { client, pool, finality, genesis_authorities } = deps;
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client).into_rpc())?;
 	if let Some(f) = &finality {
@@ -192,5 +196,16 @@ where
 			.map_err(|e| ErrorObject::owned(2, e, None::<()>))
 	})?;
 	module.merge(attest)?;
+	let mut genesis = RpcModule::new(genesis_authorities);
+	genesis.register_method("attest_genesisAuthorities", |_, authorities, _| {
+		authorities.clone().map(sp_core::Bytes).ok_or_else(|| {
+			ErrorObject::owned(
+				3,
+				"this node's chain spec has no GRANDPA authorities in its genesis",
+				None::<()>,
+			)
+		})
+	})?;
+	module.merge(genesis)?;
 	Ok(module)
 }

@@ -295,6 +295,18 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 
 	// Shared by the GRANDPA voter and the `grandpa_roundState` RPC.
 	let voter_state = SharedVoterState::empty();
+	// The genesis GRANDPA authorities, from the chain spec: a pruning node discards the
+	// genesis block's state after 256 blocks, and clients need them to check proofs.
+	let genesis_authorities = {
+		let key = attest_finality::storage::grandpa_authorities_key();
+		match config.chain_spec.as_storage_builder().build_storage() {
+			Ok(storage) => storage.top.get(&key).cloned(),
+			Err(e) => {
+				log::warn!("genesis GRANDPA authorities not read from the chain spec: {e}");
+				None
+			},
+		}
+	};
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
@@ -312,6 +324,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 				client: client.clone(),
 				pool: pool.clone(),
 				finality: finality.clone(),
+				genesis_authorities: genesis_authorities.clone(),
 			};
 			crate::rpc::create_full(deps, subscriptions).map_err(Into::into)
 		})
