@@ -197,18 +197,26 @@ impl Chain {
 			url: url.to_string(),
 			message: format!("{e} (is the node running, and is the URL its RPC port?)"),
 		};
-		let connect = async {
-			let inner = ReconnectingRpcClient::builder()
+		let connect =
+			async {
+				// Retries at most 2 s apart, the first after 2 ms (the default backs off tenfold:
+				// 10 ms, 100 ms, 1 s, 10 s, so a node still starting when `attest` first asked
+				// was asked again only after the timeout had passed).
+				let inner = ReconnectingRpcClient::builder()
+				.retry_policy(
+					subxt::rpcs::client::reconnecting_rpc_client::ExponentialBackoff::from_millis(2)
+						.max_delay(std::time::Duration::from_secs(2)),
+				)
 				.connection_timeout(timeout)
 				.build(url)
 				.await
 				.map_err(|e| err(&e))?;
-			let client = RpcClient::new(inner);
-			let api = OnlineClient::<PolkadotConfig>::from_rpc_client(client.clone())
-				.await
-				.map_err(|e| err(&e))?;
-			Ok::<_, ChainError>((client, api))
-		};
+				let client = RpcClient::new(inner);
+				let api = OnlineClient::<PolkadotConfig>::from_rpc_client(client.clone())
+					.await
+					.map_err(|e| err(&e))?;
+				Ok::<_, ChainError>((client, api))
+			};
 		let (client, api) = tokio::time::timeout(timeout, connect)
 			.await
 			.map_err(|_| err(&format!("no answer within {} s", timeout.as_secs_f64())))??;

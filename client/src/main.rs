@@ -11,7 +11,7 @@ use attest_client::{
 };
 use attest_primitives::{channel::Balance, Hash};
 use attest_wire::ProofFile;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 mod demo;
@@ -359,9 +359,39 @@ impl Ctx {
 	}
 }
 
+/// The global options each command has no use for: hidden from its help (still accepted, so
+/// a shell that exports them all works), as `attest verify --help` listed `--suri` and `--db`.
+const UNUSED_OPTIONS: &[(&[&str], &[&str])] = &[
+	(&["verify"], &["suri", "db"]),
+	(&["proof", "export"], &["suri", "db", "json"]),
+	(&["proof", "check"], &["server", "suri", "db"]),
+	(&["verifier", "register"], &["server", "db", "json"]),
+	(&["verifier", "update"], &["server", "db", "json"]),
+	(&["verifier", "serve"], &["json"]),
+	(&["watch"], &["server"]),
+	(&["demo"], &["node", "server", "suri", "db", "json", "timeout"]),
+];
+
+/// The command line, with each command's help listing only the global options it uses.
+fn command() -> clap::Command {
+	fn hide(cmd: clap::Command, path: &[&str], args: &[&str]) -> clap::Command {
+		match path {
+			[] => args.iter().fold(cmd, |c, a| c.mut_arg(*a, |arg| arg.hide(true))),
+			[first, rest @ ..] => cmd.mut_subcommand(*first, |s| hide(s, rest, args)),
+		}
+	}
+	let mut cmd = Cli::command();
+	// Propagates the global options into every subcommand, where they can then be hidden.
+	cmd.build();
+	UNUSED_OPTIONS.iter().fold(cmd, |c, (path, args)| hide(c, path, args))
+}
+
 #[tokio::main]
 async fn main() {
-	let cli = Cli::parse();
+	let cli = match Cli::from_arg_matches(&command().get_matches()) {
+		Ok(cli) => cli,
+		Err(e) => e.exit(),
+	};
 	tracing_subscriber::fmt()
 		.with_env_filter(
 			tracing_subscriber::EnvFilter::try_from_env("ATTEST_LOG")
@@ -850,6 +880,42 @@ mod tests {
 			seq: None,
 			state,
 			size,
+		}
+	}
+
+	/// `attest COMMAND --help`.
+	fn help(path: &[&str]) -> String {
+		let mut cmd = command();
+		let mut sub = &mut cmd;
+		for p in path {
+			sub = sub.find_subcommand_mut(p).expect("subcommand");
+		}
+		sub.render_long_help().to_string()
+	}
+
+	#[test]
+	fn each_command_lists_the_global_options_it_uses() {
+		let verify = help(&["verify"]);
+		assert!(verify.contains("--node") && verify.contains("--server"), "{verify}");
+		assert!(!verify.contains("--suri") && !verify.contains("--db "), "{verify}");
+		let check = help(&["proof", "check"]);
+		assert!(check.contains("--node") && check.contains("--json"), "{check}");
+		assert!(!check.contains("--server") && !check.contains("--suri"), "{check}");
+		let register = help(&["verifier", "register"]);
+		assert!(register.contains("--suri") && !register.contains("--db "), "{register}");
+		let submit = help(&["submit"]);
+		for o in ["--node", "--server", "--suri", "--db", "--json", "--timeout"] {
+			assert!(submit.contains(o), "{o}: {submit}");
+		}
+		// Hidden, still accepted: a shell exporting every option keeps working.
+		let cli = Cli::from_arg_matches(
+			&command().get_matches_from(["attest", "--suri", "//Alice", "verify", "f"]),
+		)
+		.expect("parses");
+		assert!(matches!(cli.command, Command::Verify { .. }));
+		// Every path named exists (a typo would hide nothing).
+		for (path, _) in UNUSED_OPTIONS {
+			help(path);
 		}
 	}
 

@@ -63,3 +63,45 @@ fn an_error_and_its_cause_are_one_line_each_said_once() {
 		"{err}"
 	);
 }
+
+/// A node that starts while `attest` is already asking for it is found: the client retried a
+/// refused connection after 10 ms, 100 ms, 1 s, then 10 s, so a node that took a second and
+/// a half to open its port was not asked again within the default 10 s timeout (`attest`
+/// run right after starting a node, as docs/usage.md does, failed).
+#[test]
+fn a_node_that_starts_late_is_found_within_the_timeout() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let port = attest_testkit::free_port();
+	let node = format!("ws://127.0.0.1:{port}");
+	let db = dir.path().join("a.db");
+	let started = Instant::now();
+	let mut attest = Command::new(env!("CARGO_BIN_EXE_attest"))
+		.args(["--node", &node, "--suri", "//Alice", "--db", db.to_str().expect("utf-8")])
+		.args(["channel", "status"])
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.expect("attest runs");
+	std::thread::sleep(Duration::from_millis(2500));
+	let mut late = attest_testkit::Node::spawn_with_rpc_port(
+		&attest_testkit::node_bin(),
+		&["--dev", "--sealing", "250"],
+		port,
+	);
+	late.wait_for_rpc(Duration::from_secs(60));
+	let up = started.elapsed();
+	let out = attest.wait_with_output().expect("attest ends");
+	let took = started.elapsed();
+	let err = String::from_utf8_lossy(&out.stderr);
+	assert!(out.status.success(), "{err}");
+	assert!(
+		took < up + Duration::from_secs(4),
+		"asked again {:?} after the node was up",
+		took - up
+	);
+	eprintln!(
+		"node up after {:.1} s; attest connected and ended after {:.1} s",
+		up.as_secs_f64(),
+		took.as_secs_f64()
+	);
+}

@@ -140,6 +140,26 @@ impl Node {
 		node
 	}
 
+	/// [`Node::spawn`] with its RPC on `rpc_port` (a client may already be asking there).
+	pub fn spawn_with_rpc_port(bin: &Path, args: &[&str], rpc_port: u16) -> Self {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let log_path = dir.path().join("node.log");
+		let mut node = Node {
+			child: None,
+			rpc_port,
+			p2p_port: free_port(),
+			prometheus_port: 0,
+			log_path,
+			log_start: 0,
+			bin: bin.to_path_buf(),
+			args: args.iter().map(|a| a.to_string()).collect(),
+			dir,
+		};
+		let child = node.start();
+		node.child = Some(child);
+		node
+	}
+
 	/// Start the node on the ports it has (0 the first time: its RPC and Prometheus ports are
 	/// then its choice; after a restart the ones it had, which its clients know).
 	fn start(&mut self) -> Child {
