@@ -182,8 +182,11 @@ impl Requester {
 		})
 	}
 
+	/// The verifier's URL of this channel's `tail`, signed for a call (`?expires=&signature=`:
+	/// the verifier refuses unsigned calls before reading them).
 	fn url(&self, tail: &str) -> String {
-		format!("{}/v1/channels/{:?}{tail}", self.endpoint, self.channel)
+		let signed = crate::verifier::call_query(&self.key, &self.chain.genesis(), &self.channel);
+		format!("{}/v1/channels/{:?}{tail}?{signed}", self.endpoint, self.channel)
 	}
 
 	async fn row(&self) -> anyhow::Result<ChannelRow> {
@@ -279,12 +282,16 @@ impl Requester {
 		let producer = {
 			let store = self.store.clone();
 			let http = self.http.clone();
-			let url = self.url("/items");
+			// Each batch's call signed when it is sent (a signature expires in minutes, a
+			// run may take hours).
+			let (key, genesis, channel) = (self.key.clone(), self.chain.genesis(), self.channel);
+			let base = format!("{}/v1/channels/{channel:?}/items", self.endpoint);
 			let settings = self.settings.clone();
 			// Skipped items are reported here, on the producer side.
 			let (stx, srx) = std::sync::mpsc::channel::<ItemReport>();
 			let send = move |b: Vec<Prepared>| -> Sent {
-				let (http, url) = (http.clone(), url.clone());
+				let signed = crate::verifier::call_query(&key, &genesis, &channel);
+				let (http, url) = (http.clone(), format!("{base}?{signed}"));
 				tokio::spawn(async move { send_items(&http, &url, b).await })
 			};
 			let task = tokio::spawn(async move {

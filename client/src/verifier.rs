@@ -67,6 +67,8 @@ struct Inner {
 	price: Balance,
 	/// Per channel: the lock that orders its state changes and the log's Merkle builder.
 	channels: Mutex<HashMap<Hash, Arc<Mutex<ChannelCache>>>>,
+	/// Addresses whose calls were refused this minute.
+	refusals: Refusals,
 }
 
 struct ChannelCache {
@@ -127,6 +129,155 @@ async fn run_to_completion(req: axum::extract::Request, next: axum::middleware::
 	}
 }
 
+/// How far ahead a signed call may expire.
+pub const MAX_CALL_VALIDITY_MS: u64 = 10 * 60 * 1000;
+/// Refused calls an address may make per minute before it is refused without a check.
+pub const MAX_REFUSED_PER_MINUTE: u32 = 30;
+
+/// The query of a requester's call: `?expires=&signature=`.
+#[derive(serde::Deserialize, serde::Serialize, Debug, Clone, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallQuery {
+	/// Expiry, unix ms; at most ten minutes ahead.
+	pub expires: u64,
+	/// 0x-hex SCALE MultiSignature by the channel's requester over (kind
+	/// attest/verifier-call/v1, genesis, channel, expires).
+	pub signature: String,
+}
+
+/// Addresses whose calls were refused, and when their minute began.
+#[derive(Default)]
+pub struct Refusals(std::sync::Mutex<HashMap<std::net::IpAddr, (std::time::Instant, u32)>>);
+
+impl Refusals {
+	/// Whether `ip` has used up its refused calls this minute.
+	fn exhausted(&self, ip: std::net::IpAddr) -> bool {
+		let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+		map.get(&ip).is_some_and(|(since, n)| {
+			since.elapsed() < std::time::Duration::from_secs(60) && *n >= MAX_REFUSED_PER_MINUTE
+		})
+	}
+
+	/// Count a refused call of `ip`.
+	fn count(&self, ip: std::net::IpAddr) {
+		let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+		if map.len() > 100_000 {
+			map.retain(|_, (since, _)| since.elapsed() < std::time::Duration::from_secs(60));
+		}
+		let e = map.entry(ip).or_insert((std::time::Instant::now(), 0));
+		if e.0.elapsed() >= std::time::Duration::from_secs(60) {
+			*e = (std::time::Instant::now(), 0);
+		}
+		e.1 += 1;
+	}
+}
+
+fn unix_ms() -> u64 {
+	std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_millis() as u64)
+		.unwrap_or(0)
+}
+
+/// A call's signature, for `client` code: `?expires=&signature=` valid for five minutes.
+pub fn call_query(key: &Key, genesis: &Hash, channel: &Hash) -> String {
+	let expires = unix_ms() + 5 * 60 * 1000;
+	let sig = key.sign(Kind::VerifierCall, genesis, channel, &expires);
+	format!("expires={expires}&signature={}", attest_wire::hex0x(&codec::Encode::encode(&sig)))
+}
+
+/// Let a call about a channel through only when its requester signed it (before its body is
+/// read). An address that keeps sending calls that fail this is, for a minute, answered 429
+/// for any channel this verifier does not know yet (learning one asks the chain); calls about
+/// known channels are still checked, so a stranger behind the same address cannot lock an
+/// honest requester out.
+async fn requester_only(
+	State(s): State<Service>,
+	Path(channel): Path<String>,
+	query: Result<axum::extract::Query<CallQuery>, axum::extract::rejection::QueryRejection>,
+	req: axum::extract::Request,
+	next: axum::middleware::Next,
+) -> Response {
+	let ip = req
+		.extensions()
+		.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+		.map(|c| c.0.ip())
+		.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+	let limited = s.0.refusals.exhausted(ip);
+	match check_call(&s, &channel, query, limited.then_some(ip)).await {
+		Ok(()) => next.run(req).await,
+		Err(e) => {
+			if e.0 != StatusCode::TOO_MANY_REQUESTS {
+				s.0.refusals.count(ip);
+			}
+			e.into_response()
+		},
+	}
+}
+
+/// The call's signature: by the channel's requester, not expired, not too far ahead. With
+/// `limited`, a channel not known here yet is refused (429) instead of looked up.
+async fn check_call(
+	s: &Service,
+	channel: &str,
+	query: Result<axum::extract::Query<CallQuery>, axum::extract::rejection::QueryRejection>,
+	limited: Option<std::net::IpAddr>,
+) -> Res<()> {
+	let unauthorized = |m: String| ApiError(StatusCode::UNAUTHORIZED, "unauthorized", m);
+	let q = query.map(|q| q.0).map_err(|_| {
+		unauthorized(
+			"a call about a channel must be signed by its requester: query parameters expires \
+			 (unix ms) and signature (kind attest/verifier-call/v1; docs/protocol.md)"
+				.into(),
+		)
+	})?;
+	let now = unix_ms();
+	if q.expires < now {
+		return Err(unauthorized(format!(
+			"the call's signature expired at {} (now {now}); sign a new one",
+			q.expires
+		)));
+	}
+	if q.expires > now.saturating_add(MAX_CALL_VALIDITY_MS) {
+		return Err(bad(format!(
+			"expires is more than {} s ahead; sign calls valid for at most that long",
+			MAX_CALL_VALIDITY_MS / 1000
+		)));
+	}
+	let id = parse_hash(channel)?;
+	let sig_bytes = attest_wire::hex_decode(&q.signature)
+		.ok_or_else(|| bad("signature must be 0x hex of a SCALE MultiSignature"))?;
+	let signature = <sp_runtime::MultiSignature as codec::Decode>::decode(&mut &sig_bytes[..])
+		.map_err(|_| bad("signature must be 0x hex of a SCALE MultiSignature"))?;
+	let requester = match limited {
+		None => s.channel(&id).await?.0.requester,
+		Some(ip) => match s.cfg().store.channel(&id).await {
+			Ok(row) => row.requester,
+			Err(StoreError::UnknownChannel(_)) => {
+				return Err(ApiError(
+					StatusCode::TOO_MANY_REQUESTS,
+					"too_many_refused",
+					format!(
+						"more than {MAX_REFUSED_PER_MINUTE} refused calls from {ip} this \
+						 minute: calls about channels this verifier does not know yet wait a \
+						 minute; sign calls as docs/protocol.md says"
+					),
+				))
+			},
+			Err(e) => return Err(e.into()),
+		},
+	};
+	attest_primitives::signing::verify(
+		Kind::VerifierCall,
+		&s.cfg().chain.genesis(),
+		&id,
+		&q.expires,
+		&signature,
+		&sp_runtime::AccountId32::from(requester),
+	)
+	.map_err(|e| unauthorized(format!("the call is not signed by the channel's requester ({e})")))
+}
+
 /// A state not newer than the newest both signed (and not a retry of it).
 fn stale(nonce: u64, newest: u64) -> ApiError {
 	ApiError(
@@ -162,19 +313,29 @@ impl Service {
 				cfg.key.address()
 			)
 		})?;
-		Ok(Service(Arc::new(Inner { cfg, price: info.price, channels: Default::default() })))
+		Ok(Service(Arc::new(Inner {
+			cfg,
+			price: info.price,
+			channels: Default::default(),
+			refusals: Default::default(),
+		})))
 	}
 
-	/// The HTTP routes.
+	/// The HTTP routes. The `POST`s about a channel are its requester's calls: signed
+	/// (`?expires=&signature=`, kind `attest/verifier-call/v1`), checked before the body is
+	/// read; an address whose calls keep failing that check is refused at once for a minute.
 	pub fn router(&self) -> Router {
-		Router::new()
-			.route("/v1/info", get(info))
-			.route("/v1/openapi.json", get(openapi))
-			.route("/v1/channels/{channel}", get(channel_state))
+		let calls = Router::new()
 			.route("/v1/channels/{channel}/items", post(items))
 			.route("/v1/channels/{channel}/bills", post(bills))
 			.route("/v1/channels/{channel}/requests", post(requests))
 			.route("/v1/channels/{channel}/states", post(states))
+			.route_layer(axum::middleware::from_fn_with_state(self.clone(), requester_only));
+		Router::new()
+			.route("/v1/info", get(info))
+			.route("/v1/openapi.json", get(openapi))
+			.route("/v1/channels/{channel}", get(channel_state))
+			.merge(calls)
 			.layer(axum::extract::DefaultBodyLimit::max(64 << 20))
 			.layer(axum::middleware::from_fn(run_to_completion))
 			.with_state(self.clone())
@@ -428,9 +589,9 @@ pub(crate) async fn channel_state(
 /// Item data: a stream of frames (u64 little-endian length, then the bytes). Each item is
 /// hashed and checked against the policy; the answer lists the digests in order.
 #[utoipa::path(post, path = "/v1/channels/{channel}/items", tag = "verifier",
-	params(("channel" = String, Path, description = "Channel id, 0x hex")),
+	params(("channel" = String, Path, description = "Channel id, 0x hex"), CallQuery),
 	request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "frames: u64 LE length, bytes"),
-	responses((status = 200, body = ItemsAccepted), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+	responses((status = 401, description = "Not signed by the channel's requester", body = ErrorBody), (status = 429, body = ErrorBody), (status = 200, body = ItemsAccepted), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn items(
 	State(s): State<Service>,
 	Path(channel): Path<String>,
@@ -574,9 +735,9 @@ async fn run_policy_command(policy: &Policy, row: &ChannelRow, digests: &[Hash])
 
 /// Bill received items at the end of the channel's log (one bill per batch).
 #[utoipa::path(post, path = "/v1/channels/{channel}/bills", tag = "verifier",
-	params(("channel" = String, Path, description = "Channel id, 0x hex")),
+	params(("channel" = String, Path, description = "Channel id, 0x hex"), CallQuery),
 	request_body = BillRequest,
-	responses((status = 200, body = SignedBill), (status = 422, body = ErrorBody)))]
+	responses((status = 401, description = "Not signed by the channel's requester", body = ErrorBody), (status = 429, body = ErrorBody), (status = 200, body = SignedBill), (status = 422, body = ErrorBody)))]
 pub(crate) async fn bills(
 	State(s): State<Service>,
 	Path(channel): Path<String>,
@@ -636,9 +797,9 @@ pub(crate) async fn bills(
 /// An attestation request: the requester's state with the billed items. Answered with the
 /// countersignature and the bill key once the first records are on the attestation server.
 #[utoipa::path(post, path = "/v1/channels/{channel}/requests", tag = "verifier",
-	params(("channel" = String, Path, description = "Channel id, 0x hex")),
+	params(("channel" = String, Path, description = "Channel id, 0x hex"), CallQuery),
 	request_body(content = Object, description = "AttestationRequest (docs/protocol.md)"),
-	responses((status = 200, body = Object, description = "Confirmation"), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+	responses((status = 401, description = "Not signed by the channel's requester", body = ErrorBody), (status = 429, body = ErrorBody), (status = 200, body = Object, description = "Confirmation"), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn requests(
 	State(s): State<Service>,
 	Path(channel): Path<String>,
@@ -724,9 +885,9 @@ pub(crate) async fn requests(
 
 /// A state without new items: it resolves HTLCs whose keys were revealed, or is final.
 #[utoipa::path(post, path = "/v1/channels/{channel}/states", tag = "verifier",
-	params(("channel" = String, Path, description = "Channel id, 0x hex")),
+	params(("channel" = String, Path, description = "Channel id, 0x hex"), CallQuery),
 	request_body = StateUpdate,
-	responses((status = 200, body = Countersignature), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+	responses((status = 401, description = "Not signed by the channel's requester", body = ErrorBody), (status = 429, body = ErrorBody), (status = 200, body = Countersignature), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn states(
 	State(s): State<Service>,
 	Path(channel): Path<String>,
@@ -764,7 +925,8 @@ pub async fn serve(
 	listener: tokio::net::TcpListener,
 	shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-	axum::serve(listener, service.router()).with_graceful_shutdown(shutdown).await?;
+	let app = service.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
+	axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
 	Ok(())
 }
 

@@ -23,7 +23,7 @@ fn parse_hash(s: &str) -> Hash {
 /// Send `items` to the verifier and get a bill, as a requester would.
 fn bill_for(
 	http: &reqwest::blocking::Client,
-	url: &str,
+	calls: &Calls,
 	items: &[Vec<u8>],
 ) -> (Vec<Hash>, SignedBill) {
 	let mut body = Vec::new();
@@ -31,11 +31,11 @@ fn bill_for(
 		body.extend_from_slice(&(i.len() as u64).to_le_bytes());
 		body.extend_from_slice(i);
 	}
-	let r = http.post(format!("{url}/items")).body(body).send().expect("items");
+	let r = http.post(calls.to("/items")).body(body).send().expect("items");
 	assert!(r.status().is_success(), "items: {}", r.text().unwrap_or_default());
 	let acc: ItemsAccepted = r.json().expect("digests");
 	let r = http
-		.post(format!("{url}/bills"))
+		.post(calls.to("/bills"))
 		.json(&serde_json::json!({ "digests": acc.digests }))
 		.send()
 		.expect("bill");
@@ -43,8 +43,12 @@ fn bill_for(
 	(acc.digests, r.json().expect("bill JSON"))
 }
 
-fn request(http: &reqwest::blocking::Client, url: &str, req: &AttestationRequest) -> (u16, String) {
-	let r = http.post(format!("{url}/requests")).json(req).send().expect("request");
+fn request(
+	http: &reqwest::blocking::Client,
+	calls: &Calls,
+	req: &AttestationRequest,
+) -> (u16, String) {
+	let r = http.post(calls.to("/requests")).json(req).send().expect("request");
 	(r.status().as_u16(), r.text().unwrap_or_default())
 }
 
@@ -73,16 +77,17 @@ fn dishonest_requesters_are_refused() {
 	// Dave talks to the verifier directly.
 	let dave = Key::from_suri("//Dave").expect("key");
 	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
-	let url = format!("{}/v1/channels/{id:?}", sys.verifier_url);
+	let calls = Calls::new(&sys, &dave, genesis, id);
+	let url = calls.url.clone();
 	let http = reqwest::blocking::Client::new();
 	let latest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
-	let (digests, signed) = bill_for(&http, &url, &[bytes(10, 100), bytes(11, 200)]);
+	let (digests, signed) = bill_for(&http, &calls, &[bytes(10, 100), bytes(11, 200)]);
 	// A bill for data never sent here: a digest nobody sent, and Alice's photo (received in
 	// her channel, not in Dave's): refused, naming how many.
 	let alice_photo = attest_primitives::sha256(&bytes(1, 5000));
 	for asked in [vec![digests[0], Hash([0xee; 32])], vec![alice_photo, digests[1]]] {
 		let r = http
-			.post(format!("{url}/bills"))
+			.post(calls.to("/bills"))
 			.json(&serde_json::json!({ "digests": asked }))
 			.send()
 			.expect("bill");
@@ -113,13 +118,13 @@ fn dishonest_requesters_are_refused() {
 	] {
 		let mut bad = honest.clone();
 		alter(&mut bad);
-		let (status, body) = request(&http, &url, &req(&bad, &dave));
+		let (status, body) = request(&http, &calls, &req(&bad, &dave));
 		assert_eq!(status, 422, "{what}: {body}");
 		assert!(body.contains(what), "{what}: {body}");
 	}
 	// Signed by someone else.
 	let eve = Key::from_suri("//Eve").expect("key");
-	let (status, body) = request(&http, &url, &req(&honest, &eve));
+	let (status, body) = request(&http, &calls, &req(&honest, &eve));
 	assert!(status == 422 && body.contains("bad signature"), "{body}");
 	// A bill the verifier never issued.
 	let invented =
@@ -129,21 +134,21 @@ fn dishonest_requesters_are_refused() {
 		&Transition { bill: Some((&invented, log)), ..Default::default() },
 	)
 	.expect("state");
-	let (status, body) = request(&http, &url, &req(&forged, &dave));
+	let (status, body) = request(&http, &calls, &req(&forged, &dave));
 	assert!(status == 422 && body.contains("no bill with payment hash"), "{body}");
 
 	// The honest request is confirmed; sent again it gets the same answer (a retry); a
 	// different state with the same nonce is refused.
-	let (status, body) = request(&http, &url, &req(&honest, &dave));
+	let (status, body) = request(&http, &calls, &req(&honest, &dave));
 	assert_eq!(status, 200, "{body}");
 	let conf: attest_primitives::Confirmation = serde_json::from_str(&body).expect("confirmation");
 	assert_eq!(attest_primitives::payment_hash(&conf.bill_key), signed.bill.payment_hash);
-	let (status, _) = request(&http, &url, &req(&honest, &dave));
+	let (status, _) = request(&http, &calls, &req(&honest, &dave));
 	assert_eq!(status, 200, "a retried request is answered again");
 	let mut other = honest.clone();
 	other.requester_balance -= 1;
 	other.verifier_balance += 1;
-	let (status, body) = request(&http, &url, &req(&other, &dave));
+	let (status, body) = request(&http, &calls, &req(&other, &dave));
 	assert!(status == 409 && body.contains("stale"), "{body}");
 	// The used bill cannot pay for a second batch.
 	let s1: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
@@ -162,7 +167,7 @@ fn dishonest_requesters_are_refused() {
 		},
 	);
 	if let Ok(again) = again {
-		let (status, body) = request(&http, &url, &req(&again, &dave));
+		let (status, body) = request(&http, &calls, &req(&again, &dave));
 		assert_eq!(status, 422, "{body}");
 	}
 
@@ -178,7 +183,7 @@ fn dishonest_requesters_are_refused() {
 			state: state.clone(),
 			requester_signature: dave.sign(Kind::State, &genesis, &id, state),
 		};
-		let r = http.post(format!("{url}/states")).json(&body).send().expect("state");
+		let r = http.post(calls.to("/states")).json(&body).send().expect("state");
 		(r.status().as_u16(), r.text().unwrap_or_default())
 	};
 	assert_eq!(update(&s2).0, 200);
@@ -230,11 +235,12 @@ fn a_requester_that_keeps_the_key_still_pays() {
 	let genesis = chain.genesis();
 	let dave = Key::from_suri("//Dave").expect("key");
 	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
-	let url = format!("{}/v1/channels/{id:?}", sys.verifier_url);
+	let calls = Calls::new(&sys, &dave, genesis, id);
+	let url = calls.url.clone();
 	let http = reqwest::blocking::Client::new();
 	let latest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
 	let (digests, signed) =
-		bill_for(&http, &url, &[bytes(20, 100), bytes(21, 200), bytes(22, 300)]);
+		bill_for(&http, &calls, &[bytes(20, 100), bytes(21, 200), bytes(22, 300)]);
 	let state = next_state(
 		&latest.state,
 		&Transition {
@@ -245,7 +251,7 @@ fn a_requester_that_keeps_the_key_still_pays() {
 	.expect("state");
 	let sig = dave.sign(Kind::State, &genesis, &id, &state);
 	let req = AttestationRequest { state: state.clone(), digests, requester_signature: sig };
-	let (status, body) = request(&http, &url, &req);
+	let (status, body) = request(&http, &calls, &req);
 	assert_eq!(status, 200, "{body}");
 	let conf: attest_primitives::Confirmation = serde_json::from_str(&body).expect("confirmation");
 	// Dave closes with state 1 (the verifier's signature on it) and never resolves the HTLC.
@@ -414,4 +420,82 @@ fn a_submitting_requester_challenges_a_stale_close() {
 		String::from_utf8_lossy(&out.stdout),
 		String::from_utf8_lossy(&out.stderr)
 	);
+}
+
+/// A stranger calling the verifier service about someone's channel: refused before the body
+/// is read (a call must be signed by the channel's requester, `attest/verifier-call/v1`); a
+/// signature by another key, an expired one and one valid too long are refused, naming why;
+/// an address that keeps failing is answered 429 for channels the verifier does not know
+/// (which would cost it a chain lookup each), while the requester's own calls about its known
+/// channel go on.
+#[test]
+fn strangers_are_refused_before_the_verifier_reads_their_bodies() {
+	use std::io::{Read, Write};
+	let sys = System::start(&[]);
+	let rt = tokio::runtime::Runtime::new().expect("runtime");
+	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
+	let genesis = chain.genesis();
+	let dave = Key::from_suri("//Dave").expect("key");
+	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
+	let calls = Calls::new(&sys, &dave, genesis, id);
+	let http = reqwest::blocking::Client::new();
+	let frame = |data: &[u8]| [&(data.len() as u64).to_le_bytes()[..], data].concat();
+	let post = |url: String| {
+		let r = http.post(url).body(frame(b"a stranger's bytes")).send().expect("verifier");
+		(r.status().as_u16(), r.text().unwrap_or_default())
+	};
+	// The requester's own call.
+	let (status, body) = post(calls.to("/items"));
+	assert_eq!(status, 200, "{body}");
+	// No signature.
+	let (status, body) = post(format!("{}/items", calls.url));
+	assert!(status == 401 && body.contains("must be signed by its requester"), "{body}");
+	// Signed by Eve, not the channel's requester.
+	let eve = Key::from_suri("//Eve").expect("key");
+	let (status, body) = post(Calls::new(&sys, &eve, genesis, id).to("/items"));
+	assert!(status == 401 && body.contains("not signed by the channel's requester"), "{body}");
+	// Expired, and valid for too long.
+	let now = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.expect("time")
+		.as_millis() as u64;
+	let signed_until = |expires: u64| {
+		let sig = dave.sign(Kind::VerifierCall, &genesis, &id, &expires);
+		format!(
+			"{}/items?expires={expires}&signature={}",
+			calls.url,
+			attest_wire::hex0x(&codec::Encode::encode(&sig))
+		)
+	};
+	let (status, body) = post(signed_until(now - 1_000));
+	assert!(status == 401 && body.contains("expired"), "{body}");
+	let (status, body) = post(signed_until(now + 3_600_000));
+	assert!(status == 400 && body.contains("ahead"), "{body}");
+	// Refused before the body is read: a stranger announces a gigabyte and sends 16 bytes;
+	// the answer comes at once (the verifier never waits for the rest).
+	let port: u16 = sys.verifier_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+	let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+	tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+	write!(
+		tcp,
+		"POST /v1/channels/{id:?}/items HTTP/1.1\r\nHost: verifier\r\nContent-Type: \
+		 application/octet-stream\r\nContent-Length: 1000000000\r\n\r\n0123456789abcdef"
+	)
+	.expect("send");
+	let t = std::time::Instant::now();
+	let mut answer = [0u8; 12];
+	tcp.read_exact(&mut answer).expect("an answer before the body");
+	assert_eq!(&answer, b"HTTP/1.1 401", "{}", String::from_utf8_lossy(&answer));
+	eprintln!("a gigabyte announced, unsigned: 401 after {:?}", t.elapsed());
+	// An address that keeps failing: channels the verifier does not know are refused at once.
+	for i in 0..attest_client::verifier::MAX_REFUSED_PER_MINUTE {
+		let stranger = format!("{}/v1/channels/{:?}/items", sys.verifier_url, Hash([i as u8; 32]));
+		assert_eq!(post(stranger).0, 401);
+	}
+	let unknown = Hash([0xab; 32]);
+	let (status, body) = post(Calls::new(&sys, &eve, genesis, unknown).to("/items"));
+	assert!(status == 429 && body.contains("too_many_refused"), "{body}");
+	// The requester's calls about its channel, which the verifier knows, go on.
+	let (status, body) = post(calls.to("/items"));
+	assert_eq!(status, 200, "{body}");
 }

@@ -92,7 +92,8 @@ fn a_requester_cannot_make_the_verifier_agent_pay_a_penalty() {
 	let id = parse_hash(&id_text);
 	attest_files(&sys, "//Dave", "dave", &id_text, 300, 4);
 	sys.attest_ok("//Bob", "verifier", &["channel", "close", "--unilateral", &id_text]);
-	let url = format!("{}/v1/channels/{id:?}", sys.verifier_url);
+	let calls = Calls::new(&sys, &dave, genesis, id);
+	let url = calls.url.clone();
 	let http = reqwest::blocking::Client::new();
 	let latest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
 	let n = latest.state.nonce;
@@ -101,7 +102,7 @@ fn a_requester_cannot_make_the_verifier_agent_pay_a_penalty() {
 			state: state.clone(),
 			requester_signature: dave.sign(Kind::State, &genesis, &id, state),
 		};
-		let r = http.post(format!("{url}/states")).json(&body).send().expect("state");
+		let r = http.post(calls.to("/states")).json(&body).send().expect("state");
 		(r.status().as_u16(), r.text().unwrap_or_default())
 	};
 	let next = |finality: Finality| ChannelState { nonce: n + 1, finality, ..latest.state.clone() };
@@ -130,7 +131,7 @@ fn a_requester_cannot_make_the_verifier_agent_pay_a_penalty() {
 	let data = bytes(77, 100);
 	items.extend_from_slice(&(data.len() as u64).to_le_bytes());
 	items.extend_from_slice(&data);
-	let r = http.post(format!("{url}/items")).body(items).send().expect("items");
+	let r = http.post(calls.to("/items")).body(items).send().expect("items");
 	assert!(r.status().is_success(), "items are still received");
 	// Nothing newer than the close carries the verifier's signature: the newest state it
 	// holds is the one it closed with.

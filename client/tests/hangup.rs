@@ -59,11 +59,18 @@ struct Dave {
 	key: Key,
 	genesis: Hash,
 	base: String,
+	id: Hash,
 	log: MerkleBuilder,
 	seed: u64,
 }
 
 impl Dave {
+	/// `{base}{tail}`, signed as Dave's agent signs its calls.
+	fn signed(&self, tail: &str) -> String {
+		let q = attest_client::verifier::call_query(&self.key, &self.genesis, &self.id);
+		format!("{}{tail}?{q}", self.base)
+	}
+
 	/// One batch of two items whose attestation request is cut at `cut`, then sent again in
 	/// full. Whether the cut came before the request completed.
 	async fn batch(&mut self, cut: Cut) -> bool {
@@ -75,10 +82,10 @@ impl Dave {
 			body.extend_from_slice(&(i.len() as u64).to_le_bytes());
 			body.extend_from_slice(i);
 		}
-		let acc: ItemsAccepted = ok(router, "POST", &format!("{base}/items"), body).await;
+		let acc: ItemsAccepted = ok(router, "POST", &self.signed("/items"), body).await;
 		let bill_body =
 			serde_json::to_vec(&serde_json::json!({ "digests": acc.digests })).expect("JSON");
-		let signed: SignedBill = ok(router, "POST", &format!("{base}/bills"), bill_body).await;
+		let signed: SignedBill = ok(router, "POST", &self.signed("/bills"), bill_body).await;
 		let latest: SignedState = ok(router, "GET", base, vec![]).await;
 		let mut log = self.log.clone();
 		acc.digests.iter().for_each(|d| log.push_digest(d));
@@ -105,7 +112,7 @@ impl Dave {
 			digests: acc.digests.clone(),
 		})
 		.expect("JSON");
-		let uri = format!("{base}/requests");
+		let uri = self.signed("/requests");
 		let call = router.clone().oneshot(req("POST", &uri, request.clone()));
 		let answered = cut.apply(call).await;
 		// Sent again (what the requester does when it resumes): answered, with the key.
@@ -153,6 +160,7 @@ fn a_request_cut_off_at_any_point_is_answered_again_and_the_channel_goes_on() {
 			key: Key::from_suri("//Dave").expect("key"),
 			genesis: chain.genesis(),
 			base: format!("/v1/channels/{id}"),
+			id: attest_primitives::parse_hash(&id).expect("channel id"),
 			log: MerkleBuilder::new(),
 			seed: 1,
 		};

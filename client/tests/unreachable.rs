@@ -75,7 +75,7 @@ fn a_node_that_starts_late_is_found_within_the_timeout() {
 	let node = format!("ws://127.0.0.1:{port}");
 	let db = dir.path().join("a.db");
 	let started = Instant::now();
-	let mut attest = Command::new(env!("CARGO_BIN_EXE_attest"))
+	let attest = Command::new(env!("CARGO_BIN_EXE_attest"))
 		.args(["--node", &node, "--suri", "//Alice", "--db", db.to_str().expect("utf-8")])
 		.args(["channel", "status"])
 		.stdout(std::process::Stdio::piped())

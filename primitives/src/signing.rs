@@ -34,6 +34,10 @@ pub enum Kind {
 	/// time, signed by the requester of a channel that claims the digest. Same message as
 	/// [`Kind::BlobRead`].
 	BlobWrite,
+	/// A call to a verifier service about a channel (`POST /v1/channels/{channel}/...`): an
+	/// expiry time (`u64`, unix ms), signed by the channel's requester. The verifier refuses
+	/// calls without it before reading their bodies.
+	VerifierCall,
 }
 
 impl Kind {
@@ -46,17 +50,19 @@ impl Kind {
 			Kind::SecondRecord => b"attest/record2/v1",
 			Kind::BlobRead => b"attest/blob-read/v1",
 			Kind::BlobWrite => b"attest/blob-write/v1",
+			Kind::VerifierCall => b"attest/verifier-call/v1",
 		}
 	}
 
 	/// Every kind.
-	pub const ALL: [Kind; 6] = [
+	pub const ALL: [Kind; 7] = [
 		Kind::State,
 		Kind::Bill,
 		Kind::FirstRecord,
 		Kind::SecondRecord,
 		Kind::BlobRead,
 		Kind::BlobWrite,
+		Kind::VerifierCall,
 	];
 }
 

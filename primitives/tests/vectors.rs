@@ -238,6 +238,14 @@ fn signing_vectors() -> Value {
 			json!({"digest": claim.digest, "expiresAtUnixMs": 1_790_000_000_000u64}),
 			blob_read.encode(),
 		),
+		(
+			"",
+			Kind::VerifierCall,
+			"VerifierCall",
+			"requester",
+			json!({"expiresAtUnixMs": 1_790_000_000_000u64}),
+			1_790_000_000_000u64.encode(),
+		),
 		("", Kind::Bill, "Bill", "verifier", serde_json::to_value(bill).unwrap(), bill.encode()),
 		(
 			"",
@@ -320,7 +328,7 @@ fn signing_vectors() -> Value {
 		}));
 	}
 	json!({
-		"description": "Signing payloads: SCALE((kind_tag: Vec<u8>, genesis_hash: [u8;32], channel_id: [u8;32], message)). sr25519 and ed25519 sign the payload bytes; ecdsa signs blake2_256(payload). multiSignature is the SCALE-encoded sp_runtime::MultiSignature (0x00 ed25519, 0x01 sr25519, 0x02 ecdsa). BlobRead and BlobWrite messages are the tuple (digest: [u8;32], expires_at_unix_ms: u64). Every message is signed by each of three test keys (secretUri) so that each scheme is covered; signedBy says which party signs that kind in the protocol. The test keys are not the parties of the sample channel (its id derives from requester 0xd4...d4 and verifier 0x8e...8e, the first channelIds entry), so these vectors check encodings and signatures, not who may sign. context gives what the messages are built from: the bill key behind paymentHash, the bytes of the billed items, and the digests of the log. channelIds: the on-chain derivation of channel ids (openNonce = the pallet's ChannelCount before the open). u64 fields are JSON numbers; readers must parse them exactly (above 2^53 a JavaScript number loses precision). See docs/protocol.md.",
+		"description": "Signing payloads: SCALE((kind_tag: Vec<u8>, genesis_hash: [u8;32], channel_id: [u8;32], message)). sr25519 and ed25519 sign the payload bytes; ecdsa signs blake2_256(payload). multiSignature is the SCALE-encoded sp_runtime::MultiSignature (0x00 ed25519, 0x01 sr25519, 0x02 ecdsa). BlobRead and BlobWrite messages are the tuple (digest: [u8;32], expires_at_unix_ms: u64); a VerifierCall message is expires_at_unix_ms: u64 alone. Every message is signed by each of three test keys (secretUri) so that each scheme is covered; signedBy says which party signs that kind in the protocol. The test keys are not the parties of the sample channel (its id derives from requester 0xd4...d4 and verifier 0x8e...8e, the first channelIds entry), so these vectors check encodings and signatures, not who may sign. context gives what the messages are built from: the bill key behind paymentHash, the bytes of the billed items, and the digests of the log. channelIds: the on-chain derivation of channel ids (openNonce = the pallet's ChannelCount before the open). u64 fields are JSON numbers; readers must parse them exactly (above 2^53 a JavaScript number loses precision). See docs/protocol.md.",
 		"context": {
 			"billKey": hex0x([0x42u8; 32]),
 			"paymentHash": payment_hash(&BillKey([0x42; 32])),

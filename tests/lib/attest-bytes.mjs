@@ -79,6 +79,8 @@ export const channelState = (s) => concat(
 export const bill = (b) => concat(itemRange(b.items), u128(b.amount), h256(b.paymentHash), u32(b.expiry));
 export const itemClaim = (c) => concat(u64(c.seq), h256(c.digest), h256(c.paymentHash));
 export const blobRead = (m) => concat(h256(m.digest), u64(m.expiresAtUnixMs));
+/** `VerifierCall`: the expiry alone, `u64` unix ms. */
+export const verifierCall = (m) => u64(m.expiresAtUnixMs);
 
 // --- hashes and Merkle trees --------------------------------------------------------------
 export const sha256 = (...parts) => {

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { cryptoWaitReady, signatureVerify, blake2AsU8a, decodeAddress, xxhashAsU8a, ed25519Verify } from '@polkadot/util-crypto';
 import { hexToU8a, u8aToHex, u8aConcat, u8aEq } from '@polkadot/util';
 import {
-  compact, u32, u64, u128, h256, channelState, bill, itemClaim, blobRead, sha256, leafHash, nodeHash, mth,
+  compact, u32, u64, u128, h256, channelState, bill, itemClaim, blobRead, verifierCall, sha256, leafHash, nodeHash, mth,
   bytesVec,
 } from '../lib/attest-bytes.mjs';
 import { checkProofV2, timestampKey } from '../../server/web/proof-v2.js';
@@ -28,7 +28,7 @@ function check(ok, what) {
 }
 
 const bytes = (s) => new TextEncoder().encode(s);
-const encoders = { ChannelState: channelState, Bill: bill, ItemClaim: itemClaim, BlobRead: blobRead, BlobWrite: blobRead };
+const encoders = { ChannelState: channelState, Bill: bill, ItemClaim: itemClaim, BlobRead: blobRead, BlobWrite: blobRead, VerifierCall: verifierCall };
 
 // --- Merkle proof checks (RFC 9162) -------------------------------------------------------
 function verifyInclusion(index, size, leaf, path, root) {

@@ -268,3 +268,36 @@ pub fn write_files(dir: &Path, first: u64, n: u64) -> Vec<PathBuf> {
 		})
 		.collect()
 }
+
+/// A channel's requester calling the verifier service directly: calls signed as the
+/// requester's agent signs them (`?expires=&signature=`, kind `attest/verifier-call/v1`).
+pub struct Calls {
+	/// `{verifier}/v1/channels/{id}`.
+	pub url: String,
+	key: attest_chain::Key,
+	genesis: attest_primitives::Hash,
+	id: attest_primitives::Hash,
+}
+
+impl Calls {
+	/// `key`'s calls about channel `id` to the system's verifier.
+	pub fn new(
+		sys: &System,
+		key: &attest_chain::Key,
+		genesis: attest_primitives::Hash,
+		id: attest_primitives::Hash,
+	) -> Self {
+		Calls {
+			url: format!("{}/v1/channels/{id:?}", sys.verifier_url),
+			key: key.clone(),
+			genesis,
+			id,
+		}
+	}
+
+	/// `{url}{tail}`, signed.
+	pub fn to(&self, tail: &str) -> String {
+		let q = attest_client::verifier::call_query(&self.key, &self.genesis, &self.id);
+		format!("{}{tail}?{q}", self.url)
+	}
+}
