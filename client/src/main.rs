@@ -192,6 +192,14 @@ struct ServeArgs {
 	/// Seconds between watchtower rounds (0: no watchtower).
 	#[arg(long, default_value_t = ops::WATCH_EVERY_SECS)]
 	watch_every: u64,
+	/// Serve HTTPS with this certificate chain (PEM, leaf first); with --tls-key. Register
+	/// the endpoint as https://... Without it the service speaks plain HTTP (for loopback,
+	/// or behind a reverse proxy that does TLS).
+	#[arg(long, requires = "tls_key", value_name = "PEM")]
+	tls_cert: Option<PathBuf>,
+	/// The private key of --tls-cert (PEM).
+	#[arg(long, requires = "tls_cert", value_name = "PEM")]
+	tls_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -735,11 +743,16 @@ async fn serve(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<i32> {
 		},
 		bill_expiry_blocks: a.bill_expiry,
 	};
+	let tls = match (&a.tls_cert, &a.tls_key) {
+		(Some(cert), Some(key)) => Some(attest_tls::server_config(cert, key)?),
+		_ => None,
+	};
 	let service = verifier::Service::new(cfg).await?;
 	let listener = tokio::net::TcpListener::bind(&a.listen)
 		.await
 		.with_context(|| format!("listening on {}", a.listen))?;
-	eprintln!("verifier {} serving on http://{}", key.address(), listener.local_addr()?);
+	let scheme = if tls.is_some() { "https" } else { "http" };
+	eprintln!("verifier {} serving on {scheme}://{}", key.address(), listener.local_addr()?);
 	if a.watch_every > 0 {
 		ops::Watchtower { key: key.clone(), chain, store }
 			.spawn(std::time::Duration::from_secs(a.watch_every));
@@ -747,7 +760,7 @@ async fn serve(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<i32> {
 	let shutdown = async {
 		let _ = tokio::signal::ctrl_c().await;
 	};
-	verifier::serve(service, listener, shutdown).await?;
+	verifier::serve(service, listener, tls, shutdown).await?;
 	Ok(0)
 }
 

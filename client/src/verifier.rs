@@ -923,12 +923,26 @@ pub(crate) async fn states(
 pub async fn serve(
 	service: Service,
 	listener: tokio::net::TcpListener,
+	tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 	shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+	use axum::serve::ListenerExt as _;
 	let app = service.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
-	axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+	match tls {
+		Some(tls) => {
+			let listener = attest_tls::TlsListener::new(listener, tls, TLS_HANDSHAKE)?;
+			// (tap_io: the TLS listener's peer address as ConnectInfo.)
+			axum::serve(listener.tap_io(|_| {}), app)
+				.with_graceful_shutdown(shutdown)
+				.await?
+		},
+		None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await?,
+	}
 	Ok(())
 }
+
+/// Longest a TLS handshake may take (a connection that does not finish it is dropped).
+pub const TLS_HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The verifier service's OpenAPI document, generated from its handlers.
 #[derive(utoipa::OpenApi)]

@@ -12,6 +12,15 @@ pub struct Config {
 	#[arg(long, env = "ATTEST_SERVER_LISTEN", default_value = "127.0.0.1:8080")]
 	pub listen: SocketAddr,
 
+	/// Serve HTTPS with this certificate chain (PEM, leaf first); with --tls-key. Without it
+	/// the server speaks plain HTTP (for loopback, or behind a reverse proxy that does TLS).
+	#[arg(long, env = "ATTEST_SERVER_TLS_CERT", requires = "tls_key", value_name = "PEM")]
+	pub tls_cert: Option<PathBuf>,
+
+	/// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+	#[arg(long, env = "ATTEST_SERVER_TLS_KEY", requires = "tls_cert", value_name = "PEM")]
+	pub tls_key: Option<PathBuf>,
+
 	/// Directory for the SQLite database (when no --database-url is given) and the blob
 	/// store (`<dir>/blobs`). Created when missing.
 	#[arg(long, env = "ATTEST_SERVER_DATA_DIR", default_value = "attest-server-data")]

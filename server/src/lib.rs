@@ -167,23 +167,41 @@ impl Running {
 	}
 }
 
-/// Start the server on `config.listen` (port 0 picks a free port) with its anchor watcher.
+/// Longest a TLS handshake may take (a connection that does not finish it is dropped).
+pub const TLS_HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Start the server on `config.listen` (port 0 picks a free port) with its anchor watcher,
+/// over TLS when `config.tls_cert` and `config.tls_key` are given.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
 	let listener = tokio::net::TcpListener::bind(config.listen)
 		.await
 		.with_context(|| format!("cannot listen on {}", config.listen))?;
 	let addr = listener.local_addr()?;
+	// Read the certificate and key before anything else starts: a bad file is one error.
+	let tls = match (&config.tls_cert, &config.tls_key) {
+		(Some(cert), Some(key)) => Some(attest_tls::server_config(cert, key)?),
+		_ => None,
+	};
 	let state = AppState::open(config).await?;
 	let (shutdown, mut rx) = tokio::sync::watch::channel(false);
 	anchors::spawn_watcher(state.clone(), shutdown.subscribe());
 	let app = api::router(state.clone());
-	let task = tokio::spawn(async move {
-		axum::serve(listener, app)
-			.with_graceful_shutdown(async move {
-				let _ = rx.wait_for(|stop| *stop).await;
-			})
-			.await
-	});
-	tracing::info!("attest-server listening on http://{addr} (genesis {:?})", state.genesis());
+	let stop = async move {
+		let _ = rx.wait_for(|stop| *stop).await;
+	};
+	let scheme = if tls.is_some() { "https" } else { "http" };
+	let task =
+		match tls {
+			Some(tls) => {
+				let listener = attest_tls::TlsListener::new(listener, tls, TLS_HANDSHAKE)?;
+				tokio::spawn(async move {
+					axum::serve(listener, app).with_graceful_shutdown(stop).await
+				})
+			},
+			None => tokio::spawn(async move {
+				axum::serve(listener, app).with_graceful_shutdown(stop).await
+			}),
+		};
+	tracing::info!("attest-server listening on {scheme}://{addr} (genesis {:?})", state.genesis());
 	Ok(Running { addr, state, shutdown, task })
 }

@@ -210,6 +210,16 @@ impl Node {
 		node
 	}
 
+	/// Its process id (0 while it is not running).
+	pub fn pid(&self) -> u32 {
+		self.child.as_ref().map(Child::id).unwrap_or(0)
+	}
+
+	/// Its base path (chain database, keystore, network key).
+	pub fn base_path(&self) -> PathBuf {
+		self.dir.path().join("base")
+	}
+
 	/// `ws://` URL of the RPC server.
 	pub fn ws_url(&self) -> String {
 		format!("ws://127.0.0.1:{}", self.rpc_port)

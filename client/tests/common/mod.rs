@@ -43,6 +43,11 @@ impl Proc {
 		let _ = self.child.wait();
 	}
 
+	/// Its process id.
+	pub fn pid(&self) -> u32 {
+		self.child.id()
+	}
+
 	/// Wait until `url` answers 200, or panic with the log (at once when the process ended:
 	/// e.g. its port was taken).
 	pub fn wait_http(&mut self, url: &str) {
