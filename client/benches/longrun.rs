@@ -91,11 +91,12 @@ fn main() {
 		 SQLite, verifier service, attest submit; a checkpoint per round)"
 	);
 	println!(
-		"{:>9} {:>9} | {:>8} {:>8} {:>8} {:>9} | {:>9} {:>9} {:>9} {:>9}",
+		"{:>9} {:>9} | {:>8} {:>8} {:>8} {:>8} {:>9} | {:>9} {:>9} {:>9} {:>9}",
 		"items",
 		"items/s",
 		"node MB",
 		"server",
+		"srv anon",
 		"verifier",
 		"submit pk",
 		"server B",
@@ -150,6 +151,8 @@ fn main() {
 		std::thread::sleep(Duration::from_secs(2));
 		let done = (r + 1) * per_round;
 		let mem_now = [mem(node, "VmRSS:"), mem(server, "VmRSS:"), mem(verifier, "VmRSS:")];
+		// Of the server's: its heap and stacks (RssAnon), the rest being mapped files.
+		let server_anon = mem(server, "RssAnon:");
 		let disk_now = (
 			disk(&sys.dir.path().join("server")),
 			sqlite(&sys.dir.path().join("verifier.db")),
@@ -157,9 +160,10 @@ fn main() {
 			disk(&sys.node.base_path()),
 		);
 		println!(
-			"{done:>9} {rate:>9.0} | {:>8.1} {:>8.1} {:>8.1} {:>9.1} | {:>9.0} {:>9.0} {:>9.0} {:>9.0}",
+			"{done:>9} {rate:>9.0} | {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.1} | {:>9.0} {:>9.0} {:>9.0} {:>9.0}",
 			mem_now[0] as f64 / MB,
 			mem_now[1] as f64 / MB,
+			server_anon as f64 / MB,
 			mem_now[2] as f64 / MB,
 			peak as f64 / MB,
 			disk_now.0 as f64 / done as f64,

@@ -276,10 +276,38 @@ pub async fn tree(state: &AppState, anchor: &Anchor) -> Result<Option<Arc<Merkle
 			_ => return Ok(None),
 		},
 	};
-	if let Ok(mut c) = state.trees.lock() {
-		c.put(key, tree.clone());
-	}
+	keep_tree(state, key, tree.clone());
 	Ok(Some(tree))
+}
+
+/// Most leaves the cached trees hold together (about 64 bytes each: 128 MiB). The cache was
+/// bounded in trees alone, and an anchor's tree holds its channel's whole log, so one
+/// channel anchoring often kept ever larger trees (found by the long run: the server's
+/// memory grew with the items attested).
+pub const TREE_CACHE_LEAVES: u64 = 2_000_000;
+
+/// Cache `tree` of anchor `key`, dropping the least recently used trees beyond
+/// [`TREE_CACHE_LEAVES`] (never the one just added).
+fn keep_tree(state: &AppState, key: (Hash, u32), tree: Arc<MerkleTree>) {
+	if let Ok(mut c) = state.trees.lock() {
+		c.put(key, tree);
+		trim_trees(&mut c, TREE_CACHE_LEAVES);
+	}
+}
+
+/// Drop least recently used trees until those left hold at most `budget` leaves or one is
+/// left.
+pub fn trim_trees<K: std::hash::Hash + Eq>(
+	cache: &mut lru::LruCache<K, Arc<MerkleTree>>,
+	budget: u64,
+) {
+	let mut leaves: u64 = cache.iter().map(|(_, t)| t.size()).sum();
+	while leaves > budget && cache.len() > 1 {
+		match cache.pop_lru() {
+			Some((_, t)) => leaves -= t.size(),
+			None => break,
+		}
+	}
 }
 
 /// If the stored records give the anchored root, mark the records anchored (and those that
@@ -307,9 +335,7 @@ pub async fn complete(state: &AppState, anchor: &Anchor) -> Result<bool, ApiErro
 				);
 			}
 			state.store.complete_anchor(anchor, &disputed).await?;
-			if let Ok(mut c) = state.trees.lock() {
-				c.put((anchor.channel_id, anchor.index), Arc::new(tree));
-			}
+			keep_tree(state, (anchor.channel_id, anchor.index), Arc::new(tree));
 			Ok(true)
 		},
 		Check::Incomplete => {
@@ -394,4 +420,33 @@ pub fn spawn_watcher(state: Arc<AppState>, mut stop: tokio::sync::watch::Receive
 			}
 		}
 	});
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn tree(n: u64) -> Arc<MerkleTree> {
+		let digests: Vec<Hash> =
+			(0..n).map(|i| attest_primitives::sha256(&i.to_le_bytes())).collect();
+		Arc::new(MerkleTree::from_digests(&digests))
+	}
+
+	#[test]
+	fn cached_trees_are_bounded_in_leaves_not_only_in_trees() {
+		let mut cache = lru::LruCache::new(std::num::NonZeroUsize::new(64).expect("64"));
+		// One channel's anchors: each tree holds the whole log so far.
+		for (i, n) in [100, 200, 300, 400].into_iter().enumerate() {
+			cache.put(i, tree(n));
+			trim_trees(&mut cache, 500);
+		}
+		let kept: u64 = cache.iter().map(|(_, t)| t.size()).sum();
+		assert!(kept <= 500, "{kept} leaves kept");
+		assert!(cache.contains(&3), "the newest tree stays");
+		// A tree above the budget alone is still kept (it was just needed).
+		cache.put(9, tree(900));
+		trim_trees(&mut cache, 500);
+		assert_eq!(cache.len(), 1);
+		assert!(cache.contains(&9));
+	}
 }
