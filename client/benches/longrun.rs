@@ -205,12 +205,16 @@ fn main() {
 		last.2 as f64 / attested as f64,
 		last.3 as f64 / attested as f64,
 	);
-	println!(
-		"RSS slope over the second half, MB per 100,000 items: node {:+.2}, server {:+.2}, \
-		 verifier {:+.2}, submit's peak {:+.2}",
-		trend(0),
-		trend(1),
-		trend(2),
-		trend(3)
-	);
+	if samples.len() - half < 2 {
+		println!("RSS slope: too few rounds for one (LONGRUN_ROUNDS of 4 or more gives it)");
+	} else {
+		println!(
+			"RSS slope over the second half, MB per 100,000 items: node {:+.2}, server {:+.2}, \
+			 verifier {:+.2}, submit's peak {:+.2}",
+			trend(0),
+			trend(1),
+			trend(2),
+			trend(3)
+		);
+	}
 }

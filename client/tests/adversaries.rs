@@ -52,6 +52,28 @@ fn request(
 	(r.status().as_u16(), r.text().unwrap_or_default())
 }
 
+/// A system with Dave's channel (10 ATT) to the verifier //Bob, and Dave's signed calls.
+struct DaveChannel {
+	sys: System,
+	rt: tokio::runtime::Runtime,
+	chain: Chain,
+	genesis: Hash,
+	dave: Key,
+	id: Hash,
+	calls: Calls,
+}
+
+fn dave_channel() -> DaveChannel {
+	let sys = System::start(&[]);
+	let rt = tokio::runtime::Runtime::new().expect("runtime");
+	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
+	let genesis = chain.genesis();
+	let dave = Key::from_suri("//Dave").expect("key");
+	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
+	let calls = Calls::new(&sys, &dave, genesis, id);
+	DaveChannel { sys, rt, chain, genesis, dave, id, calls }
+}
+
 #[test]
 fn dishonest_requesters_are_refused() {
 	let sys = System::start(&[]);
@@ -229,13 +251,7 @@ fn dishonest_requesters_are_refused() {
 /// close settle and claims the HTLC on chain with the key before it expires.
 #[test]
 fn a_requester_that_keeps_the_key_still_pays() {
-	let sys = System::start(&[]);
-	let rt = tokio::runtime::Runtime::new().expect("runtime");
-	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
-	let genesis = chain.genesis();
-	let dave = Key::from_suri("//Dave").expect("key");
-	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
-	let calls = Calls::new(&sys, &dave, genesis, id);
+	let DaveChannel { sys: _sys, rt, chain, genesis, dave, id, calls } = dave_channel();
 	let url = calls.url.clone();
 	let http = reqwest::blocking::Client::new();
 	let latest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
@@ -431,13 +447,7 @@ fn a_submitting_requester_challenges_a_stale_close() {
 #[test]
 fn strangers_are_refused_before_the_verifier_reads_their_bodies() {
 	use std::io::{Read, Write};
-	let sys = System::start(&[]);
-	let rt = tokio::runtime::Runtime::new().expect("runtime");
-	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("chain");
-	let genesis = chain.genesis();
-	let dave = Key::from_suri("//Dave").expect("key");
-	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
-	let calls = Calls::new(&sys, &dave, genesis, id);
+	let DaveChannel { sys, genesis, dave, id, calls, .. } = dave_channel();
 	let http = reqwest::blocking::Client::new();
 	let frame = |data: &[u8]| [&(data.len() as u64).to_le_bytes()[..], data].concat();
 	let post = |url: String| {

@@ -58,16 +58,7 @@ fn agents_and_server_talk_over_tls() {
 			key.display().to_string(),
 		])
 	};
-	let mut args = vec![
-		"--listen".to_string(),
-		format!("127.0.0.1:{sport}"),
-		"--data-dir".into(),
-		dir.path().join("server").display().to_string(),
-		"--chain-rpc".into(),
-		node.ws_url(),
-		"--anchor-poll-secs".into(),
-		"1".into(),
-	];
+	let mut args = server_args(sport, &dir.path().join("server"), &node.ws_url());
 	tls_args(&mut args);
 	let server =
 		Proc::spawn(&target_dir().join("attest-server"), &args, dir.path().join("server.log"));

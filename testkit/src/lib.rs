@@ -122,25 +122,11 @@ impl Node {
 	/// itself (port 0: no other process can hold them), and a temporary base path. Does not
 	/// wait: see [`Node::wait_for_rpc`], which learns the RPC and Prometheus ports from the log.
 	pub fn spawn(bin: &Path, args: &[&str]) -> Self {
-		let dir = tempfile::tempdir().expect("temp dir");
-		let log_path = dir.path().join("node.log");
-		let mut node = Node {
-			child: None,
-			rpc_port: 0,
-			p2p_port: free_port(),
-			prometheus_port: 0,
-			log_path,
-			log_start: 0,
-			bin: bin.to_path_buf(),
-			args: args.iter().map(|a| a.to_string()).collect(),
-			dir,
-		};
-		let child = node.start();
-		node.child = Some(child);
-		node
+		Self::spawn_with_rpc_port(bin, args, 0)
 	}
 
-	/// [`Node::spawn`] with its RPC on `rpc_port` (a client may already be asking there).
+	/// [`Node::spawn`] with its RPC on `rpc_port` (a client may already be asking there; 0:
+	/// the node's choice).
 	pub fn spawn_with_rpc_port(bin: &Path, args: &[&str], rpc_port: u16) -> Self {
 		let dir = tempfile::tempdir().expect("temp dir");
 		let log_path = dir.path().join("node.log");

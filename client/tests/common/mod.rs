@@ -72,6 +72,21 @@ pub fn wait_http(url: &str, log: &Path, mut child: Option<&mut Child>) {
 	panic!("{url} not up:\n{}", log_tail(log, 40));
 }
 
+/// The attestation server's arguments: listening on `port`, data in `data`, the node at
+/// `node`, looking for anchors every second.
+pub fn server_args(port: u16, data: &Path, node: &str) -> Vec<String> {
+	vec![
+		"--listen".into(),
+		format!("127.0.0.1:{port}"),
+		"--data-dir".into(),
+		data.display().to_string(),
+		"--chain-rpc".into(),
+		node.into(),
+		"--anchor-poll-secs".into(),
+		"1".into(),
+	]
+}
+
 /// The whole system: node, server, a registered verifier serving, and `attest` for parties.
 pub struct System {
 	pub node: Node,
@@ -119,16 +134,7 @@ impl System {
 		let server_url = format!("http://127.0.0.1:{port}");
 		let mut server = Proc::spawn(
 			&target_dir().join("attest-server"),
-			&[
-				"--listen".into(),
-				format!("127.0.0.1:{port}"),
-				"--data-dir".into(),
-				dir.path().join("server").display().to_string(),
-				"--chain-rpc".into(),
-				node.ws_url(),
-				"--anchor-poll-secs".into(),
-				"1".into(),
-			],
+			&server_args(port, &dir.path().join("server"), &node.ws_url()),
 			dir.path().join("server.log"),
 		);
 		server.wait_http(&format!("{server_url}/healthz"));
