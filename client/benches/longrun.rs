@@ -15,7 +15,7 @@ mod common;
 use common::*;
 use std::{
 	path::Path,
-	process::{Command, Stdio},
+	process::Stdio,
 	time::{Duration, Instant},
 };
 
@@ -115,13 +115,10 @@ fn main() {
 			std::fs::write(dir.join(format!("{i:08}.bin")), bytes(9_000_000 + i, 1024))
 				.expect("write");
 		}
-		let mut args = sys.common("//Alice", "alice");
-		args.extend(
-			["--json", "submit", dir.to_str().expect("utf-8"), "--batch", "5000"].map(String::from),
-		);
+		let submit = ["--json", "submit", dir.to_str().expect("utf-8"), "--batch", "5000"];
 		let t = Instant::now();
-		let mut child = Command::new(attest_bin())
-			.args(&args)
+		let mut child = sys
+			.attest_command("//Alice", "alice", &submit)
 			.stdout(Stdio::piped())
 			.stderr(Stdio::piped())
 			.spawn()

@@ -93,7 +93,7 @@ pub struct Requester {
 	server: Server,
 	http: reqwest::Client,
 	channel: Hash,
-	endpoint: String,
+	calls: crate::verifier::Calls,
 	price: Balance,
 	settings: Settings,
 	/// The log of the newest state both signed, kept between batches.
@@ -168,6 +168,7 @@ impl Requester {
 		// The endpoint registered now: a verifier that moved (`attest verifier update
 		// --endpoint`) is reached where it is, not where it was when the channel opened.
 		let endpoint = String::from_utf8(info.endpoint.0.clone()).unwrap_or(row.endpoint);
+		let calls = crate::verifier::Calls::new(&endpoint, &key, chain.genesis(), channel);
 		Ok(Requester {
 			key,
 			chain,
@@ -175,7 +176,7 @@ impl Requester {
 			server,
 			http: reqwest::Client::new(),
 			channel,
-			endpoint: endpoint.trim_end_matches('/').to_string(),
+			calls,
 			price: info.price,
 			settings,
 			log: Default::default(),
@@ -185,8 +186,7 @@ impl Requester {
 	/// The verifier's URL of this channel's `tail`, signed for a call (`?expires=&signature=`:
 	/// the verifier refuses unsigned calls before reading them).
 	fn url(&self, tail: &str) -> String {
-		let signed = crate::verifier::call_query(&self.key, &self.chain.genesis(), &self.channel);
-		format!("{}/v1/channels/{:?}{tail}?{signed}", self.endpoint, self.channel)
+		self.calls.to(tail)
 	}
 
 	async fn row(&self) -> anyhow::Result<ChannelRow> {
@@ -284,14 +284,12 @@ impl Requester {
 			let http = self.http.clone();
 			// Each batch's call signed when it is sent (a signature expires in minutes, a
 			// run may take hours).
-			let (key, genesis, channel) = (self.key.clone(), self.chain.genesis(), self.channel);
-			let base = format!("{}/v1/channels/{channel:?}/items", self.endpoint);
+			let calls = self.calls.clone();
 			let settings = self.settings.clone();
 			// Skipped items are reported here, on the producer side.
 			let (stx, srx) = std::sync::mpsc::channel::<ItemReport>();
 			let send = move |b: Vec<Prepared>| -> Sent {
-				let signed = crate::verifier::call_query(&key, &genesis, &channel);
-				let (http, url) = (http.clone(), format!("{base}?{signed}"));
+				let (http, url) = (http.clone(), calls.to("/items"));
 				tokio::spawn(async move { send_items(&http, &url, b).await })
 			};
 			let task = tokio::spawn(async move {

@@ -179,11 +179,32 @@ fn unix_ms() -> u64 {
 		.unwrap_or(0)
 }
 
-/// A call's signature, for `client` code: `?expires=&signature=` valid for five minutes.
-pub fn call_query(key: &Key, genesis: &Hash, channel: &Hash) -> String {
-	let expires = unix_ms() + 5 * 60 * 1000;
-	let sig = key.sign(Kind::VerifierCall, genesis, channel, &expires);
-	format!("expires={expires}&signature={}", attest_wire::hex0x(&codec::Encode::encode(&sig)))
+/// A channel's requester's calls to its verifier service: `{endpoint}/v1/channels/{id}{tail}`
+/// with `?expires=&signature=` (kind `attest/verifier-call/v1`, valid five minutes), signed
+/// when the URL is made (a run may outlast one signature).
+#[derive(Clone)]
+pub struct Calls {
+	/// `{endpoint}/v1/channels/{id}`.
+	pub url: String,
+	key: Key,
+	genesis: Hash,
+	channel: Hash,
+}
+
+impl Calls {
+	/// `key`'s calls about `channel` (of the chain `genesis`) to the service at `endpoint`.
+	pub fn new(endpoint: &str, key: &Key, genesis: Hash, channel: Hash) -> Self {
+		let url = format!("{}/v1/channels/{channel:?}", endpoint.trim_end_matches('/'));
+		Calls { url, key: key.clone(), genesis, channel }
+	}
+
+	/// `{url}{tail}`, signed now.
+	pub fn to(&self, tail: &str) -> String {
+		let expires = unix_ms() + 5 * 60 * 1000;
+		let sig = self.key.sign(Kind::VerifierCall, &self.genesis, &self.channel, &expires);
+		let sig = attest_wire::hex0x(&codec::Encode::encode(&sig));
+		format!("{}{tail}?expires={expires}&signature={sig}", self.url)
+	}
 }
 
 /// Let a call about a channel through only when its requester signed it (before its body is

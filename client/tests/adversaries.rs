@@ -70,7 +70,7 @@ fn dave_channel() -> DaveChannel {
 	let genesis = chain.genesis();
 	let dave = Key::from_suri("//Dave").expect("key");
 	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
-	let calls = Calls::new(&sys, &dave, genesis, id);
+	let calls = calls_of(&sys, &dave, genesis, id);
 	DaveChannel { sys, rt, chain, genesis, dave, id, calls }
 }
 
@@ -99,7 +99,7 @@ fn dishonest_requesters_are_refused() {
 	// Dave talks to the verifier directly.
 	let dave = Key::from_suri("//Dave").expect("key");
 	let id = parse_hash(&sys.open("//Dave", "dave", "10"));
-	let calls = Calls::new(&sys, &dave, genesis, id);
+	let calls = calls_of(&sys, &dave, genesis, id);
 	let url = calls.url.clone();
 	let http = reqwest::blocking::Client::new();
 	let latest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");
@@ -462,7 +462,7 @@ fn strangers_are_refused_before_the_verifier_reads_their_bodies() {
 	assert!(status == 401 && body.contains("must be signed by its requester"), "{body}");
 	// Signed by Eve, not the channel's requester.
 	let eve = Key::from_suri("//Eve").expect("key");
-	let (status, body) = post(Calls::new(&sys, &eve, genesis, id).to("/items"));
+	let (status, body) = post(calls_of(&sys, &eve, genesis, id).to("/items"));
 	assert!(status == 401 && body.contains("not signed by the channel's requester"), "{body}");
 	// Expired, and valid for too long.
 	let now = std::time::SystemTime::now()
@@ -503,7 +503,7 @@ fn strangers_are_refused_before_the_verifier_reads_their_bodies() {
 		assert_eq!(post(stranger).0, 401);
 	}
 	let unknown = Hash([0xab; 32]);
-	let (status, body) = post(Calls::new(&sys, &eve, genesis, unknown).to("/items"));
+	let (status, body) = post(calls_of(&sys, &eve, genesis, unknown).to("/items"));
 	assert!(status == 429 && body.contains("too_many_refused"), "{body}");
 	// The requester's calls about its channel, which the verifier knows, go on.
 	let (status, body) = post(calls.to("/items"));

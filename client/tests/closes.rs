@@ -92,7 +92,7 @@ fn a_requester_cannot_make_the_verifier_agent_pay_a_penalty() {
 	let id = parse_hash(&id_text);
 	attest_files(&sys, "//Dave", "dave", &id_text, 300, 4);
 	sys.attest_ok("//Bob", "verifier", &["channel", "close", "--unilateral", &id_text]);
-	let calls = Calls::new(&sys, &dave, genesis, id);
+	let calls = calls_of(&sys, &dave, genesis, id);
 	let url = calls.url.clone();
 	let http = reqwest::blocking::Client::new();
 	let latest: SignedState = http.get(&url).send().expect("state").json().expect("JSON");

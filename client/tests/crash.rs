@@ -43,10 +43,8 @@ fn small_files(dir: &std::path::Path, n: u64) {
 
 /// Run `attest submit` as Alice, killing it after `ms` (if still running); whether it finished.
 fn submit_for(sys: &System, dir: &str, ms: Option<u64>) -> bool {
-	let mut args = sys.common("//Alice", "alice");
-	args.extend(["submit", dir, "--batch", "100"].map(String::from));
-	let mut child = Command::new(attest_bin())
-		.args(&args)
+	let mut child = sys
+		.attest_command("//Alice", "alice", &["submit", dir, "--batch", "100"])
 		.stdout(Stdio::null())
 		.stderr(Stdio::null())
 		.spawn()

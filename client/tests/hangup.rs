@@ -67,8 +67,7 @@ struct Dave {
 impl Dave {
 	/// `{base}{tail}`, signed as Dave's agent signs its calls.
 	fn signed(&self, tail: &str) -> String {
-		let q = attest_client::verifier::call_query(&self.key, &self.genesis, &self.id);
-		format!("{}{tail}?{q}", self.base)
+		attest_client::verifier::Calls::new("", &self.key, self.genesis, self.id).to(tail)
 	}
 
 	/// One batch of two items whose attestation request is cut at `cut`, then sent again in

@@ -189,13 +189,14 @@ impl System {
 
 	/// Run `attest` as `who` with database `db`.
 	pub fn attest(&self, who: &str, db: &str, args: &[&str]) -> Output {
-		let mut all = self.common(who, db);
-		all.extend(args.iter().map(|s| s.to_string()));
-		Command::new(attest_bin())
-			.args(&all)
-			.stdin(Stdio::null())
-			.output()
-			.expect("attest runs")
+		self.attest_command(who, db, args).output().expect("attest runs")
+	}
+
+	/// `attest` as `who` with database `db` and `args`, not started (no stdin).
+	pub fn attest_command(&self, who: &str, db: &str, args: &[&str]) -> Command {
+		let mut c = Command::new(attest_bin());
+		c.args(self.common(who, db)).args(args).stdin(Stdio::null());
+		c
 	}
 
 	/// Run `attest` and require success; its stdout.
@@ -280,35 +281,14 @@ pub fn write_files(dir: &Path, first: u64, n: u64) -> Vec<PathBuf> {
 		.collect()
 }
 
-/// A channel's requester calling the verifier service directly: calls signed as the
-/// requester's agent signs them (`?expires=&signature=`, kind `attest/verifier-call/v1`).
-pub struct Calls {
-	/// `{verifier}/v1/channels/{id}`.
-	pub url: String,
-	key: attest_chain::Key,
+pub use attest_client::verifier::Calls;
+
+/// `key`'s signed calls about channel `id` to the system's verifier.
+pub fn calls_of(
+	sys: &System,
+	key: &attest_chain::Key,
 	genesis: attest_primitives::Hash,
 	id: attest_primitives::Hash,
-}
-
-impl Calls {
-	/// `key`'s calls about channel `id` to the system's verifier.
-	pub fn new(
-		sys: &System,
-		key: &attest_chain::Key,
-		genesis: attest_primitives::Hash,
-		id: attest_primitives::Hash,
-	) -> Self {
-		Calls {
-			url: format!("{}/v1/channels/{id:?}", sys.verifier_url),
-			key: key.clone(),
-			genesis,
-			id,
-		}
-	}
-
-	/// `{url}{tail}`, signed.
-	pub fn to(&self, tail: &str) -> String {
-		let q = attest_client::verifier::call_query(&self.key, &self.genesis, &self.id);
-		format!("{}{tail}?{q}", self.url)
-	}
+) -> Calls {
+	Calls::new(&sys.verifier_url, key, genesis, id)
 }
