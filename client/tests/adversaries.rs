@@ -464,6 +464,13 @@ fn strangers_are_refused_before_the_verifier_reads_their_bodies() {
 	let eve = Key::from_suri("//Eve").expect("key");
 	let (status, body) = post(calls_of(&sys, &eve, genesis, id).to("/items"));
 	assert!(status == 401 && body.contains("not signed by the channel's requester"), "{body}");
+	// Dave's own signature, made for his channel, on Charlie's channel with the same verifier.
+	let charlie = parse_hash(&sys.open("//Charlie", "charlie", "10"));
+	let signed_for_dave = calls.to("/items");
+	let query = signed_for_dave.split_once('?').expect("query").1;
+	let (status, body) =
+		post(format!("{}/v1/channels/{charlie:?}/items?{query}", sys.verifier_url));
+	assert!(status == 401 && body.contains("not signed by the channel's requester"), "{body}");
 	// Expired, and valid for too long.
 	let now = std::time::SystemTime::now()
 		.duration_since(std::time::UNIX_EPOCH)
