@@ -83,6 +83,14 @@ pub struct Attested {
 	pub owner: Option<bool>,
 }
 
+impl Attested {
+	/// How many later claims were anchored in the first attester's block (a tie on chain:
+	/// within a block the order is its author's).
+	pub fn tied(&self) -> usize {
+		self.later.iter().filter(|c| c.block == Some(self.anchor.block)).count()
+	}
+}
+
 /// What `attest verify` found for one file.
 #[derive(Debug, Clone)]
 pub struct Verdict {
@@ -130,7 +138,8 @@ impl Verdict {
 			"requester": ss58(&a.requester), "verifier": ss58(&a.verifier),
 			"channel": a.anchor.channel_id, "seq": a.seq, "anchorIndex": a.anchor.index,
 			"block": a.anchor.block, "blockHash": a.block_hash, "blockTimeMs": a.block_time_ms,
-			"root": a.anchor.log.root, "laterClaims": later, "owner": a.owner,
+			"root": a.anchor.log.root, "laterClaims": later, "tiedClaims": a.tied(),
+			"owner": a.owner,
 		})
 	}
 }
@@ -175,6 +184,15 @@ impl std::fmt::Display for Verdict {
 				a.later.len(),
 				shown.join(", "),
 				if a.later.len() > 3 { ", ... (--json lists all)" } else { "" }
+			)?;
+		}
+		let tied = a.tied();
+		if tied > 0 {
+			write!(
+				f,
+				"\n  tied      {tied} of them anchored in the same block {}: within a block the \
+				 order is its author's, no evidence of who held the bytes first",
+				a.anchor.block
 			)?;
 		}
 		if a.owner == Some(false) {
@@ -757,4 +775,61 @@ pub async fn check_proof_file(
 		block: proof.anchor.block,
 		standing: None,
 	}))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use attest_primitives::LogHead;
+
+	fn claim(block: Option<u32>, who: u8) -> LaterClaim {
+		LaterClaim {
+			channel: Hash([who; 32]),
+			seq: 0,
+			requester: Some(AccountId32::new([who; 32])),
+			verifier: None,
+			status: if block.is_some() { ClaimState::Anchored } else { ClaimState::Pending },
+			block,
+		}
+	}
+
+	fn verdict(later: Vec<LaterClaim>) -> Verdict {
+		let anchor = Anchor {
+			channel_id: Hash([1; 32]),
+			index: 0,
+			first_seq: 0,
+			log: LogHead { size: 1, root: Hash([2; 32]) },
+			block: 7,
+		};
+		Verdict {
+			file: "deed.pdf".into(),
+			digest: Hash([3; 32]),
+			outcome: Ok(Attested {
+				size: 10,
+				requester: Some(AccountId32::new([1; 32])),
+				verifier: None,
+				seq: 0,
+				anchor,
+				block_hash: Hash([4; 32]),
+				block_time_ms: 0,
+				later,
+				owner: None,
+			}),
+		}
+	}
+
+	/// A claim anchored in the first attester's block is a tie, said so in text and JSON; a
+	/// claim in a later block or not anchored is not.
+	#[test]
+	fn claims_in_the_first_attesters_block_are_ties() {
+		let v = verdict(vec![claim(Some(9), 5), claim(None, 6)]);
+		let text = v.to_string();
+		assert!(text.contains("2 later claim(s)") && !text.contains("tied"), "{text}");
+		assert_eq!(v.to_json()["tiedClaims"], 0);
+		let v = verdict(vec![claim(Some(7), 5), claim(Some(9), 6)]);
+		let text = v.to_string();
+		assert!(text.contains("tied      1 of them anchored in the same block 7"), "{text}");
+		assert_eq!(v.to_json()["tiedClaims"], 1);
+		assert!(v.passed());
+	}
 }

@@ -94,6 +94,10 @@ enum Command {
 		/// is asked.
 		#[arg(long, value_name = "SPEC")]
 		chain_spec: Option<PathBuf>,
+		/// The genesis hash the chain spec must have (with `--chain-spec dev` or `local`, the
+		/// built-in chains, it is required: their genesis depends on the runtime build).
+		#[arg(long, value_name = "HASH", requires = "chain_spec")]
+		genesis: Option<String>,
 		/// Seconds to wait for a file that is claimed but not anchored yet (right after
 		/// `channel checkpoint`: its anchor is not final); then exit status 2, "could not
 		/// check yet", never 1.
@@ -299,13 +303,59 @@ enum ProofCmd {
 		/// --raw`); the proof's finality, storage and records are checked from its genesis.
 		#[arg(long, value_name = "SPEC", conflicts_with_all = ["block_hash", "anchors"])]
 		chain_spec: Option<PathBuf>,
+		/// The genesis hash the chain spec must have; with `--chain-spec dev` or `local` (the
+		/// built-in chains' genesis authorities) it is required: a dev chain's genesis depends
+		/// on the runtime build.
+		#[arg(long, value_name = "HASH", requires = "chain_spec")]
+		genesis: Option<String>,
 	},
 }
 
-/// The trust root of a raw chain spec file.
-fn read_spec(p: &std::path::Path) -> anyhow::Result<attest_finality::TrustRoot> {
+/// The trust root of `--chain-spec SPEC` (a raw chain spec file, or `dev` or `local`: the
+/// built-in chains' genesis GRANDPA authorities, with the genesis hash given by `--genesis`,
+/// since a dev chain's genesis depends on the runtime build), pinned to `--genesis` if given.
+fn read_spec(
+	p: &std::path::Path,
+	genesis: Option<&str>,
+) -> anyhow::Result<attest_finality::TrustRoot> {
+	let genesis = genesis.map(parse_hash).transpose().context("--genesis")?;
+	let builtin = match p.to_str() {
+		Some("dev") => Some(&["//Alice"][..]),
+		Some("local") => Some(&["//Alice", "//Bob"][..]),
+		_ => None,
+	};
+	if let (Some(names), false) = (builtin, p.exists()) {
+		let genesis = genesis.ok_or_else(|| {
+			anyhow!(
+				"--chain-spec {}: a built-in chain's genesis hash depends on the runtime it was \
+				 built with: give the hash of its block 0 that you trust with --genesis 0x... (as \
+				 a node of the chain answers chain_getBlockHash(0)), or a raw chain spec file \
+				 (attest-node export-chain-spec --chain {} --raw)",
+				p.display(),
+				p.display()
+			)
+		})?;
+		let authorities = names
+			.iter()
+			.map(|n| {
+				let key = <sp_core::ed25519::Pair as sp_core::Pair>::from_string(n, None)
+					.map_err(|e| anyhow!("{n}: {e:?}"))?;
+				Ok((sp_core::Pair::public(&key).into(), 1))
+			})
+			.collect::<anyhow::Result<Vec<_>>>()?;
+		return Ok(attest_finality::TrustRoot { genesis, authorities });
+	}
 	let bytes = std::fs::read(p).with_context(|| p.display().to_string())?;
-	attest_finality::TrustRoot::from_raw_spec(&bytes).with_context(|| p.display().to_string())
+	let root = attest_finality::TrustRoot::from_raw_spec(&bytes)
+		.with_context(|| p.display().to_string())?;
+	if let Some(g) = genesis.filter(|g| *g != root.genesis) {
+		bail!(
+			"{}: its genesis is {:?}, not the --genesis {g:?} given: it is another chain's spec",
+			p.display(),
+			root.genesis
+		);
+	}
+	Ok(root)
 }
 
 fn parse_hash(s: &str) -> anyhow::Result<Hash> {
@@ -485,7 +535,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 				tokio::time::sleep(std::time::Duration::from_secs(every)).await;
 			}
 		},
-		Command::Verify { files, owner, chain_spec, wait } => {
+		Command::Verify { files, owner, chain_spec, genesis, wait } => {
 			let owner = owner
 				.map(|o| {
 					parse_account(&o)
@@ -495,7 +545,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 			let server = ctx.server();
 			let files = evidence::files_under(&files)?;
 			let (chain, spec) = match &chain_spec {
-				Some(p) => (None, Some(read_spec(p)?)),
+				Some(p) => (None, Some(read_spec(p, genesis.as_deref())?)),
 				None => (Some(ctx.chain().await?), None),
 			};
 			let anchoring = match (&chain, &spec) {
@@ -550,7 +600,15 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 			}
 			Ok(0)
 		},
-		Command::Proof(ProofCmd::Check { proofs, file, block_hash, root, anchors, chain_spec }) => {
+		Command::Proof(ProofCmd::Check {
+			proofs,
+			file,
+			block_hash,
+			root,
+			anchors,
+			chain_spec,
+			genesis,
+		}) => {
 			if file.is_some() && proofs.len() > 1 {
 				bail!("--file checks one proof; give one proof file with it");
 			}
@@ -572,7 +630,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 				})
 				.transpose()?
 				.map(|(d, _)| d);
-			let spec = chain_spec.as_deref().map(read_spec).transpose()?;
+			let spec =
+				chain_spec.as_deref().map(|p| read_spec(p, genesis.as_deref())).transpose()?;
 			let chain =
 				if trusted.is_empty() && spec.is_none() { Some(ctx.chain().await?) } else { None };
 			let mut invalid = 0;

@@ -5,64 +5,19 @@
 //! exported from the server, are checked by `attest proof check --chain-spec` with every
 //! process stopped: the first from the genesis set, the second through the set change and the
 //! old set's justification of it. A proof whose set-change justification is cut out is
-//! refused.
+//! refused. With every node stopped, the verify page (served by the attestation server) checks
+//! the second proof in headless Chromium.
 
 mod common;
 
 use attest_chain::{runtime, Chain, Key};
-use attest_testkit::{node_bin, Node};
 use codec::{Decode, DecodeAll};
 use common::*;
 use sp_core::{crypto::Ss58Codec, Pair};
 use std::{
 	path::Path,
-	process::Command,
 	time::{Duration, Instant},
 };
-
-/// Alice's fixed node key, so the others can name her as their bootnode.
-const ALICE_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
-const ALICE_PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
-
-fn node_cmd(args: &[&str]) {
-	let out = Command::new(node_bin()).args(args).output().expect("attest-node runs");
-	assert!(out.status.success(), "attest-node {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// The `local` spec with Charlie as a third validator and 4-block sessions, raw.
-fn three_validator_spec(dir: &Path) -> std::path::PathBuf {
-	let plain = dir.join("plain.json");
-	let raw = dir.join("raw.json");
-	node_cmd(&["export-chain-spec", "--chain", "local", "--output", plain.to_str().unwrap()]);
-	let mut spec: serde_json::Value =
-		serde_json::from_slice(&std::fs::read(&plain).unwrap()).expect("spec JSON");
-	let patch = &mut spec["genesis"]["runtimeGenesis"]["patch"];
-	let charlie = sp_core::sr25519::Pair::from_string("//Charlie", None).unwrap().public();
-	let charlie_ed = sp_core::ed25519::Pair::from_string("//Charlie", None).unwrap().public();
-	let (acc, gran) = (charlie.to_ss58check(), charlie_ed.to_ss58check());
-	patch["validatorSet"]["initialValidators"]
-		.as_array_mut()
-		.unwrap()
-		.push(acc.clone().into());
-	patch["validatorSet"]["sessionPeriod"] = 4.into();
-	patch["session"]["keys"].as_array_mut().unwrap().push(serde_json::json!([
-		acc,
-		acc,
-		{ "aura": acc, "grandpa": gran }
-	]));
-	spec["id"] = "attest_set_change".into();
-	spec["protocolId"] = "attest-set-change".into();
-	std::fs::write(&plain, serde_json::to_vec(&spec).unwrap()).unwrap();
-	node_cmd(&[
-		"export-chain-spec",
-		"--chain",
-		plain.to_str().unwrap(),
-		"--raw",
-		"--output",
-		raw.to_str().unwrap(),
-	]);
-	raw
-}
 
 /// GRANDPA's set id in the newest finalized block's state.
 async fn finalized_set_id(chain: &Chain) -> u64 {
@@ -93,31 +48,8 @@ fn export(sys: &System, file: &str, out: &Path) {
 fn proofs_from_before_and_after_an_authority_set_change_check_with_the_spec_alone() {
 	let started = Instant::now();
 	let work = tempfile::tempdir().expect("dir");
-	let spec = three_validator_spec(work.path());
-	let spec_arg = spec.to_str().unwrap().to_string();
-	let bootnode = |port: u16| format!("/ip4/127.0.0.1/tcp/{port}/p2p/{ALICE_PEER_ID}");
-	let mut alice =
-		Node::spawn(&node_bin(), &["--chain", &spec_arg, "--alice", "--node-key", ALICE_NODE_KEY]);
-	alice.wait_for_rpc(Duration::from_secs(120));
-	let boot = bootnode(alice.p2p_port);
-	let others: Vec<Node> = ["--bob", "--charlie"]
-		.iter()
-		.map(|who| {
-			let mut n = Node::spawn(
-				&node_bin(),
-				&[
-					"--chain",
-					&spec_arg,
-					who,
-					"--unsafe-force-node-key-generation",
-					"--bootnodes",
-					&boot,
-				],
-			);
-			n.wait_for_rpc(Duration::from_secs(120));
-			n
-		})
-		.collect();
+	let spec = network::three_validator_spec(work.path(), 4, "attest-set-change");
+	let (alice, others) = network::start_validators(&spec);
 	let sys = System::start_on(alice, &[]);
 	let rt = tokio::runtime::Runtime::new().expect("runtime");
 	let chain = rt.block_on(Chain::connect(&sys.node.ws_url())).expect("connect");
@@ -161,10 +93,33 @@ fn proofs_from_before_and_after_an_authority_set_change_check_with_the_spec_alon
 	export(&sys, &second, &after);
 	let second_digest = attest_primitives::sha256(&std::fs::read(&second).unwrap());
 
-	// Every process stopped: only the spec is left.
+	// Every node stopped: the verify page, served by the attestation server (which keeps each
+	// anchor's chain evidence), checks the proof carrying the set change in the browser.
 	drop(chain);
-	drop(sys);
 	drop(others);
+	let mut sys = sys;
+	sys.node.kill();
+	let shots = attest_testkit::target_dir().join("attest-web");
+	std::fs::create_dir_all(&shots).unwrap();
+	let dead = format!("{}/?node=ws://127.0.0.1:{}", sys.server_url, attest_testkit::free_port());
+	let page = attest_testkit::web::verify_page(
+		&dead,
+		Path::new(&second),
+		&shots.join("set-change.png"),
+		"verified",
+		"",
+	);
+	let alice = sp_core::sr25519::Pair::from_string("//Alice", None).unwrap().public();
+	let (text, claims) =
+		(page["text"].as_str().unwrap_or(""), page["claims"].as_str().unwrap_or(""));
+	assert!(
+		text.starts_with(&format!("Verified: first attested by {}", alice.to_ss58check())),
+		"{page}"
+	);
+	assert!(claims.contains("final by GRANDPA authority set 1"), "{page}");
+	eprintln!("verify page, no node: {text}");
+	// Every process stopped: only the spec is left.
+	drop(sys);
 	let (code, out) = check_offline(&before, &spec);
 	assert_eq!(code, Some(0), "{out}");
 	assert!(out.contains("VALID") && out.contains("final by GRANDPA authority set 0"), "{out}");

@@ -130,6 +130,37 @@ fn a_proof_checks_with_the_chain_spec_alone_after_every_process_stopped() {
 	assert_eq!(code, Some(1), "{out}");
 	assert!(out.contains("INVALID") && out.contains("is of chain"), "{out}");
 
+	// The built-in dev chain's genesis authorities with the genesis hash one trusts: VALID; with
+	// another genesis hash, or the built-in local chain's authorities: refused; without
+	// --genesis: told to give it (exit 2). A spec file pinned to another genesis: refused.
+	let genesis = pf_genesis(&kept);
+	let builtin = |args: &[&str]| {
+		let out = Command::new(attest_bin())
+			.args(["--node", "ws://127.0.0.1:9", "proof", "check"])
+			.arg(&kept)
+			.args(args)
+			.current_dir(dir.path())
+			.output()
+			.expect("attest runs");
+		let text = String::from_utf8_lossy(&out.stdout).into_owned()
+			+ &String::from_utf8_lossy(&out.stderr);
+		(out.status.code(), text)
+	};
+	let (code, out) = builtin(&["--chain-spec", "dev", "--genesis", &genesis]);
+	assert_eq!(code, Some(0), "built-in dev: {out}");
+	assert!(out.contains("final by GRANDPA authority set 0"), "{out}");
+	let other = format!("0x{}", "22".repeat(32));
+	let (code, out) = builtin(&["--chain-spec", "dev", "--genesis", &other]);
+	assert_eq!(code, Some(1), "another genesis: {out}");
+	let (code, out) = builtin(&["--chain-spec", "local", "--genesis", &genesis]);
+	assert_eq!(code, Some(1), "the local chain's authorities: {out}");
+	let (code, out) = builtin(&["--chain-spec", "dev"]);
+	assert_eq!(code, Some(2), "no --genesis: {out}");
+	assert!(out.contains("--genesis"), "{out}");
+	let (code, out) = builtin(&["--chain-spec", spec_kept.to_str().unwrap(), "--genesis", &other]);
+	assert_eq!(code, Some(2), "a spec file of another genesis: {out}");
+	assert!(out.contains("not the --genesis"), "{out}");
+
 	// Edits, offline: the JSON a person reads, the block hash and time, the SCALE bytes.
 	let pf: serde_json::Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
 	type Edit = Box<dyn Fn(&mut serde_json::Value)>;
@@ -162,6 +193,12 @@ fn a_proof_checks_with_the_chain_spec_alone_after_every_process_stopped() {
 		assert_eq!(code, Some(1), "{what}: {out}");
 		assert!(out.contains("INVALID"), "{what}: {out}");
 	}
+}
+
+/// The genesis hash a proof file names (here: the dev chain's, as the test's own node made it).
+fn pf_genesis(proof: &std::path::Path) -> String {
+	let v: serde_json::Value = serde_json::from_slice(&std::fs::read(proof).unwrap()).unwrap();
+	v["genesis"].as_str().expect("genesis").to_string()
 }
 
 /// Whether the node at `rpc_port` still has the genesis block's state.

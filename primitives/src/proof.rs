@@ -86,11 +86,22 @@ pub enum ProofError {
 	/// signed, so it must be the item's own digest, or bytes that hash to it).
 	#[error("the requester's record refers to other data than the item {0:?}")]
 	DataMismatch(Hash),
-	/// The anchor in the proof differs from the one stored on chain.
-	#[error("the chain's anchor {index} of this channel differs from the proof's (or is missing)")]
+	/// The chain holds no anchor with the proof's index for its channel (in the state asked).
+	#[error("the chain holds no anchor {index} of this channel (in its finalized state)")]
 	AnchorNotOnChain {
 		/// `anchor.index`.
 		index: u32,
+	},
+	/// The chain's anchor with the proof's index differs from the proof's anchor.
+	#[error(
+		"the chain's anchor {index} of this channel has another {field} than the proof's: the \
+		 proof (or the node asked) is not the chain's"
+	)]
+	AnchorDiffers {
+		/// `anchor.index`.
+		index: u32,
+		/// The first field that differs: `root`, `size`, `first_seq`, `block` or `channel`.
+		field: &'static str,
 	},
 }
 
@@ -168,10 +179,23 @@ impl AttestationProof {
 	/// The proof's anchor equals `on_chain`, read from the chain's finalized storage
 	/// (`Attestation::Anchors(channel_id, index)`); `None` when the chain has none.
 	pub fn check_anchor(&self, on_chain: Option<&Anchor>) -> Result<(), ProofError> {
-		match on_chain {
-			Some(a) if a == &self.anchor => Ok(()),
-			_ => Err(ProofError::AnchorNotOnChain { index: self.anchor.index }),
-		}
+		let index = self.anchor.index;
+		let a = on_chain.ok_or(ProofError::AnchorNotOnChain { index })?;
+		let p = &self.anchor;
+		let field = if a.log.root != p.log.root {
+			"root"
+		} else if a.log.size != p.log.size {
+			"size"
+		} else if a.first_seq != p.first_seq {
+			"first_seq"
+		} else if a.block != p.block {
+			"block"
+		} else if a.channel_id != p.channel_id || a.index != p.index {
+			"channel"
+		} else {
+			return Ok(());
+		};
+		Err(ProofError::AnchorDiffers { index, field })
 	}
 
 	/// The digest the proof's records claim (the verifier's record's, else the

@@ -10,36 +10,9 @@ mod common;
 
 use attest_primitives::DataRef;
 use attest_server::api::{ClaimState, ItemStatus};
+use attest_testkit::web::verify_page as run_page;
 use common::{chain::*, Node, Server};
-use std::{path::PathBuf, process::Command, time::Duration};
-
-fn run_page(
-	url: &str,
-	file: &std::path::Path,
-	shot: &std::path::Path,
-	expect: &str,
-	tamper: &str,
-) -> serde_json::Value {
-	let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/web/verify-page.mjs");
-	let out = Command::new("node")
-		.arg(&script)
-		.arg(url)
-		.arg(file)
-		.arg(shot)
-		.env("EXPECT_STATE", expect)
-		.env("TAMPER_PROOF", if tamper == "proof" { "1" } else { "" })
-		.env("TAMPER_ROOT", if tamper == "root" { "1" } else { "" })
-		.output()
-		.expect("node runs (install Node.js; `./x test` runs `npm ci` in server/tests/web)");
-	let stdout = String::from_utf8_lossy(&out.stdout);
-	assert!(
-		out.status.success(),
-		"page check failed ({}):\nstdout: {stdout}\nstderr: {}",
-		out.status,
-		String::from_utf8_lossy(&out.stderr)
-	);
-	serde_json::from_str(stdout.trim()).expect("the script prints its verdict as JSON")
-}
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_page_in_headless_chromium() {
@@ -71,7 +44,9 @@ async fn standalone(node: &Node, server: &Server, dir: &std::path::Path) -> anyh
 	let started = std::time::Instant::now();
 	let http = reqwest::Client::new();
 	let base = server.url();
-	let (_, items, digests) = attest_and_checkpoint(node, server, "alone", 3).await?;
+	let chain = Chain::connect(&node.ws_url()).await?;
+	let items: Vec<Vec<u8>> = (0..3).map(|i| data("alone", i)).collect();
+	let (_, digests) = attest_and_checkpoint(&chain, server, "//Alice", "//Bob", &items).await?;
 	// The server builds the anchor's chain evidence once the anchor is final.
 	let mut ready = false;
 	for _ in 0..120 {
@@ -86,6 +61,30 @@ async fn standalone(node: &Node, server: &Server, dir: &std::path::Path) -> anyh
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
 	anyhow::ensure!(ready, "no format-2 proof from the server");
+	// Later, Dave obtains a copy of item 1 and attests the same bytes through a verifier of his
+	// own (Eve), anchored in a later block: the page must still lead with Alice, and show
+	// Dave's claim as a later one with its block.
+	let copy = vec![items[1].clone()];
+	attest_and_checkpoint(&chain, server, "//Dave", "//Eve", &copy).await?;
+	let mut dave_block = None;
+	for _ in 0..120 {
+		let s: ItemStatus = http
+			.get(format!("{base}/v1/items/{:?}", digests[1]))
+			.send()
+			.await?
+			.json()
+			.await?;
+		if s.claims.len() == 2 && s.claims.iter().all(|c| c.status == ClaimState::Anchored) {
+			dave_block = s.claims[1].anchor.map(|a| a.block);
+			anyhow::ensure!(
+				s.claims[0].requester.as_deref() == Some(hex_account("//Alice").as_str()),
+				"the server lists Alice first: {s:?}"
+			);
+			break;
+		}
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let dave_block = dave_block.ok_or_else(|| anyhow::anyhow!("Dave's claim not anchored"))?;
 	let shots = attest_testkit::target_dir().join("attest-web");
 	std::fs::create_dir_all(&shots)?;
 	let file = dir.join("item-1.bin");
@@ -101,6 +100,14 @@ async fn standalone(node: &Node, server: &Server, dir: &std::path::Path) -> anyh
 		"the verdict leads with the first attester and rests on the proof: {v}"
 	);
 	anyhow::ensure!(claims_text.contains("final by GRANDPA authority set 0"), "{v}");
+	let dave = ss58("//Dave");
+	anyhow::ensure!(
+		claims_text.contains("Claim 1: first attested")
+			&& claims_text.contains("Claim 2: a later claim")
+			&& claims_text.contains(&dave)
+			&& claims_text.contains(&format!("block {dave_block} ")),
+		"the later claim, Dave's, is shown with its block {dave_block}: {v}"
+	);
 	// Its bytes edited by a lying server: refused in the browser, no node needed.
 	let v = run_page(&dead, &file, &shots.join("standalone-tampered.png"), "failed", "proof");
 	anyhow::ensure!(v["text"].as_str().unwrap_or_default().contains("does not check"), "{v}");
@@ -111,43 +118,44 @@ async fn standalone(node: &Node, server: &Server, dir: &std::path::Path) -> anyh
 	Ok(())
 }
 
-/// A channel from //Alice to //Bob; `n` items whose records both parties send to the server
-/// (the data inline); a checkpoint of their log, signed by both and sent to the chain. The
-/// channel, the items and their digests.
+/// `items` attested in a new channel from `requester` to `verifier` (both parties send their
+/// records to the server, the data inline), then a checkpoint of the channel's log signed by
+/// both and sent to the chain. The channel and the items' digests.
 async fn attest_and_checkpoint(
-	node: &Node,
+	chain: &Chain,
 	server: &Server,
-	tag: &str,
-	n: u64,
-) -> anyhow::Result<(attest_primitives::Hash, Vec<Vec<u8>>, Vec<attest_primitives::Hash>)> {
-	let chain = Chain::connect(&node.ws_url()).await?;
+	requester: &str,
+	verifier: &str,
+	items: &[Vec<u8>],
+) -> anyhow::Result<(attest_primitives::Hash, Vec<attest_primitives::Hash>)> {
 	let g = chain.genesis;
-	let id = chain.open_channel("//Alice", "//Bob").await?;
+	let id = chain.open_channel(requester, verifier).await?;
 	let http = reqwest::Client::new();
 	let base = server.url();
-	let items: Vec<Vec<u8>> = (0..n).map(|i| data(tag, i)).collect();
 	let claims: Vec<_> = items.iter().enumerate().map(|(i, d)| claim(i as u64, d)).collect();
-	for (c, d) in claims.iter().zip(&items) {
+	for (c, d) in claims.iter().zip(items) {
 		http.post(format!("{base}/v1/records/first"))
-			.json(&first(&g, "//Bob", id, *c))
+			.json(&first(&g, verifier, id, *c))
 			.send()
 			.await?
 			.error_for_status()?;
 		http.post(format!("{base}/v1/records/second"))
-			.json(&second(&g, "//Alice", id, *c, DataRef::Inline(d.clone())))
+			.json(&second(&g, requester, id, *c, DataRef::Inline(d.clone())))
 			.send()
 			.await?
 			.error_for_status()?;
 	}
 	let digests: Vec<_> = claims.iter().map(|c| c.digest).collect();
-	chain.checkpoint(id, 1, &digests, 0, "//Alice", "//Bob").await?;
-	Ok((id, items, digests))
+	chain.checkpoint(id, 1, &digests, 0, requester, verifier).await?;
+	Ok((id, digests))
 }
 
 async fn scenario(node: &Node, server: &Server, dir: &std::path::Path) -> anyhow::Result<()> {
 	let http = reqwest::Client::new();
 	let base = server.url();
-	let (id, items, digests) = attest_and_checkpoint(node, server, "web", 5).await?;
+	let chain = Chain::connect(&node.ws_url()).await?;
+	let items: Vec<Vec<u8>> = (0..5).map(|i| data("web", i)).collect();
+	let (id, digests) = attest_and_checkpoint(&chain, server, "//Alice", "//Bob", &items).await?;
 	let mut anchored = false;
 	for _ in 0..100 {
 		let s: ItemStatus = http
@@ -258,6 +266,15 @@ async fn anchor_block_of(
 		.await?
 		.ok_or_else(|| anyhow::anyhow!("no block {}", anchor.block))?;
 	Ok((hash, chain.block_time(hash).await?))
+}
+
+/// The account of `suri` as the server writes it (0x hex).
+fn hex_account(suri: &str) -> String {
+	use sp_core::Pair;
+	format!(
+		"0x{}",
+		hex::encode(sp_core::sr25519::Pair::from_string(suri, None).expect("dev key").public().0)
+	)
 }
 
 fn ss58(suri: &str) -> String {

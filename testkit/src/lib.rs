@@ -9,6 +9,7 @@
 
 pub mod chain;
 pub mod cut;
+pub mod web;
 
 use std::{
 	collections::BTreeSet,

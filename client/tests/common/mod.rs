@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod network;
+
 use attest_testkit::{free_port, log_tail, target_dir, Node};
 use std::{
 	path::{Path, PathBuf},
@@ -155,6 +157,21 @@ impl System {
 		);
 		sys.start_verifier(verifier_args);
 		sys
+	}
+
+	/// Kill the attestation server (SIGKILL, as a crash would) and start it again on its port
+	/// and data, its log in `server-<n>.log`; waits until it answers.
+	pub fn restart_server(&mut self, n: u32) {
+		self.server.kill9();
+		let port: u16 =
+			self.server_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+		self.server = Proc::spawn(
+			&target_dir().join("attest-server"),
+			&server_args(port, &self.dir.path().join("server"), &self.node.ws_url()),
+			self.dir.path().join(format!("server-{n}.log")),
+		);
+		let url = format!("{}/healthz", self.server_url);
+		self.server.wait_http(&url);
 	}
 
 	pub fn start_verifier(&mut self, extra: &[&str]) {
