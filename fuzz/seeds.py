@@ -50,3 +50,16 @@ for vec in signing["vectors"]:
 for n in (0, 1, 2, 3, 6, 7, 31, 64, 69):
     write("merkle", bytes([n, n // 2, n // 3, 1, 0]) + bytes(range(16)))
 print("seeds written under", out, file=sys.stderr)
+
+# The runtime target: call sequences as harness.rs `Op::take` reads them (a tag byte % 11, then
+# the call's bytes): an honest history and a few with closes, challenges and HTLCs.
+OPEN, FUND, CHECKPOINT, COOP, ALONE, CHALLENGE, REVEAL, ADVANCE, SETTLE, CLAIM, REFUND = range(11)
+runtime_seeds = [
+    [OPEN, 0x10, 0x27, CHECKPOINT, 0, 0x00, 0x80, 1, REVEAL, 0, 0, COOP, 0, 0xff, 0x7f, 2],
+    [OPEN, 0x00, 0x10, OPEN, 0x00, 0x20, CHECKPOINT, 1, 0x00, 0x40, 2, ALONE, 1, 1, 0,
+     CHALLENGE, 1, 0x00, 0x20, 1, ADVANCE, 28, ADVANCE, 28, SETTLE, 1, CLAIM, 0, 0, REFUND, 0, 1],
+    [OPEN, 0x50, 0x00, FUND, 0, 1, 0x10, 0x00, CHECKPOINT, 0, 0x10, 0x10, 2, ALONE, 0, 0, 3,
+     ADVANCE, 28, ADVANCE, 28, SETTLE, 0, ADVANCE, 28, REFUND, 0, 0, REFUND, 0, 1],
+]
+for seq in runtime_seeds:
+    write("runtime", bytes(seq))

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(merkle proof_v1 proof_v2 proof_file_json messages)
+[ ${#targets[@]} -gt 0 ] || targets=(merkle proof_v1 proof_v2 proof_file_json messages runtime)
 base=${CARGO_TARGET_DIR:-$HOME/.cache/attest/target}
 export CARGO_TARGET_DIR="${ATTEST_FUZZ_TARGET_DIR:-$(dirname "$base")/fuzz-target}"
 host=$(rustc -vV | sed -n 's/^host: //p')

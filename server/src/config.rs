@@ -53,6 +53,12 @@ pub struct Config {
 	#[arg(long, env = "ATTEST_SERVER_DB_MAX_CONNECTIONS", default_value_t = 8)]
 	pub db_max_connections: u32,
 
+	/// SQLite's page cache for the whole pool, MiB, shared out among its connections (each
+	/// keeps its own cache); the operating system's file cache comes on top. PostgreSQL
+	/// sizes its own (`shared_buffers`).
+	#[arg(long, env = "ATTEST_SERVER_DB_CACHE_MIB", default_value_t = crate::store::DEFAULT_CACHE_MIB)]
+	pub db_cache_mib: u32,
+
 	/// WebSocket JSON-RPC URL of an attest-node. Channels and anchors are read from its
 	/// storage; anchors only once finalized.
 	#[arg(long, env = "ATTEST_SERVER_CHAIN_RPC", default_value = "ws://127.0.0.1:9944")]

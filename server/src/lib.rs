@@ -82,9 +82,10 @@ impl AppState {
 		std::fs::create_dir_all(&config.data_dir)
 			.with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
 		let url = config.database_url();
-		let store = store::Store::open(&url, config.db_max_connections)
-			.await
-			.with_context(|| format!("cannot open database {url}"))?;
+		let store =
+			store::Store::open_with_cache(&url, config.db_max_connections, config.db_cache_mib)
+				.await
+				.with_context(|| format!("cannot open database {url}"))?;
 		let remote = match &config.blob_store {
 			None => None,
 			Some(url) => Some(

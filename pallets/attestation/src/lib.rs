@@ -74,8 +74,19 @@ mod anchoring;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 pub mod migrations;
-#[cfg(test)]
-mod mock;
+// The mock runtime and the call harness: the unit tests', and the fuzz target's (`fuzzing`).
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod harness;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod mock;
+// With `fuzzing` (not a test build, which has them as dev-dependencies) the mock's crates come
+// from renamed optional dependencies.
+#[cfg(all(feature = "fuzzing", not(test)))]
+extern crate fuzz_pallet_balances as pallet_balances;
+#[cfg(all(feature = "fuzzing", not(test)))]
+extern crate fuzz_sp_keyring as sp_keyring;
+#[cfg(all(feature = "fuzzing", not(test)))]
+extern crate fuzz_sp_keystore as sp_keystore;
 pub mod relay;
 mod settlement;
 #[cfg(test)]

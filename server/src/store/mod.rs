@@ -227,10 +227,24 @@ fn hash_of(bytes: Vec<u8>, what: &'static str) -> Result<Hash> {
 		.map_err(|_| StoreError::Corrupt(what))
 }
 
+/// SQLite's page cache for the whole pool, MiB, unless configured (`--db-cache-mib`): it was
+/// 64 MiB per connection (512 MiB for 8), which the long run showed the server's memory
+/// growing into (docs/benchmarks.md).
+pub const DEFAULT_CACHE_MIB: u32 = 64;
+
 impl Store {
 	/// Open (creating when missing) the database at `url` and bring its schema up to date.
-	/// `sqlite://PATH` or `postgres://...`.
+	/// `sqlite://PATH` or `postgres://...`. SQLite's page cache is [`DEFAULT_CACHE_MIB`] for
+	/// the whole pool.
 	pub async fn open(url: &str, max_connections: u32) -> Result<Self> {
+		Self::open_with_cache(url, max_connections, DEFAULT_CACHE_MIB).await
+	}
+
+	/// [`Store::open`] with SQLite's page cache `cache_mib` MiB for the whole pool, shared out
+	/// among its `max_connections` connections (at least 1 MiB each).
+	pub async fn open_with_cache(url: &str, max_connections: u32, cache_mib: u32) -> Result<Self> {
+		// `cache_size` in KiB when negative, per connection.
+		let cache_kib = (u64::from(cache_mib) * 1024 / u64::from(max_connections.max(1))).max(1024);
 		sqlx::any::install_default_drivers();
 		let backend = if url.starts_with("sqlite:") {
 			Backend::Sqlite
@@ -250,12 +264,12 @@ impl Store {
 			.after_connect(move |conn, _meta| {
 				Box::pin(async move {
 					if backend == Backend::Sqlite {
-						conn.execute(
+						let pragmas = format!(
 							"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-							 PRAGMA busy_timeout=10000; PRAGMA cache_size=-65536; \
-							 PRAGMA temp_store=MEMORY;",
-						)
-						.await?;
+							 PRAGMA busy_timeout=10000; PRAGMA cache_size=-{cache_kib}; \
+							 PRAGMA temp_store=MEMORY;"
+						);
+						conn.execute(pragmas.as_str()).await?;
 					}
 					Ok(())
 				})

@@ -3,166 +3,21 @@
 //! HTLCs run past expiry, dust); and property tests of conservation and of "the newest
 //! state wins" over random histories.
 
-use crate::{mock::*, *};
+use crate::{harness::*, mock::*, *};
 use attest_primitives::{
 	signing::{self, sign, Kind},
-	BillKey, ChannelState, Hash, Htlc, ItemRange, LogHead,
+	BillKey, ChannelState, Hash, Htlc, LogHead,
 };
 use frame_support::{
 	assert_noop, assert_ok,
 	traits::{
-		fungible::{Inspect, InspectHold, Mutate},
+		fungible::{Inspect, Mutate},
 		tokens::Preservation,
 		Hooks,
 	},
 };
 use sp_core::H256;
-use sp_runtime::{DispatchError, DispatchResult, MultiSignature, Perbill};
-
-const DEPOSIT: Balance = 10_000;
-const PERIOD: u64 = 10;
-
-fn genesis() -> Hash {
-	H256(GENESIS)
-}
-
-fn origin(k: Keyring) -> RuntimeOrigin {
-	RuntimeOrigin::signed(account(k))
-}
-
-fn channel_held(k: Keyring) -> Balance {
-	Balances::balance_on_hold(&HoldReason::ChannelDeposit.into(), &account(k))
-}
-
-fn free(k: Keyring) -> Balance {
-	Balances::balance(&account(k))
-}
-
-/// Register Bob as verifier (minimum challenge period `MIN_CHALLENGE`) and open a channel
-/// from Alice; returns its id.
-fn open(deposit: Balance) -> ChannelId {
-	if Verifiers::<Test>::get(account(BOB)).is_none() {
-		assert_ok!(Attestation::register_verifier(
-			origin(BOB),
-			b"https://bob.example".to_vec(),
-			1,
-			MIN_CHALLENGE
-		));
-	}
-	let count = ChannelCount::<Test>::get();
-	assert_ok!(Attestation::open_channel(origin(ALICE), account(BOB), deposit, PERIOD));
-	attest_primitives::channel_id(&genesis(), &account(ALICE), &account(BOB), count)
-}
-
-/// Digest of item `i` of every test channel.
-fn digests(first: u64, n: u64) -> Vec<Hash> {
-	(first..first + n)
-		.map(|i| attest_primitives::sha256(&i.to_le_bytes()))
-		.collect()
-}
-
-/// The head of a log of `n` test items.
-fn log(n: u64) -> LogHead {
-	LogHead::of_digests(&digests(0, n))
-}
-
-/// `PROOF(from, D[to])` over the test items (empty from the empty log).
-fn consistency(from: u64, to: u64) -> ConsistencyPath {
-	if from > to {
-		return Default::default();
-	}
-	LogHead::consistency_path(&digests(0, to), from)
-		.expect("sizes are valid")
-		.try_into()
-		.expect("short")
-}
-
-/// The consistency proof of `s`'s log from what channel `id` anchored so far.
-fn proof_for(id: ChannelId, s: &ChannelState) -> ConsistencyPath {
-	let anchored = Channels::<Test>::get(id).map_or(0, |c| c.anchored.size);
-	consistency(anchored, s.log.size)
-}
-
-fn range(first: u64, n: u64) -> ItemRange {
-	ItemRange::of_digests(first, &digests(first, n))
-}
-
-fn htlc(key: u8, amount: Balance, expiry: u32, items: ItemRange) -> Htlc {
-	Htlc { payment_hash: ph(key), amount, expiry, items }
-}
-
-fn ph(key: u8) -> Hash {
-	attest_primitives::payment_hash(&BillKey([key; 32]))
-}
-
-/// A state with a log of `items` test items.
-fn state(
-	id: ChannelId,
-	nonce: u64,
-	r: Balance,
-	v: Balance,
-	htlcs: Vec<Htlc>,
-	items: u64,
-) -> ChannelState {
-	ChannelState {
-		channel_id: id,
-		nonce,
-		requester_balance: r,
-		verifier_balance: v,
-		htlcs: htlcs.try_into().expect("few HTLCs"),
-		log: log(items),
-		finality: Finality::Open,
-	}
-}
-
-/// A final state (no HTLCs).
-fn final_state(id: ChannelId, nonce: u64, r: Balance, v: Balance, items: u64) -> ChannelState {
-	ChannelState { finality: Finality::Final, ..state(id, nonce, r, v, vec![], items) }
-}
-
-fn sig(k: Keyring, s: &ChannelState) -> MultiSignature {
-	sign::sign_state(&k.pair(), &genesis(), s)
-}
-
-fn checkpoint(id: ChannelId, s: &ChannelState) -> DispatchResult {
-	Attestation::checkpoint(
-		origin(CHARLIE),
-		id,
-		s.clone(),
-		sig(ALICE, s),
-		sig(BOB, s),
-		proof_for(id, s),
-	)
-}
-
-fn close_coop(id: ChannelId, s: &ChannelState) -> DispatchResult {
-	Attestation::close_cooperative(
-		origin(ALICE),
-		id,
-		s.clone(),
-		sig(ALICE, s),
-		sig(BOB, s),
-		proof_for(id, s),
-	)
-}
-
-/// `closer` closes alone with `s`, signed by the counterparty.
-fn close_with(closer: Keyring, id: ChannelId, s: &ChannelState) -> DispatchResult {
-	let other = if closer == ALICE { BOB } else { ALICE };
-	Attestation::close_unilateral(
-		origin(closer),
-		id,
-		Some((s.clone(), sig(other, s), proof_for(id, s))),
-	)
-}
-
-fn challenge(by: Keyring, id: ChannelId, s: &ChannelState) -> DispatchResult {
-	Attestation::challenge(origin(by), id, s.clone(), sig(ALICE, s), sig(BOB, s), proof_for(id, s))
-}
-
-fn run_to(n: u64) {
-	System::set_block_number(n);
-}
+use sp_runtime::{DispatchError, MultiSignature, Perbill};
 
 fn try_state() {
 	Attestation::do_try_state().expect("holds equal what channels and HTLCs owe");

@@ -3,24 +3,10 @@
 //! the verifier, every item is anchored once and nobody honest pays a penalty.
 
 use super::*;
+use crate::harness::{Model, Op};
 use proptest::prelude::*;
 
 // --- conservation over arbitrary calls ---------------------------------------------------
-
-#[derive(Clone, Debug)]
-enum Op {
-	Open(u16),
-	Fund(u8, bool, u16),
-	Checkpoint(u8, u16, u8),
-	CloseCoop(u8, u16, u8),
-	CloseUnilateral(u8, bool, Option<(u16, u8)>),
-	Challenge(u8, u16, u8),
-	Reveal(u8, u8),
-	Advance(u8),
-	Settle(u8),
-	Claim(u8, u8),
-	Refund(u8, u8),
-}
 
 fn op() -> impl Strategy<Value = Op> {
 	prop_oneof![
@@ -39,47 +25,6 @@ fn op() -> impl Strategy<Value = Op> {
 	]
 }
 
-/// Test-side model: the channels, the latest nonce used, the HTLC keys handed out.
-struct Model {
-	ids: Vec<ChannelId>,
-	nonce: u64,
-	closed: Vec<ChannelId>,
-	keys: u8,
-}
-
-impl Model {
-	fn pick(&self, i: u8) -> Option<ChannelId> {
-		(!self.ids.is_empty()).then(|| self.ids[i as usize % self.ids.len()])
-	}
-	fn pick_closed(&self, i: u8) -> Option<ChannelId> {
-		(!self.closed.is_empty()).then(|| self.closed[i as usize % self.closed.len()])
-	}
-	/// A well-formed next state: `split` moves part of the balance, `htlcs` HTLCs paid from
-	/// the requester's deposit, `items` more items in the log.
-	fn next_state(
-		&mut self,
-		id: ChannelId,
-		split: u16,
-		htlcs: u8,
-		items: u64,
-	) -> Option<ChannelState> {
-		let ch = Channels::<Test>::get(id)?;
-		let total = ch.total_held();
-		let mut hs = Vec::new();
-		let mut rest = total;
-		let size = ch.state.log.size.max(ch.anchored.size);
-		for _ in 0..htlcs {
-			self.keys = self.keys.wrapping_add(1);
-			let amount = (ch.held_by(Party::Requester) / 10).max(1).min(rest);
-			rest -= amount;
-			hs.push(htlc(self.keys, amount, 20 + self.keys as u32 % 40, range(size, 1)));
-		}
-		let v = (rest * split as u128) / u16::MAX as u128;
-		self.nonce += 1;
-		Some(state(id, self.nonce, rest - v, v, hs, size + items))
-	}
-}
-
 proptest! {
 	#![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -89,86 +34,14 @@ proptest! {
 	fn calls_conserve_funds(ops in proptest::collection::vec(op(), 1..40)) {
 		new_test_ext().execute_with(|| {
 			let issuance = Balances::total_issuance();
-			let mut m = Model { ids: vec![], nonce: 0, closed: vec![], keys: 0 };
-			let mut block = 1u64;
+			let mut m = Model::default();
 			for op in ops {
-				let _ = match op {
-					Op::Open(d) => {
-						let id = open(d as u128 + MIN_CHANNEL_DEPOSIT);
-						m.ids.push(id);
-						Ok(())
-					},
-					Op::Fund(c, by_bob, a) => match m.pick(c) {
-						Some(id) => Attestation::fund_channel(origin(if by_bob { BOB } else { ALICE }), id, a as u128),
-						None => Ok(()),
-					},
-					Op::Checkpoint(c, split, h) => match m.pick(c).and_then(|id| m.next_state(id, split, h, 2).map(|s| (id, s))) {
-						Some((id, s)) => checkpoint(id, &s),
-						None => Ok(()),
-					},
-					Op::CloseCoop(c, split, n) => match m.pick(c).and_then(|id| m.next_state(id, split, 0, n as u64).map(|s| (id, s))) {
-						Some((id, s)) => close_coop(id, &ChannelState { finality: Finality::Final, ..s }).inspect(|_| m.closed.push(id)),
-						None => Ok(()),
-					},
-					Op::CloseUnilateral(c, by_bob, st) => match m.pick(c) {
-						Some(id) => match st.and_then(|(split, h)| m.next_state(id, split, h, 1)) {
-							Some(s) => close_with(if by_bob { BOB } else { ALICE }, id, &s),
-							None => Attestation::close_unilateral(origin(if by_bob { BOB } else { ALICE }), id, None),
-						},
-						None => Ok(()),
-					},
-					Op::Challenge(c, split, h) => match m.pick(c).and_then(|id| m.next_state(id, split, h, 1).map(|s| (id, s))) {
-						Some((id, s)) => challenge(CHARLIE, id, &s),
-						None => Ok(()),
-					},
-					Op::Reveal(c, k) => match m.pick(c) {
-						Some(id) => Attestation::reveal_bill_key(origin(BOB), id, BillKey([m.keys.saturating_sub(k); 32])),
-						None => Ok(()),
-					},
-					Op::Advance(n) => {
-						block += n as u64;
-						run_to(block);
-						Ok(())
-					},
-					Op::Settle(c) => match m.pick(c) {
-						Some(id) => Attestation::settle(origin(CHARLIE), id).map(|_| m.closed.push(id)).map_err(|e| e.error),
-						None => Ok(()),
-					},
-					Op::Claim(c, k) => match m.pick_closed(c) {
-						Some(id) => {
-							let key = m.keys.saturating_sub(k);
-							Attestation::claim_htlc(origin(CHARLIE), id, ph(key), BillKey([key; 32]))
-						},
-						None => Ok(()),
-					},
-					Op::Refund(c, k) => match m.pick_closed(c) {
-						Some(id) => Attestation::refund_htlc(origin(CHARLIE), id, ph(m.keys.saturating_sub(k))),
-						None => Ok(()),
-					},
-				};
+				let _ = m.apply(op);
 				prop_assert_eq!(Balances::total_issuance(), issuance);
 				prop_assert!(Attestation::do_try_state().is_ok());
 			}
 			// Drain: close everything with the on-chain state, settle, refund all HTLCs.
-			for id in m.ids.clone() {
-				let _ = Attestation::close_unilateral(origin(ALICE), id, None);
-			}
-			block += MAX_CHALLENGE + 1;
-			run_to(block);
-			for id in m.ids.clone() {
-				let _ = Attestation::settle(origin(CHARLIE), id);
-			}
-			block += 1_000;
-			run_to(block);
-			for (id, hash, _) in ClaimableHtlcs::<Test>::iter().collect::<Vec<_>>() {
-				prop_assert!(Attestation::refund_htlc(origin(CHARLIE), id, hash).is_ok());
-			}
-			prop_assert_eq!(channel_held(ALICE), 0);
-			prop_assert_eq!(channel_held(BOB), 0);
-			prop_assert_eq!(
-				free(ALICE) + free(BOB) + Balances::balance_on_hold(&HoldReason::VerifierDeposit.into(), &account(BOB)),
-				2 * INITIAL_BALANCE
-			);
+			prop_assert_eq!(m.drain(), Ok(()));
 			prop_assert_eq!(Balances::total_issuance(), issuance);
 			Ok(())
 		})?;
