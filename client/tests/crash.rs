@@ -92,15 +92,7 @@ fn check(sys: &System, n: u64, channel: &str) {
 	let dir = sys.dir.path().join("items");
 	let out =
 		sys.attest_ok("//Alice", "alice", &["--json", "submit", dir.to_str().expect("utf-8")]);
-	let mut seqs: Vec<u64> = out
-		.lines()
-		.map(|l| {
-			serde_json::from_str::<serde_json::Value>(l).expect("JSON")["seq"]
-				.as_u64()
-				.expect("seq")
-		})
-		.collect();
-	seqs.sort();
+	let seqs = seqs_of(&out);
 	if seqs != (0..n).collect::<Vec<_>>() {
 		let twice: Vec<u64> = seqs.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
 		let missing: Vec<u64> = (0..n).filter(|s| seqs.binary_search(s).is_err()).collect();

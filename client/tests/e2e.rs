@@ -101,15 +101,7 @@ fn attest_a_folder_end_to_end() {
 			&& err.contains("0.000000000000 ATT"),
 		"{err}"
 	);
-	let seqs: BTreeSet<u64> = out
-		.lines()
-		.map(|l| {
-			serde_json::from_str::<serde_json::Value>(l).expect("JSON")["seq"]
-				.as_u64()
-				.expect("seq")
-		})
-		.collect();
-	assert_eq!(seqs, (n1..n1 + n2).collect());
+	assert_eq!(seqs_of(&out), (n1..n1 + n2).collect::<Vec<_>>());
 
 	let closed: serde_json::Value = serde_json::from_str(
 		sys.attest_ok("//Alice", "alice", &["--json", "channel", "close"]).trim(),

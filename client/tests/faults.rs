@@ -82,6 +82,11 @@ fn round_files(dir: &Path, round: u64, n: u64) -> PathBuf {
 	d
 }
 
+/// `attest` started in the background, its output kept for [`wait`].
+fn in_background(mut c: std::process::Command) -> Child {
+	c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("attest starts")
+}
+
 /// Wait for `child` (an `attest` command started earlier); its output.
 fn wait(child: Child) -> Output {
 	child.wait_with_output().expect("attest ends")
@@ -130,12 +135,8 @@ fn attesting_goes_on_through_validator_node_and_server_crashes() {
 	charlie.kill();
 	let d = round_files(&files, 2, per_round);
 	submit(&sys, &d);
-	let mut cp = sys
-		.attest_command("//Alice", "alice", &["channel", "checkpoint", &channel])
-		.stdout(Stdio::piped())
-		.stderr(Stdio::piped())
-		.spawn()
-		.expect("attest");
+	let mut cp =
+		in_background(sys.attest_command("//Alice", "alice", &["channel", "checkpoint", &channel]));
 	std::thread::sleep(Duration::from_secs(20));
 	// Two validators of three are not enough for GRANDPA: the checkpoint is still waiting.
 	assert!(cp.try_wait().expect("wait").is_none(), "a checkpoint final without Charlie");
@@ -152,16 +153,11 @@ fn attesting_goes_on_through_validator_node_and_server_crashes() {
 	let t = Instant::now();
 	let d = round_files(&files, 3, per_round);
 	sys.node.kill();
-	let s = sys
-		.attest_command(
-			"//Alice",
-			"alice",
-			&["submit", "--channel", &channel, d.to_str().unwrap(), "--batch", "5"],
-		)
-		.stdout(Stdio::piped())
-		.stderr(Stdio::piped())
-		.spawn()
-		.expect("attest");
+	let s = in_background(sys.attest_command(
+		"//Alice",
+		"alice",
+		&["submit", "--channel", &channel, d.to_str().unwrap(), "--batch", "5"],
+	));
 	std::thread::sleep(Duration::from_secs(10));
 	sys.node.restart();
 	let out = wait(s);
@@ -185,12 +181,8 @@ fn attesting_goes_on_through_validator_node_and_server_crashes() {
 	let t = Instant::now();
 	let d = round_files(&files, 4, per_round);
 	submit(&sys, &d);
-	let mut cp = sys
-		.attest_command("//Alice", "alice", &["channel", "checkpoint", &channel])
-		.stdout(Stdio::piped())
-		.stderr(Stdio::piped())
-		.spawn()
-		.expect("attest");
+	let mut cp =
+		in_background(sys.attest_command("//Alice", "alice", &["channel", "checkpoint", &channel]));
 	std::thread::sleep(Duration::from_secs(2));
 	assert!(cp.try_wait().expect("wait").is_none(), "the checkpoint was final within 2 s");
 	sys.server.kill9();
@@ -208,16 +200,7 @@ fn attesting_goes_on_through_validator_node_and_server_crashes() {
 	let mut args: Vec<&str> = vec!["--json", "submit", "--channel", &channel];
 	args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
 	let (out, _) = until_done(&sys, &args, limit);
-	let mut seqs: Vec<u64> = out
-		.lines()
-		.map(|l| {
-			serde_json::from_str::<serde_json::Value>(l).expect("JSON")["seq"]
-				.as_u64()
-				.expect("seq")
-		})
-		.collect();
-	seqs.sort();
-	assert_eq!(seqs, (0..n).collect::<Vec<_>>(), "each item once, seqs 0..{n}");
+	assert_eq!(seqs_of(&out), (0..n).collect::<Vec<_>>(), "each item once, seqs 0..{n}");
 
 	// Every file anchored and proven: `attest verify` of every folder.
 	let mut args: Vec<&str> = vec!["--json", "verify", "--wait", "120"];

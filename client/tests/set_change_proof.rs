@@ -16,6 +16,7 @@ use common::*;
 use sp_core::{crypto::Ss58Codec, Pair};
 use std::{
 	path::Path,
+	process::Command,
 	time::{Duration, Instant},
 };
 
@@ -118,6 +119,34 @@ fn proofs_from_before_and_after_an_authority_set_change_check_with_the_spec_alon
 	);
 	assert!(claims.contains("final by GRANDPA authority set 1"), "{page}");
 	eprintln!("verify page, no node: {text}");
+	// The reader gives the page the chain spec they hold: the trust root is computed from it in
+	// the browser (genesis hash from the spec's storage), not taken from the server.
+	let page = attest_testkit::web::verify_page_with_spec(
+		&dead,
+		Path::new(&second),
+		&shots.join("set-change-spec.png"),
+		"verified",
+		&spec,
+	);
+	let text = page["text"].as_str().unwrap_or("");
+	assert!(text.contains("genesis authorities in the chain spec you gave"), "{page}");
+	// Another chain's spec (the dev chain's): the server is not of that chain, refused.
+	let dev = work.path().join("dev.json");
+	let out = Command::new(attest_testkit::node_bin())
+		.args(["export-chain-spec", "--chain", "dev", "--raw", "--output"])
+		.arg(&dev)
+		.output()
+		.expect("attest-node runs");
+	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+	let page = attest_testkit::web::verify_page_with_spec(
+		&dead,
+		Path::new(&second),
+		&shots.join("set-change-other-spec.png"),
+		"failed",
+		&dev,
+	);
+	assert!(page["text"].as_str().unwrap_or("").contains("the chain spec you gave of"), "{page}");
+	eprintln!("verify page with the chain spec: verified; with another chain's spec: failed");
 	// Every process stopped: only the spec is left.
 	drop(sys);
 	let (code, out) = check_offline(&before, &spec);

@@ -200,6 +200,88 @@ async function readProof(c, root, nodes, key, what) {
   }
 }
 
+// --- the trust root from a raw chain spec ----------------------------------------------------
+// The trie root of `entries` ([key, value] byte arrays) as sp-trie's LayoutV1 computes it
+// (state version 1: a value of 33 bytes or more is stored as its BLAKE2-256 hash).
+function nibbleHeader(kindBits, bits, count) {
+  const mask = (1 << bits) - 1;
+  const out = [kindBits | Math.min(count, mask)];
+  if (count >= mask) {
+    let rest = count - mask;
+    for (; rest >= 255; rest -= 255) out.push(255);
+    out.push(rest);
+  }
+  return Uint8Array.from(out);
+}
+function packNibbles(ns) {
+  const out = [];
+  let k = 0;
+  if (ns.length % 2) out.push(ns[k++]);
+  for (; k < ns.length; k += 2) out.push((ns[k] << 4) | ns[k + 1]);
+  return Uint8Array.from(out);
+}
+async function encodeTrie(c, items, depth) {
+  // items: [nibbles, value] sorted by nibbles, all sharing items[0][0].slice(0, depth).
+  const hashed = (v) => v.length >= 33;
+  if (items.length === 1) {
+    const [key, value] = items[0];
+    const partial = key.slice(depth);
+    if (hashed(value)) return concat(nibbleHeader(0x20, 5, partial.length), packNibbles(partial), await c.blake2_256(value));
+    return concat(nibbleHeader(0x40, 6, partial.length), packNibbles(partial), compact(value.length), value);
+  }
+  const first = items[0][0];
+  let common = 0;
+  for (;;) {
+    const at = depth + common;
+    if (items.some(([k]) => k.length <= at || k[at] !== first[at])) break;
+    common += 1;
+  }
+  const at = depth + common;
+  const partial = first.slice(depth, at);
+  const own = items.find(([k]) => k.length === at);
+  const children = [];
+  let bitmap = 0;
+  for (let n = 0; n < 16; n++) {
+    const group = items.filter(([k]) => k.length > at && k[at] === n);
+    if (!group.length) continue;
+    bitmap |= 1 << n;
+    const enc = await encodeTrie(c, group, at + 1);
+    const ref = enc.length < 32 ? enc : await c.blake2_256(enc);
+    children.push(concat(compact(ref.length), ref));
+  }
+  let head; let value = new Uint8Array(0);
+  if (!own) head = nibbleHeader(0x80, 6, partial.length);
+  else if (hashed(own[1])) { head = nibbleHeader(0x10, 4, partial.length); value = await c.blake2_256(own[1]); }
+  else { head = nibbleHeader(0xc0, 6, partial.length); value = concat(compact(own[1].length), own[1]); }
+  return concat(head, packNibbles(partial), Uint8Array.of(bitmap & 255, bitmap >> 8), value, ...children);
+}
+export async function trieRoot(c, entries) {
+  if (!entries.length) return c.blake2_256(Uint8Array.of(0));
+  const items = entries.map(([k, v]) => [nibbles(k), v]);
+  items.sort((a, b) => { for (let i = 0; i < Math.min(a[0].length, b[0].length); i++) if (a[0][i] !== b[0][i]) return a[0][i] - b[0][i]; return a[0].length - b[0].length; });
+  for (let i = 1; i < items.length; i++) if (eq(Uint8Array.from(items[i][0]), Uint8Array.from(items[i - 1][0]))) throw new Error('the chain spec names a storage key twice');
+  return c.blake2_256(await encodeTrie(c, items, 0));
+}
+// The trust root of a raw chain spec (its JSON, parsed): the genesis hash computed from its
+// storage, and the GRANDPA authorities in it, as `attest proof check --chain-spec` computes
+// them (docs/proof-format.md, "What a reader trusts").
+export async function trustFromSpec(c, spec) {
+  const top = spec?.genesis?.raw?.top;
+  if (!top || typeof top !== 'object') throw new Error('the chain spec has no raw genesis storage: export it with attest-node export-chain-spec --chain NAME --raw');
+  const children = spec.genesis.raw.childrenDefault;
+  if (children && Object.keys(children).length) throw new Error('the chain spec\'s genesis has child tries, which this checker does not compute');
+  const entries = Object.entries(top).map(([k, v]) => [unhex(k), unhex(v)]);
+  const authKey = concat(await c.twox128(te.encode('Grandpa')), await c.twox128(te.encode('Authorities')));
+  const raw = entries.find(([k]) => eq(k, authKey));
+  if (!raw) throw new Error('the chain spec\'s genesis has no GRANDPA authorities');
+  const list = authorities(new Reader(raw[1])).map((a) => ({ id: hex(a.id), weight: Number(a.weight) }));
+  if (!list.length) throw new Error('the chain spec\'s genesis has no GRANDPA authorities');
+  const stateRoot = await trieRoot(c, entries);
+  const extrinsicsRoot = await trieRoot(c, []);
+  const header = concat(new Uint8Array(32), compact(0), stateRoot, extrinsicsRoot, compact(0));
+  return { genesis: hex(await c.blake2_256(header)), authorities: list };
+}
+
 // --- the whole check -----------------------------------------------------------------------
 async function verifyInclusion(c, index, size, digest, path, root) {
   if (index >= size) return false;

@@ -16,6 +16,28 @@ pub fn verify_page(
 	expect: &str,
 	tamper: &str,
 ) -> serde_json::Value {
+	page(url, file, shot, expect, tamper, None)
+}
+
+/// [`verify_page`] with the reader giving the page the raw chain spec `spec` to trust.
+pub fn verify_page_with_spec(
+	url: &str,
+	file: &Path,
+	shot: &Path,
+	expect: &str,
+	spec: &Path,
+) -> serde_json::Value {
+	page(url, file, shot, expect, "", Some(spec))
+}
+
+fn page(
+	url: &str,
+	file: &Path,
+	shot: &Path,
+	expect: &str,
+	tamper: &str,
+	spec: Option<&Path>,
+) -> serde_json::Value {
 	let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tests/web/verify-page.mjs");
 	let out = Command::new("node")
 		.arg(&script)
@@ -25,6 +47,7 @@ pub fn verify_page(
 		.env("EXPECT_STATE", expect)
 		.env("TAMPER_PROOF", if tamper == "proof" { "1" } else { "" })
 		.env("TAMPER_ROOT", if tamper == "root" { "1" } else { "" })
+		.env("SPEC", spec.map(|p| p.display().to_string()).unwrap_or_default())
 		.output()
 		.expect("node runs (install Node.js; `./x test` runs `npm ci` in server/tests/web)");
 	let stdout = String::from_utf8_lossy(&out.stdout);

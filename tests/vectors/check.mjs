@@ -13,7 +13,7 @@ import {
   compact, u32, u64, u128, h256, channelState, bill, itemClaim, blobRead, verifierCall, sha256, leafHash, nodeHash, mth,
   bytesVec,
 } from '../lib/attest-bytes.mjs';
-import { checkProofV2, timestampKey } from '../../server/web/proof-v2.js';
+import { checkProofV2, timestampKey, trustFromSpec } from '../../server/web/proof-v2.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const vectors = join(here, '..', '..', 'docs', 'test-vectors');
@@ -289,7 +289,33 @@ async function checkProofV2Vectors() {
   }
 }
 
+// --- the trust root from a raw chain spec (the verify page's trustFromSpec) ---------------
+async function checkGenesisVectors() {
+  const v = JSON.parse(readFileSync(join(vectors, 'genesis.json'), 'utf8'));
+  check(v.cases.length >= 2, 'genesis.json: cases present');
+  for (const c of v.cases) {
+    const got = await trustFromSpec(hosted, c.spec);
+    check(got.genesis === c.expect.genesis, `genesis ${c.name}: genesis hash (got ${got.genesis})`);
+    check(JSON.stringify(got.authorities) === JSON.stringify(c.expect.authorities), `genesis ${c.name}: authorities`);
+    // Any entry's value edited, or an entry left out: another genesis.
+    for (const key of Object.keys(c.spec.genesis.raw.top)) {
+      const top = { ...c.spec.genesis.raw.top };
+      const value = top[key];
+      top[key] = value.length > 2 ? value.slice(0, -1) + ((parseInt(value.slice(-1), 16) ^ 1).toString(16)) : '0x00';
+      const edited = await trustFromSpec(hosted, { genesis: { raw: { top, childrenDefault: {} } } });
+      check(edited.genesis !== c.expect.genesis, `genesis ${c.name}: ${key.slice(0, 18)}... edited gives another genesis`);
+      if (Object.keys(top).length > 1) {
+        delete top[key];
+        let other = null;
+        try { other = (await trustFromSpec(hosted, { genesis: { raw: { top, childrenDefault: {} } } })).genesis; } catch { other = 'refused'; }
+        check(other !== c.expect.genesis, `genesis ${c.name}: ${key.slice(0, 18)}... left out gives another genesis`);
+      }
+    }
+  }
+}
+
 await cryptoWaitReady();
+await checkGenesisVectors();
 await checkProofV2Vectors();
 checkProofBundle();
 checkMerkle();

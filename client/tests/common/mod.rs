@@ -261,6 +261,20 @@ impl System {
 /// //Bob's SS58 address.
 pub const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 
+/// The seqs `attest --json submit` reported, one JSON line per file, sorted.
+pub fn seqs_of(out: &str) -> Vec<u64> {
+	let mut seqs: Vec<u64> = out
+		.lines()
+		.map(|l| {
+			serde_json::from_str::<serde_json::Value>(l).expect("JSON")["seq"]
+				.as_u64()
+				.expect("seq")
+		})
+		.collect();
+	seqs.sort();
+	seqs
+}
+
 /// Deterministic pseudo-random bytes (xorshift), distinct per `seed`.
 pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
 	let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -1,5 +1,6 @@
 // Usage: node verify-page.mjs <page-url> <file> <screenshot.png>
 //
+// SPEC=<raw chain spec> gives the page the chain spec to trust (instead of the server's word).
 // TAMPER_PROOF=1 plays a server that flips a bit of every proof path; TAMPER_ROOT=1 one that
 // invents a root and a proof that agree with each other (only the node can tell).
 // Opens the verify page in headless Chromium, hands it <file> (as a user dropping or
@@ -71,6 +72,11 @@ try {
   }
   await page.goto(url, { waitUntil: "load" });
   await page.waitForSelector("body[data-ready]", { timeout: 10000 });
+  if (process.env.SPEC) {
+    // The reader gives the page the raw chain spec they hold: the trust root is computed from it.
+    await page.setInputFiles("#spec", process.env.SPEC);
+    await page.waitForSelector("body[data-spec]", { timeout: 30000 });
+  }
   if (file !== "-") await page.setInputFiles("#file", file);
   await page.waitForSelector('#result[data-state="verified"], #result[data-state="failed"], #result[data-state="unknown"], #result[data-state="unconfirmed"], #result[data-state="error"]', { timeout: 30000 });
   // Let the claim tables render fully.
